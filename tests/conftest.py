@@ -1,0 +1,42 @@
+"""Shared fixtures: an isolated cache, the shared/ folder with real data, seeded torch."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_dir() -> Path:
+    """``$EDGEBIND_SHARED``, else ``../shared`` beside the repository (where CI lays it)."""
+    return Path(os.environ.get("EDGEBIND_SHARED", REPO.parent / "shared"))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EDGEBIND_CACHE", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.delenv("EDGEBIND_CHECKPOINT", raising=False)
+    monkeypatch.delenv("EDGEBIND_BUNDLE", raising=False)
+
+
+@pytest.fixture
+def shared() -> Path:
+    """The shared/ folder; tests that need it skip with a reason where it is absent."""
+    d = shared_dir()
+    if not d.is_dir():
+        pytest.skip(f"shared data folder {d} is absent (set EDGEBIND_SHARED)")
+    return d
+
+
+@pytest.fixture
+def reference_small(shared: Path) -> dict:
+    """The official code's outputs on random weights (shared/imagebind/reference_small.pt)."""
+    import torch
+
+    p = shared / "imagebind" / "reference_small.pt"
+    if not p.is_file():
+        pytest.skip(f"{p} is absent")
+    return torch.load(p, weights_only=True)
