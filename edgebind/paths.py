@@ -18,7 +18,7 @@ def cache_dir() -> Path:
 
 
 def find_checkpoint(path: str | Path | None = None) -> Path:
-    """Resolve the checkpoint: an explicit path, else ``$EDGEBIND_CHECKPOINT``, else ``.checkpoints/imagebind_huge.pth``.
+    """Resolve the checkpoint: a path, else ``$EDGEBIND_CHECKPOINT``, else ``.checkpoints/imagebind_huge.pth``.
 
     Raises:
         CheckpointError: nothing was found; the message says what to pass.

@@ -1,0 +1,26 @@
+"""Encoders re-implemented from shared/imagebind/SPEC.md. ``build_encoder(cfg)`` makes any of them."""
+
+from __future__ import annotations
+
+from edgebind.config import EncoderConfig
+from edgebind.models.imu import ImuEncoder
+from edgebind.models.layers import Encoder
+from edgebind.models.text import TextEncoder
+from edgebind.models.thermal import ThermalEncoder
+from edgebind.models.vision import VisionEncoder
+
+ENCODERS: dict[str, type[Encoder]] = {
+    "imu": ImuEncoder,
+    "thermal": ThermalEncoder,
+    "text": TextEncoder,
+    "vision": VisionEncoder,
+}
+
+
+def build_encoder(cfg: EncoderConfig) -> Encoder:
+    """A randomly initialised encoder for ``cfg`` (ImageBind's init), in eval mode."""
+    model = ENCODERS[cfg.modality](cfg)  # type: ignore[arg-type]
+    return model.eval()
+
+
+__all__ = ["ENCODERS", "Encoder", "ImuEncoder", "TextEncoder", "ThermalEncoder", "VisionEncoder", "build_encoder"]
