@@ -1,0 +1,212 @@
+"""LabelBank: labels x prompt templates -> averaged, normalised text embeddings -> zero-shot scores.
+
+As open_clip's ``build_zero_shot_classifier``: each label's prompts are embedded, L2-normalised, averaged and
+normalised again. Labelling on the device is then one matmul; no text encoder runs there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgebind.errors import ConfigError, InputError
+
+# Prompt templates for activities and scenes; "{}" is the label (or the label's own prompt text).
+DEFAULT_TEMPLATES: tuple[str, ...] = (
+    "{}",
+    "a person {}.",
+    "a video of a person {}.",
+    "someone is {}.",
+    "a person is {} in this clip.",
+)
+MAX_LABEL_CHARS = 200  # longer labels leave no room for a template inside CLIP's 77 tokens
+
+TextEmbedFn = Callable[[list[str]], np.ndarray]
+
+
+@dataclass(frozen=True)
+class LabelSpec:
+    """One line of labels.txt: ``name`` and optional prompt text used instead of the name in templates."""
+
+    name: str
+    prompts: tuple[str, ...] = ()
+
+
+def parse_labels(text: str, source: str = "labels") -> list[LabelSpec]:
+    """Parse labels.txt: one label per line, ``#`` comments, ``name: prompt | prompt`` for own prompt text.
+
+    Raises:
+        InputError: no labels, a duplicate label, or a label too long for the text encoder.
+    """
+    specs: list[LabelSpec] = []
+    seen: dict[str, int] = {}
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        name, _, rest = line.partition(":")
+        name = name.strip()
+        prompts = tuple(p.strip() for p in rest.split("|") if p.strip())
+        if not name:
+            raise InputError(f"{source}:{lineno}: empty label before ':'; write 'label: prompt text'.")
+        if len(name) > MAX_LABEL_CHARS or any(len(p) > MAX_LABEL_CHARS for p in prompts):
+            raise InputError(
+                f"{source}:{lineno}: label '{name[:40]}...' is {max(len(name), *map(len, prompts or ('',)))} "
+                f"characters; keep labels and prompts under {MAX_LABEL_CHARS} (CLIP reads 77 tokens)."
+            )
+        key = name.lower()
+        if key in seen:
+            raise InputError(f"{source}:{lineno}: duplicate label '{name}' (first on line {seen[key]}); remove one.")
+        seen[key] = lineno
+        specs.append(LabelSpec(name, prompts))
+    if not specs:
+        raise InputError(f"{source} holds no labels; write one label per line (e.g. 'walking').")
+    return specs
+
+
+def read_labels(path: str | Path) -> list[LabelSpec]:
+    """Read and parse a labels file; see :func:`parse_labels`."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"labels file {p} does not exist; write one label per line.")
+    return parse_labels(p.read_text(encoding="utf-8"), str(p))
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
+
+
+@dataclass
+class LabelBank:
+    """Label embeddings ready for zero-shot scoring.
+
+    Attributes:
+        names: label names, in order.
+        embeddings: (n_labels, out_dim) float32, unit rows.
+        templates: prompt templates used.
+        logit_scale: multiplies cosine before softmax (the modality's scale: IMU 5, thermal 10).
+        meta: provenance (text encoder, its checkpoint hash).
+    """
+
+    names: list[str]
+    embeddings: np.ndarray
+    templates: tuple[str, ...] = DEFAULT_TEMPLATES
+    logit_scale: float = 5.0
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.embeddings = np.asarray(self.embeddings, dtype=np.float32)
+        if self.embeddings.ndim != 2 or len(self.embeddings) != len(self.names):
+            raise ConfigError(
+                f"label bank has {len(self.names)} names but embeddings of shape {self.embeddings.shape}."
+            )
+
+    @property
+    def dim(self) -> int:
+        return int(self.embeddings.shape[1])
+
+    def content_hash(self) -> str:
+        h = hashlib.sha256(json.dumps([self.names, list(self.templates)]).encode())
+        h.update(self.embeddings.tobytes())
+        return h.hexdigest()
+
+    def cosine(self, emb: np.ndarray) -> np.ndarray:
+        """(B, out_dim) embeddings (any scale) -> (B, n_labels) cosine similarity.
+
+        Raises:
+            InputError: the embedding width differs from the bank's (a bank built for another model).
+        """
+        emb = np.atleast_2d(np.asarray(emb, dtype=np.float32))
+        if emb.shape[-1] != self.dim:
+            raise InputError(
+                f"embeddings have width {emb.shape[-1]} but the label bank was built at {self.dim}; rebuild the "
+                "label bank for this model (export --labels)."
+            )
+        return _unit(emb) @ self.embeddings.T
+
+    def probs(self, emb: np.ndarray) -> np.ndarray:
+        """(B, n_labels) softmax of ``logit_scale * cosine``."""
+        logits = self.logit_scale * self.cosine(emb)
+        logits -= logits.max(axis=-1, keepdims=True)
+        e = np.exp(logits)
+        return e / e.sum(axis=-1, keepdims=True)
+
+    def top1(self, emb: np.ndarray) -> np.ndarray:
+        """(B,) index of the best label."""
+        return self.cosine(emb).argmax(axis=-1)
+
+    def top_k(self, emb: np.ndarray, k: int = 3) -> list[list[tuple[str, float]]]:
+        """For each row, the ``k`` best labels with their probabilities."""
+        p = self.probs(emb)
+        order = np.argsort(-p, axis=-1)[:, :k]
+        return [[(self.names[j], float(p[i, j])) for j in row] for i, row in enumerate(order)]
+
+    def save(self, path: str | Path) -> Path:
+        """Write ``labels.npz`` (no pickles)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        meta = {**self.meta, "logit_scale": self.logit_scale, "templates": list(self.templates)}
+        with path.open("wb") as f:
+            np.savez(f, names=np.array(self.names, dtype=str), embeddings=self.embeddings,
+                     meta=np.array(json.dumps(meta)))
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> LabelBank:
+        with np.load(Path(path), allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+            names = [str(n) for n in z["names"]]
+            emb = z["embeddings"]
+        return cls(names, emb, tuple(meta.pop("templates", DEFAULT_TEMPLATES)), float(meta.pop("logit_scale")),
+                   meta)
+
+
+def build_label_bank(
+    labels: Sequence[LabelSpec | str],
+    embed_text: TextEmbedFn,
+    templates: Sequence[str] = DEFAULT_TEMPLATES,
+    logit_scale: float = 5.0,
+    meta: dict[str, Any] | None = None,
+) -> LabelBank:
+    """Embed every label x template, average per label, normalise.
+
+    Args:
+        labels: names or parsed specs; a spec's own prompts replace the name inside templates.
+        embed_text: list of N strings -> (N, out_dim) embeddings (any scale; each is normalised).
+        templates: format strings with one ``{}``.
+        logit_scale: stored for :meth:`LabelBank.probs`.
+        meta: provenance recorded in the bank.
+    """
+    specs = [s if isinstance(s, LabelSpec) else LabelSpec(s) for s in labels]
+    for t in templates:
+        if t.count("{}") != 1:
+            raise ConfigError(f"prompt template {t!r} must contain exactly one '{{}}'.")
+    rows = []
+    for spec in specs:
+        texts = [t.format(p) for p in (spec.prompts or (spec.name,)) for t in templates]
+        emb = _unit(np.asarray(embed_text(texts), dtype=np.float32))
+        rows.append(_unit(emb.mean(axis=0)))
+    return LabelBank([s.name for s in specs], np.stack(rows), tuple(templates), logit_scale, dict(meta or {}))
+
+
+def imagebind_text_embedder(encoder: Any, batch_size: int = 32) -> TextEmbedFn:
+    """An ``embed_text`` function over edgebind's ImageBind text encoder (tokenizer included)."""
+    import torch
+
+    from edgebind.tokenizer import tokenize
+
+    def embed(texts: list[str]) -> np.ndarray:
+        out = []
+        with torch.inference_mode():
+            for i in range(0, len(texts), batch_size):
+                ids = torch.from_numpy(tokenize(texts[i : i + batch_size]))
+                out.append(encoder(ids).float().numpy())
+        return np.concatenate(out)
+
+    return embed
