@@ -197,6 +197,7 @@ def infer_config(
     modality: str,
     preset: EncoderConfig | None = None,
     overrides: Mapping[str, Any] | None = None,
+    warn: bool = True,
 ) -> EncoderConfig:
     """Read widths, depths and sizes off the tensors; take head counts from ``preset`` or ``overrides``.
 
@@ -205,6 +206,7 @@ def infer_config(
         modality: ``imu``, ``thermal``, ``text`` or ``vision``.
         preset: the config whose non-shape fields (heads, drop-path) apply; defaults to ``imagebind_huge``.
         overrides: parsed ``--set`` values (``imu_num_heads`` ...).
+        warn: log when head counts had to be guessed.
 
     Raises:
         CheckpointError: the modality is absent. ConfigError: an override contradicts the tensors.
@@ -251,9 +253,10 @@ def infer_config(
     if shape["embed_dim"] != base.embed_dim and "num_heads" not in user:
         # head counts are not in the tensors (SPEC.md §10): fall back to ImageBind's head_dim 64
         fields["num_heads"] = heads_guess(shape["embed_dim"])
-        log.warning("%s width %d differs from the preset's %d: assuming %d heads (head_dim 64); pass "
-                    "--set %s_num_heads=N if that is wrong", modality, shape["embed_dim"], base.embed_dim,
-                    fields["num_heads"], modality)
+        if warn:
+                log.warning("%s width %d differs from the preset's %d: assuming %d heads (head_dim 64); pass "
+                        "--set %s_num_heads=N if that is wrong", modality, shape["embed_dim"], base.embed_dim,
+                        fields["num_heads"], modality)
     for name, value in user.items():
         if name in shape and name != "logit_scale" and shape[name] != value:
             raise ConfigError(

@@ -99,7 +99,7 @@ class Recording:
         arrays["meta"] = np.array(json.dumps(self.meta, sort_keys=True))
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("wb") as f:
-            np.savez_compressed(f, **arrays)
+            np.savez_compressed(f, **arrays)  # type: ignore[arg-type]
         return path
 
     @classmethod

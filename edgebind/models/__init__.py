@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from edgebind.config import EncoderConfig
 from edgebind.models.imu import ImuEncoder
 from edgebind.models.layers import Encoder
@@ -9,7 +12,7 @@ from edgebind.models.text import TextEncoder
 from edgebind.models.thermal import ThermalEncoder
 from edgebind.models.vision import VisionEncoder
 
-ENCODERS: dict[str, type[Encoder]] = {
+ENCODERS: dict[str, Callable[[Any], Encoder]] = {
     "imu": ImuEncoder,
     "thermal": ThermalEncoder,
     "text": TextEncoder,
@@ -19,7 +22,7 @@ ENCODERS: dict[str, type[Encoder]] = {
 
 def build_encoder(cfg: EncoderConfig) -> Encoder:
     """A randomly initialised encoder for ``cfg`` (ImageBind's init), in eval mode."""
-    model = ENCODERS[cfg.modality](cfg)  # type: ignore[arg-type]
+    model = ENCODERS[cfg.modality](cfg)
     return model.eval()
 
 

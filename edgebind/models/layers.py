@@ -27,13 +27,10 @@ class Attention(nn.Module):
         self.bias_k: nn.Parameter | None = None
         self.bias_v: nn.Parameter | None = None
         if add_bias_kv:
-            self.bias_k = nn.Parameter(torch.empty(1, 1, dim))
-            self.bias_v = nn.Parameter(torch.empty(1, 1, dim))
+            self.bias_k = nn.Parameter(nn.init.xavier_normal_(torch.empty(1, 1, dim)))
+            self.bias_v = nn.Parameter(nn.init.xavier_normal_(torch.empty(1, 1, dim)))
         self.out_proj = nn.Linear(dim, dim)
         nn.init.xavier_uniform_(self.in_proj_weight)
-        if add_bias_kv:
-            nn.init.xavier_normal_(self.bias_k)
-            nn.init.xavier_normal_(self.bias_v)
 
     def forward(self, x: torch.Tensor, attn_mask: torch.Tensor | None = None) -> torch.Tensor:
         B, L, D = x.shape

@@ -27,7 +27,7 @@ class TextEncoder(Encoder):
         self.head = EmbeddingHead(D, cfg.out_dim)
 
     def attn_mask(self) -> torch.Tensor:
-        return self.mask
+        return self.get_buffer("mask")
 
     def tokens(self, x: torch.Tensor) -> torch.Tensor:
         return self.token_embedding(x) + self.pos_embed  # (B, 77, D)

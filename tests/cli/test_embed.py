@@ -1,0 +1,137 @@
+"""``edgebind embed``, ``extract`` and ``info`` through click's CliRunner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from edgebind.cli import cli
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args))
+    return result.exit_code, result.output
+
+
+@pytest.fixture
+def ref_path(shared: Path) -> Path:
+    return shared / "imagebind" / "reference_small.pt"
+
+
+def test_embed_imu_npy_matches_official(tmp_path: Path, ref_path: Path, reference_small: dict) -> None:
+    x = tmp_path / "imu.npy"
+    np.save(x, reference_small["inputs"]["imu"].numpy())
+    code, out = run("embed", "imu", str(x), "--checkpoint", str(ref_path), "-o", str(tmp_path / "e.npy"))
+    assert code == 0, out
+    emb = np.load(tmp_path / "e.npy")
+    assert emb.shape == (2, 1024) and emb.dtype == np.float32
+    np.testing.assert_allclose(emb, reference_small["outputs"]["imu.final"].numpy(), rtol=0, atol=1e-5)
+
+
+def test_embed_text_unit(tmp_path: Path, ref_path: Path, reference_small: dict) -> None:
+    code, out = run("embed", "text", "a person walking", "a person cooking", "--checkpoint", str(ref_path),
+                    "--set", "text_num_heads=2", "--unit", "-o", str(tmp_path / "t.npy"))
+    assert code == 0, out
+    emb = np.load(tmp_path / "t.npy")
+    np.testing.assert_allclose(emb, reference_small["outputs"]["text.unit_embedding"].numpy(), atol=1e-5)
+
+
+def test_embed_thermal_npy(tmp_path: Path, ref_path: Path, reference_small: dict) -> None:
+    x = tmp_path / "th.npy"
+    np.save(x, reference_small["inputs"]["thermal"].numpy())
+    code, out = run("embed", "thermal", str(x), "--checkpoint", str(ref_path), "-o", str(tmp_path / "e.npy"))
+    assert code == 0, out
+    np.testing.assert_allclose(np.load(tmp_path / "e.npy"), reference_small["outputs"]["thermal.final"].numpy(),
+                               rtol=0, atol=1e-5)
+
+
+def test_embed_imu_wrong_shapes(tmp_path: Path, ref_path: Path) -> None:
+    for shape in [(3, 2000), (6, 1000)]:
+        x = tmp_path / "bad.npy"
+        np.save(x, np.zeros(shape, np.float32))
+        code, out = run("embed", "imu", str(x), "--checkpoint", str(ref_path), "-o", str(tmp_path / "e.npy"))
+        assert code == 1
+        assert "Error:" in out and str(shape[0] if shape[0] == 3 else shape[1]) in out
+        assert "Traceback" not in out
+
+
+def test_embed_thermal_256(tmp_path: Path, ref_path: Path) -> None:
+    x = tmp_path / "bad.npy"
+    np.save(x, np.zeros((1, 1, 256, 256), np.float32))
+    code, out = run("embed", "thermal", str(x), "--checkpoint", str(ref_path), "-o", str(tmp_path / "e.npy"))
+    assert code == 1 and "256" in out and "224" in out
+
+
+def test_embed_long_text_warns(tmp_path: Path, ref_path: Path) -> None:
+    long_text = " ".join(["walking"] * 120)
+    with pytest.warns(UserWarning, match="truncated"):
+        code, out = run("embed", "text", long_text, "--checkpoint", str(ref_path), "--set", "text_num_heads=2",
+                        "-o", str(tmp_path / "t.npy"))
+    assert code == 0, out
+
+
+def test_embed_unknown_set_suggests(tmp_path: Path, ref_path: Path) -> None:
+    code, out = run("embed", "text", "hi", "--checkpoint", str(ref_path), "--set", "text_num_head=2",
+                    "-o", str(tmp_path / "t.npy"))
+    assert code == 1 and "Did you mean 'text_num_heads'" in out
+
+
+def test_embed_without_checkpoint_says_what_to_pass(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out = run("embed", "text", "hi", "-o", str(tmp_path / "t.npy"))
+    assert code == 1 and "--checkpoint PATH" in out and "EDGEBIND_CHECKPOINT" in out
+
+
+def test_embed_finds_checkpoint_from_env(tmp_path: Path, ref_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EDGEBIND_CHECKPOINT", str(ref_path))
+    code, out = run("embed", "text", "hi", "--set", "text_num_heads=2", "-o", str(tmp_path / "t.npy"))
+    assert code == 0, out
+
+
+def test_embed_checkpoint_without_modality(tmp_path: Path, ref_path: Path) -> None:
+    sub = tmp_path / "imu_only.safetensors"
+    code, out = run("extract", str(ref_path), "--modalities", "imu", "-o", str(sub))
+    assert code == 0, out
+    code, out = run("embed", "text", "hi", "--checkpoint", str(sub), "-o", str(tmp_path / "t.npy"))
+    assert code == 1 and "has no text weights" in out
+
+
+def test_extract_and_info(tmp_path: Path, ref_path: Path) -> None:
+    out_path = tmp_path / "edge.safetensors"
+    code, out = run("extract", str(ref_path), "--modalities", "imu,thermal", "--dtype", "fp16", "-o", str(out_path))
+    assert code == 0, out
+    assert "imu 37 tensors, thermal 37 tensors, fp16" in out
+    code, out = run("info", str(out_path), "--json")
+    assert code == 0, out
+    import json
+
+    d = json.loads(out)
+    assert set(d["modalities"]) == {"imu", "thermal"}
+    assert d["modalities"]["imu"]["dtypes"] == {"float16": 36, "float32": 1}
+    assert d["modalities"]["imu"]["config"]["embed_dim"] == 512
+    assert len(d["sha256"]) == 64
+
+
+def test_corrupt_checkpoint_is_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.pth"
+    bad.write_bytes(b"PK\x03\x04 definitely not a zip")
+    code, out = run("embed", "text", "hi", "--checkpoint", str(bad), "-o", str(tmp_path / "t.npy"))
+    assert code == 1 and "truncated or corrupt" in out and "Traceback" not in out
+
+
+def test_unknown_command_suggests() -> None:
+    code, out = run("embedd")
+    assert code == 2 and "Did you mean 'embed'" in out
+
+
+def test_torch_not_imported_by_help() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys; from edgebind.cli import cli; assert 'torch' not in sys.modules, 'torch imported'"
+    subprocess.run([sys.executable, "-c", code], check=True)
+    assert torch  # the suite itself uses torch
