@@ -1,0 +1,106 @@
+"""``edgebind stream``: a sensor link -> ImageBind embeddings -> live zero-shot labels."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+
+@click.command()
+@click.argument("port", envvar="EDGEBIND_PORT")
+@click.option("--bundle", type=click.Path(file_okay=False), help="Exported bundle [$EDGEBIND_BUNDLE, else the last "
+              "export].")
+@click.option("--checkpoint", type=click.Path(dir_okay=False), help="Run a checkpoint with torch instead of a bundle.")
+@click.option("--set", "sets", multiple=True, metavar="NAME=VALUE", help="Checkpoint config, e.g. imu_num_heads=8.")
+@click.option("--labels", type=click.Path(dir_okay=False), help="labels.txt: one label per line, '#' comments, "
+              "'label: prompt | prompt' [the bundle's labels]. Re-read when it changes.")
+@click.option("--baud", type=int, default=921600, show_default=True, help="Line rate (USB-CDC ignores it).")
+@click.option("--format", "fmt", type=click.Choice(["auto", "binary", "csv"]), default="auto", show_default=True)
+@click.option("--rate", "rate_hz", type=float, help="IMU rate in Hz where the stream cannot tell it (CSV without "
+              "timestamps).")
+@click.option("--hop", "hop_s", type=float, default=1.0, show_default=True, help="Seconds between IMU windows.")
+@click.option("--thermal-every", "thermal_every_s", type=float, help="Least seconds between thermal frames sent to "
+              "the model [--hop].")
+@click.option("--calibration", type=click.Path(dir_okay=False), help="Calibration profile JSON (edgebind calibrate).")
+@click.option("--backend", type=click.Choice(["onnxruntime", "tensorrt", "torch"]), help="Bundle runner.")
+@click.option("--threads", type=int, help="CPU threads for the runner.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per label on stdout, then a summary line.")
+@click.option("--max-windows", type=int, help="Stop after N labelled windows.")
+@click.option("--duration", "duration_s", type=float, help="Stop after S seconds.")
+@click.option("--fuse", is_flag=True, help="Also label IMU + thermal jointly (sum of unit embeddings).")
+@click.option("--top-k", type=int, default=3, show_default=True, help="Labels shown per window.")
+@click.option("--smooth", "smooth_alpha", type=float, default=0.5, show_default=True,
+              help="EMA weight of the newest window (1 = no smoothing).")
+@click.option("--abstain", type=float, default=0.0, show_default=True,
+              help="Answer 'unknown' below this smoothed top-1 probability.")
+@click.option("--allow-random-init", is_flag=True, help="Run a bundle exported with random weights (latency only).")
+def stream(port: str, bundle: str | None, checkpoint: str | None, sets: tuple[str, ...], labels: str | None,
+           baud: int, fmt: str, rate_hz: float | None, hop_s: float, thermal_every_s: float | None,
+           calibration: str | None, backend: str | None, threads: int | None, as_json: bool,
+           max_windows: int | None, duration_s: float | None, fuse: bool, top_k: int, smooth_alpha: float,
+           abstain: float, allow_random_init: bool) -> None:
+    """Label a live sensor stream on PORT with a bundle's IMU/thermal encoders.
+
+    Ctrl-C ends the run with a summary (windows, latency p50/p99, drops, decode errors). An unplugged device is
+    waited for and resumed.
+
+    \b
+    Example:
+      edgebind stream /dev/ttyUSB0 --labels labels.txt
+      edgebind stream /dev/ttyACM0 --bundle out/imu-fp16 --labels labels.txt --json --max-windows 100
+    """
+    from edgebind.config import parse_overrides
+    from edgebind.stream.pipeline import StreamOptions
+    from edgebind.stream.session import StreamSession, run_stream
+
+    options = StreamOptions(hop_s=hop_s, thermal_every_s=thermal_every_s, top_k=top_k, smooth_alpha=smooth_alpha,
+                            abstain=abstain, fuse=fuse, max_windows=max_windows)
+    holder: dict[str, Any] = {}
+    live: Any = None
+
+    def on_start(session: StreamSession) -> None:
+        nonlocal live
+        holder["session"] = session
+        if not as_json:
+            from rich.live import Live
+
+            from edgebind.stream.view import StreamView
+
+            holder["view"] = StreamView(session.stats, lambda: session.idle_s, title=f"edgebind stream {port}")
+            live = Live(holder["view"], refresh_per_second=4, transient=False)
+            live.start()
+
+    def on_result(result: Any) -> None:
+        if as_json:
+            click.echo(json.dumps(result.to_json()))
+        elif "view" in holder:
+            holder["view"].update(result)
+
+    try:
+        summary = run_stream(port, bundle=bundle, checkpoint=checkpoint, overrides=parse_overrides(sets),
+                             labels=labels, backend=backend, threads=threads, allow_random_init=allow_random_init,
+                             options=options, on_result=on_result, on_start=on_start, baud=baud, fmt=fmt,
+                             rate_hz=rate_hz, duration_s=duration_s, calibration=calibration)
+    except BaseException:
+        if live is not None:
+            live.stop()
+            click.echo("")
+        session = holder.get("session")
+        if session is not None and session.stats.link:  # the port was open: say what happened before the error
+            _print_summary(session.summary(), as_json, err=True)
+        raise
+    if live is not None:
+        live.stop()
+        click.echo("")
+    if holder.get("session") is not None and holder["session"].interrupted:
+        click.echo("interrupted (Ctrl-C)", err=True)
+    _print_summary(summary, as_json)
+
+
+def _print_summary(summary: Any, as_json: bool, err: bool = False) -> None:
+    if as_json:
+        click.echo(json.dumps({"summary": summary.to_dict()}), err=err)
+        return
+    click.echo("summary: " + "\n  ".join(summary.lines()), err=err)

@@ -1,0 +1,204 @@
+"""The models a stream runs: a Bundle's runners (ONNX Runtime, TensorRT, torch) or a checkpoint's torch encoders.
+
+Both give the same thing to the pipeline: per modality an ``embed`` function ((N, ...) -> (N, out_dim) float32),
+its input contract and logit scale, plus the label bank shipped with the bundle and a text embedder where one exists.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgebind.errors import BundleError, CheckpointError, ConfigError
+
+log = logging.getLogger(__name__)
+
+STREAM_MODALITIES = ("imu", "thermal")
+EmbedFn = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass
+class ModalityModel:
+    """One encoder as the stream sees it.
+
+    Attributes:
+        modality: ``imu`` or ``thermal``.
+        embed: (N, 6, T) or (N, 1, S, S) float32 -> (N, out_dim) float32 embeddings (any scale).
+        contract: ``ImuContract`` or ``ThermalContract`` the input must follow.
+        out_dim: embedding width.
+        logit_scale: the modality's scale for label probabilities (IMU 5, thermal 10).
+    """
+
+    modality: str
+    embed: EmbedFn
+    contract: Any
+    out_dim: int
+    logit_scale: float
+
+
+@dataclass
+class Encoders:
+    """What :func:`open_encoders` returns; close it (or use ``with``) to release the runners.
+
+    Attributes:
+        models: modality -> :class:`ModalityModel` (only modalities the source provides).
+        source: ``bundle DIR`` or ``checkpoint PATH`` for messages.
+        bank: the label bank shipped with the bundle (None for a checkpoint or a bundle without labels).
+        text_embed: text -> embeddings in the same space, where a text encoder exists (checkpoint or bundle).
+        text_model: identity of that text encoder, for the label cache key.
+        random_init: the weights are random (a latency-only bundle).
+    """
+
+    models: dict[str, ModalityModel]
+    source: str
+    bank: Any = None
+    text_embed: Callable[[list[str]], np.ndarray] | None = None
+    text_model: str = ""
+    random_init: bool = False
+    _stack: ExitStack = field(default_factory=ExitStack)
+
+    def model(self, modality: str) -> ModalityModel:
+        """The model for ``modality``.
+
+        Raises:
+            BundleError: the bundle or checkpoint has no encoder for it, naming what it has and the fix.
+        """
+        if modality not in self.models:
+            have = ", ".join(self.models) or "none"
+            raise BundleError(
+                f"the stream carries {modality} data but {self.source} has no {modality} encoder (it has {have}); "
+                f"use a bundle exported with --modalities {modality} (edgebind export --modalities "
+                f"{','.join(sorted({*self.models, modality}))} ...), or a checkpoint that holds {modality} weights."
+            )
+        return self.models[modality]
+
+    def close(self) -> None:
+        self._stack.close()
+
+    def __enter__(self) -> Encoders:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_encoders(bundle: str | Path | None = None, checkpoint: str | Path | None = None,
+                  overrides: Mapping[str, Any] | None = None, backend: str | None = None,
+                  threads: int | None = None, allow_random_init: bool = False) -> Encoders:
+    """Open the stream's models from a bundle (preferred) or a checkpoint.
+
+    Args:
+        bundle: an exported bundle directory.
+        checkpoint: ``imagebind_huge.pth``, an extract or a student (used when ``bundle`` is None).
+        overrides: ``--set`` values for a checkpoint.
+        backend: the bundle runner (``onnxruntime``, ``tensorrt``, ``torch``). Defaults to the bundle's best.
+        threads: CPU threads for the runner. Defaults to the runtime's choice.
+        allow_random_init: accept a bundle whose manifest says its weights are random. Defaults to False.
+
+    Raises:
+        BundleError: a random-init bundle without ``allow_random_init``, or a bundle without IMU and thermal.
+        CheckpointError: a checkpoint without IMU and thermal weights.
+        ConfigError: both or neither of ``bundle``/``checkpoint``, or ``--set`` with a bundle.
+    """
+    if (bundle is None) == (checkpoint is None):
+        raise ConfigError("pass exactly one of --bundle DIR or --checkpoint PATH.")
+    if bundle is not None:
+        if overrides:
+            raise ConfigError("--set applies to checkpoints; a bundle already fixes its config.")
+        return _open_bundle(Path(bundle), backend, threads, allow_random_init)
+    assert checkpoint is not None
+    if backend not in (None, "torch"):
+        raise ConfigError(f"--backend {backend} needs a bundle; a checkpoint runs on torch. Export one with "
+                          "'edgebind export' to use ONNX Runtime or TensorRT.")
+    return _open_checkpoint(Path(checkpoint), overrides or {}, threads)
+
+
+def _open_bundle(path: Path, backend: str | None, threads: int | None, allow_random_init: bool) -> Encoders:
+    from edgebind.bundle import load_bundle
+    from edgebind.preprocess.imu import ImuContract
+    from edgebind.preprocess.thermal import ThermalContract
+
+    bundle = load_bundle(path)
+    if bundle.random_init and not allow_random_init:
+        raise BundleError(
+            f"bundle {path} has random weights (exported with --random-init, for latency tests): its labels would "
+            "be noise. Export one from real weights (edgebind export --checkpoint ...), or pass --allow-random-init "
+            "to measure latency anyway."
+        )
+    from edgebind.runtime import open_runner
+
+    enc = Encoders(models={}, source=f"bundle {path}", random_init=bundle.random_init)
+    for modality in STREAM_MODALITIES:
+        if modality not in bundle.encoders:
+            continue
+        entry = bundle.encoders[modality]
+        runner = enc._stack.enter_context(open_runner(path, modality, backend=backend, threads=threads))
+        contract: Any
+        if modality == "imu":
+            contract = ImuContract.from_dict(entry.contract) if entry.contract else ImuContract()
+        else:
+            contract = ThermalContract.from_dict(entry.contract) if entry.contract else ThermalContract()
+        enc.models[modality] = ModalityModel(modality, runner.embed, contract, entry.out_dim, float(entry.logit_scale))
+    if not enc.models:
+        enc.close()
+        raise BundleError(f"bundle {path} has no IMU or thermal encoder (it has {', '.join(bundle.encoders)}); "
+                          "re-export with --modalities imu,thermal.")
+    enc.bank = bundle.label_bank()
+    if "text" in bundle.encoders:
+        from edgebind.tokenizer import tokenize
+
+        text_runner = enc._stack.enter_context(open_runner(path, "text", backend=backend, threads=threads))
+        enc.text_embed = lambda texts: np.asarray(text_runner.embed(tokenize(texts)), dtype=np.float32)
+        enc.text_model = f"imagebind-text:{bundle.bundle_id}"
+    return enc
+
+
+def _open_checkpoint(path: Path, overrides: Mapping[str, Any], threads: int | None) -> Encoders:
+    import torch
+
+    from edgebind.checkpoint import file_sha256, load_checkpoint, load_encoder
+    from edgebind.preprocess.imu import ImuContract
+    from edgebind.preprocess.thermal import ThermalContract
+    from edgebind.zeroshot import imagebind_text_embedder
+
+    if threads:
+        torch.set_num_threads(threads)
+    ckpt = load_checkpoint(path)
+    enc = Encoders(models={}, source=f"checkpoint {path}")
+    for modality in STREAM_MODALITIES:
+        if modality not in ckpt.modalities:
+            continue
+        model = load_encoder(ckpt, modality, overrides=overrides)
+        cfg: Any = model.cfg
+        contract: Any
+        if modality == "imu":
+            contract = ImuContract(num_samples=cfg.num_samples, sample_rate_hz=cfg.num_samples / 5.0)
+        else:
+            contract = ThermalContract(size=cfg.img_size)
+        enc.models[modality] = ModalityModel(modality, _torch_embed(model), contract, cfg.out_dim,
+                                             float(model.logit_scale()))
+    if not enc.models:
+        raise CheckpointError(f"{path} has no IMU or thermal weights (it holds {', '.join(ckpt.modalities)}); pass "
+                              "imagebind_huge.pth or a student with an IMU or thermal encoder.")
+    if "text" in ckpt.modalities:
+        text_model = load_encoder(ckpt, "text", overrides=overrides)
+        enc.text_embed = imagebind_text_embedder(text_model)
+        enc.text_model = f"imagebind-text:{file_sha256(path)}:{sorted(overrides.items())}"
+    return enc
+
+
+def _torch_embed(model: Any) -> EmbedFn:
+    """(N, ...) float32 numpy -> (N, out_dim) float32 through a torch encoder in inference mode."""
+    import torch
+
+    def embed(x: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return model(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))).float().numpy()
+
+    return embed

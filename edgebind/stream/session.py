@@ -1,0 +1,210 @@
+"""``edgebind stream``'s Python API: a sensor link -> live labels, bounded by windows, seconds or Ctrl-C.
+
+    with open_encoders(bundle="out/imu") as enc:
+        labels = LabelSource("labels.txt", enc.bank, enc.text_embed, enc.text_model)
+        session = StreamSession("/dev/ttyUSB0", enc, labels, StreamOptions(hop_s=1.0), on_result=print)
+        summary = session.run()
+
+Threads: pyserial's reader (bytes only, inside ``SensorSource``), this module's caller (decode, calibrate, window;
+it never waits for inference) and one inference thread per encoder (runner, labels, ``on_result``), so a slow
+thermal encoder never delays the IMU labels.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from edgebind.errors import ConfigError
+from edgebind.stream.encoders import Encoders
+from edgebind.stream.labels import LabelSource
+from edgebind.stream.pipeline import LabelResult, StreamOptions, StreamPipeline
+from edgebind.stream.scheduler import InferenceWorker
+from edgebind.stream.stats import StreamSummary
+
+log = logging.getLogger(__name__)
+
+LINK_STATS_EVERY_NS = 200_000_000
+
+
+class StreamSession:
+    """One run of the live pipeline over a sensor link.
+
+    Args:
+        url: serial device, simulator pty (or its link) or pyserial URL.
+        encoders: the models.
+        labels: the label bank source.
+        options: windowing and labelling options.
+        on_result: called with each :class:`LabelResult` from the inference thread.
+        baud: line rate. Defaults to 921600.
+        fmt: ``auto``, ``binary`` or ``csv``. Defaults to auto.
+        rate_hz: the sensor rate where the stream cannot tell it (CSV without timestamps). Defaults to None.
+        duration_s: stop after this many seconds. Defaults to None (until ``max_windows``, Ctrl-C or the end).
+        profile: calibration profile (a ``CalibrationProfile``, its dict or a JSON path). Defaults to None.
+        reconnect: wait for an unplugged device and resume. Defaults to True.
+    """
+
+    def __init__(self, url: str, encoders: Encoders, labels: LabelSource, options: StreamOptions,
+                 on_result: Callable[[LabelResult], None], *, baud: int = 921600, fmt: str = "auto",
+                 rate_hz: float | None = None, duration_s: float | None = None, profile: Any = None,
+                 reconnect: bool = True) -> None:
+        if duration_s is not None and not duration_s > 0:
+            raise ConfigError(f"--duration must be > 0 seconds, got {duration_s}.")
+        if duration_s is not None and options.max_windows is not None:
+            raise ConfigError("pass --max-windows or --duration, not both.")
+        if profile is not None:
+            from edgebind.calibration.profiles import as_profile
+
+            profile = as_profile(profile if not isinstance(profile, Path) else str(profile))
+        self.url, self.baud, self.fmt, self.rate_hz = url, baud, fmt, rate_hz
+        self.duration_s, self.reconnect = duration_s, reconnect
+        self.pipeline = StreamPipeline(encoders, labels, options, on_result, profile)
+        self.interrupted = False
+        self._stop = threading.Event()
+        self._source: Any = None
+
+    @property
+    def stats(self) -> Any:
+        """The live :class:`StreamStats`."""
+        return self.pipeline.stats
+
+    @property
+    def idle_s(self) -> float:
+        """Seconds since bytes last arrived (inf before the first)."""
+        return float(self._source.idle_s) if self._source is not None else float("inf")
+
+    @property
+    def stopped(self) -> bool:
+        """True once :meth:`stop` was called or the run ended."""
+        return self._stop.is_set()
+
+    def stop(self) -> None:
+        """End the run from any thread; :meth:`run` returns its summary."""
+        self._stop.set()
+        src = self._source
+        if src is not None:
+            src.close()
+
+    def summary(self) -> StreamSummary:
+        """The counters so far (also valid after a failed run)."""
+        stats = self.pipeline.stats
+        if not stats.ended_ns:
+            stats.ended_ns = time.monotonic_ns()
+        return stats.summary()
+
+    def run(self) -> StreamSummary:
+        """Stream until ``max_windows`` labels, ``duration_s``, :meth:`stop`, Ctrl-C or the link's end.
+
+        Returns:
+            The summary. Ctrl-C ends the run cleanly (``interrupted`` is then True).
+
+        Raises:
+            SensorError: the port cannot be opened, or the bytes are not the expected format (wrong baud rate).
+            BundleError: the stream carries only modalities the models lack.
+            EdgebindError: the inference thread failed (re-raised here).
+        """
+        from edgebind.bridge.source import SensorSource
+
+        self.pipeline.warm_up()
+        stats = self.pipeline.stats
+        stats.started_ns = time.monotonic_ns()
+        workers = [InferenceWorker(self.pipeline.slot, self.pipeline.process, on_error=lambda exc: self.stop(),
+                                   modality=m) for m in self.pipeline.encoders.models]
+        timer = threading.Timer(self.duration_s, self.stop) if self.duration_s is not None else None
+        if timer is not None:
+            timer.daemon = True
+        self.pipeline.done.clear()
+        done_watch = threading.Thread(target=self._stop_when_done, name="edgebind-stream-done", daemon=True)
+        try:
+            with SensorSource(self.url, baud=self.baud, fmt=self.fmt, rate_hz=self.rate_hz,
+                              reconnect=self.reconnect) as src:
+                self._source = src
+                for worker in workers:
+                    worker.start()
+                done_watch.start()
+                if timer is not None:
+                    timer.start()
+                last_stats = 0
+                try:
+                    for event in src.events(timeout_s=0.25):
+                        if self._stop.is_set():
+                            break
+                        self.pipeline.feed(event)
+                        now = time.monotonic_ns()
+                        if now - last_stats > LINK_STATS_EVERY_NS:
+                            stats.link = src.stats
+                            last_stats = now
+                except KeyboardInterrupt:
+                    self.interrupted = True
+                    log.info("interrupted; finishing")
+                finally:
+                    self._stop.set()
+                    self.pipeline.done.set()
+                    stats.link = src.stats
+        finally:
+            if timer is not None:
+                timer.cancel()
+            for job in self.pipeline.slot.close():
+                stats.add(job.modality, pending_at_exit=1)
+            for worker in workers:
+                worker.join()
+            stats.ended_ns = time.monotonic_ns()
+            self._source = None
+        return stats.summary()
+
+    def _stop_when_done(self) -> None:
+        """Close the source once ``max_windows`` labels are out (the reader may be waiting for bytes)."""
+        self.pipeline.done.wait()
+        if not self._stop.is_set():
+            self.stop()
+
+
+def run_stream(port: str, *, bundle: str | Path | None = None, checkpoint: str | Path | None = None,
+               overrides: dict[str, Any] | None = None, labels: str | Path | None = None,
+               backend: str | None = None, threads: int | None = None, allow_random_init: bool = False,
+               options: StreamOptions | None = None, on_result: Callable[[LabelResult], None] | None = None,
+               on_start: Callable[[StreamSession], None] | None = None, baud: int = 921600, fmt: str = "auto",
+               rate_hz: float | None = None, duration_s: float | None = None,
+               calibration: str | Path | None = None) -> StreamSummary:
+    """Open the models and the labels, then stream ``port`` until done (what ``edgebind stream`` runs).
+
+    Args:
+        port: serial device, simulator pty or pyserial URL.
+        bundle: bundle folder. Defaults to ``$EDGEBIND_BUNDLE`` or the last export, unless ``checkpoint`` is given.
+        checkpoint: a checkpoint to run with torch instead of a bundle.
+        overrides: parsed ``--set`` values for the checkpoint.
+        labels: labels.txt; None uses the bundle's label bank.
+        backend, threads: the bundle runner and its CPU threads.
+        allow_random_init: run a bundle with random weights.
+        options: windowing and labelling. Defaults to ``StreamOptions()``.
+        on_result: called with each label (inference thread).
+        on_start: called with the session before streaming starts (to show a live view or stop it later).
+        baud, fmt, rate_hz: the link (see ``SensorSource``).
+        duration_s: stop after this many seconds.
+        calibration: a calibration profile JSON applied to samples and frames.
+
+    Returns:
+        The run's summary.
+
+    Raises:
+        EdgebindError: a missing bundle or checkpoint, bad labels, a port that cannot be opened, bytes of the wrong
+            format, or a stream the models cannot embed; each message names the fix.
+    """
+    from edgebind.paths import find_bundle, find_checkpoint
+    from edgebind.stream.encoders import open_encoders
+
+    if bundle is not None and checkpoint is not None:
+        raise ConfigError("pass either --bundle or --checkpoint, not both.")
+    bundle_dir = find_bundle(bundle) if checkpoint is None else None
+    ckpt = find_checkpoint(checkpoint) if checkpoint is not None else None
+    with open_encoders(bundle_dir, ckpt, overrides, backend, threads, allow_random_init) as enc:
+        label_source = LabelSource(labels, enc.bank, enc.text_embed, enc.text_model)
+        session = StreamSession(port, enc, label_source, options or StreamOptions(), on_result or (lambda r: None),
+                                baud=baud, fmt=fmt, rate_hz=rate_hz, duration_s=duration_s, profile=calibration)
+        if on_start is not None:
+            on_start(session)
+        return session.run()
