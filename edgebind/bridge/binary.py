@@ -1,0 +1,228 @@
+"""Pure decoder for the binary protocol: ``BinaryDecoder().feed(bytes) -> list[Event]``.
+
+No threads, no pyserial: it can be fuzzed and replayed. It never raises on bad input; every byte it throws away
+and every sample it knows was lost is counted in :attr:`BinaryDecoder.stats`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from edgebind.bridge import protocol as p
+from edgebind.bridge.events import DeviceInfo, Event, Gap, ImuBatch, LogMessage, ThermalFrame
+
+log = logging.getLogger(__name__)
+
+BINARY_COUNTERS = (
+    "bytes_in",  # bytes fed to the decoder
+    "frames_ok",  # frames that passed COBS, CRC, version and length checks
+    "bytes_discarded",  # bytes thrown away (bad frames, oversize garbage, partial frame at start)
+    "resyncs",  # times the decoder dropped bytes and restarted at the next 0x00
+    "crc_failures",
+    "cobs_errors",
+    "bad_version",
+    "bad_length",  # frame shorter than its header or body says
+    "unknown_types",  # valid frame of a type this host does not know (skipped)
+    "seq_gaps",  # sequence discontinuities (per stream)
+    "samples_lost",  # IMU samples missing according to the sequence numbers
+    "thermal_frames_lost",  # thermal frames missing according to the sequence numbers
+    "imu_before_info",  # IMU samples dropped because no INFO frame (scale factors) had arrived yet
+    "imu_samples",
+    "thermal_frames",
+    "log_messages",
+)
+
+_HALF_SEQ = 1 << 15
+_ARANGE = np.arange(p.MAX_IMU_BATCH, dtype=np.int64)
+
+
+class BinaryDecoder:
+    """Decode a byte stream of COBS frames into events in SI units and device time.
+
+    ``feed`` may be called with arbitrary chunks (split frames, garbage, bad checksums). Device timestamps
+    (u32 microseconds) are unwrapped into a monotonic int64 nanosecond clock.
+    """
+
+    fmt = "binary"
+
+    def __init__(self) -> None:
+        self.stats: dict[str, int] = dict.fromkeys(BINARY_COUNTERS, 0)
+        self.info: DeviceInfo | None = None
+        self._buf = bytearray()
+        self._synced = False
+        self._lsb6 = np.zeros(6, np.float32)
+        self._t_wraps = 0
+        self._last_t_us = 0
+        self._next_seq: dict[int, int] = {}
+
+    def reset(self) -> None:
+        """Forget partial input (after a reconnect). Sequence state is kept, so samples the device took while
+        the link was down show up as a sequence gap; counters and the last INFO are kept too."""
+        if self._buf:
+            self.stats["bytes_discarded"] += len(self._buf)
+        self._buf.clear()
+        self._synced = False
+
+    def problem(self) -> str | None:
+        """A diagnosis when the input does not look like this protocol at all (else None)."""
+        n_in = self.stats["bytes_in"]
+        mostly_garbage = n_in >= 8192 and self.stats["bytes_discarded"] > 0.98 * n_in
+        if (self.stats["frames_ok"] == 0 and self.stats["bytes_in"] >= 4096) or mostly_garbage:
+            return (
+                f"{self.stats['bytes_in']} bytes arrived with {self.stats['frames_ok']} valid binary frames "
+                f"({self.stats['crc_failures']} CRC failures): the baud rate is probably wrong, or the device "
+                "sends text: try --format csv or another --baud (115200, 460800, 921600)."
+            )
+        return None
+
+    def feed(self, data: bytes, host_t_ns: int = 0) -> list[Event]:
+        """Decode ``data`` and return the complete events it finishes.
+
+        Args:
+            data: any number of bytes from the link.
+            host_t_ns: host monotonic time (ns) at which ``data`` arrived; copied into the events.
+
+        Returns:
+            Events in arrival order: DeviceInfo, ImuBatch, ThermalFrame, LogMessage, and Gap for lost samples.
+        """
+        self.stats["bytes_in"] += len(data)
+        self._buf += data
+        events: list[Event] = []
+        if p.DELIMITER[0] not in data:
+            self._guard_oversize()
+            return events
+        *blocks, rest = bytes(self._buf).split(p.DELIMITER)
+        self._buf = bytearray(rest)
+        for block in blocks:
+            if block:
+                self._decode_block(block, host_t_ns, events)
+            else:
+                self._synced = True
+        self._guard_oversize()
+        return events
+
+    def _guard_oversize(self) -> None:
+        if len(self._buf) > p.MAX_ENCODED_BYTES:
+            self.stats["bytes_discarded"] += len(self._buf)
+            self.stats["resyncs"] += 1
+            self._buf.clear()
+            self._synced = False
+
+    def _reject(self, block: bytes, reason: str) -> None:
+        self.stats["bytes_discarded"] += len(block) + 1
+        self.stats["resyncs"] += 1
+        if self._synced:  # the partial frame before the first delimiter is expected, not an error
+            self.stats[reason] += 1
+        self._synced = True
+
+    def _decode_block(self, block: bytes, host_t_ns: int, events: list[Event]) -> None:
+        try:
+            header, body = p.parse_frame(block)
+        except p.FrameError as exc:
+            self._reject(block, exc.reason)
+            return
+        try:
+            event = self._decode_body(header, body, host_t_ns, events)
+        except (ValueError, IndexError, UnicodeDecodeError):
+            self._reject(block, "bad_length")
+            return
+        self._synced = True
+        self.stats["frames_ok"] += 1
+        if event is not None:
+            events.append(event)
+
+    def _device_ns(self, t_us: int) -> int:
+        if t_us < self._last_t_us and self._last_t_us - t_us > (1 << 31):
+            self._t_wraps += 1
+        elif t_us > self._last_t_us and t_us - self._last_t_us > (1 << 31) and self._t_wraps:
+            return ((self._t_wraps - 1) << 32 | t_us) * 1000  # a late frame from before the wrap
+        self._last_t_us = t_us
+        return ((self._t_wraps << 32) + t_us) * 1000
+
+    def _check_seq(self, stream: int, seq: int, n: int, t_ns: int, events: list[Event]) -> None:
+        expected = self._next_seq.get(stream)
+        self._next_seq[stream] = (seq + n) & 0xFFFF
+        if expected is None or seq == expected:
+            return
+        missing = (seq - expected) & 0xFFFF
+        if missing >= _HALF_SEQ:  # backwards: a device restart or a duplicate, not a loss
+            log.info("stream %d sequence went back from %d to %d (device restart?)", stream, expected, seq)
+            return
+        name = "imu" if stream == p.FrameType.IMU else "thermal"
+        self.stats["seq_gaps"] += 1
+        self.stats["samples_lost" if name == "imu" else "thermal_frames_lost"] += missing
+        events.append(Gap(stream=name, missing=missing, reason="sequence gap", t_ns=t_ns))
+
+    def _decode_body(self, h: p.Header, body: bytes, host_t_ns: int, events: list[Event]) -> Event | None:
+        if h.type == p.FrameType.IMU:
+            return self._decode_imu(h, body, host_t_ns, events)
+        if h.type == p.FrameType.THERMAL:
+            return self._decode_thermal(h, body, host_t_ns, events)
+        if h.type == p.FrameType.INFO:
+            return self._decode_info(h, body)
+        if h.type == p.FrameType.LOG:
+            (level,) = p.LOG.unpack_from(body)
+            self.stats["log_messages"] += 1
+            name = p.LOG_LEVELS[min(level, len(p.LOG_LEVELS) - 1)]
+            return LogMessage(t_ns=self._device_ns(h.t_us), level=name, text=body[p.LOG.size :].decode("utf-8"))
+        self.stats["unknown_types"] += 1
+        return None
+
+    def _decode_info(self, h: p.Header, body: bytes) -> DeviceInfo:
+        acc, gyr, imu_hz, th_hz, fs_g, fs_dps, flags, _ = p.INFO.unpack_from(body)
+        strings, pos = [], p.INFO.size
+        for _ in range(3):
+            n = body[pos]
+            strings.append(body[pos + 1 : pos + 1 + n].decode("utf-8"))
+            pos += 1 + n
+        if pos > len(body) or not acc > 0:
+            raise ValueError("INFO frame truncated or accel scale not positive")
+        self._lsb6 = np.array([acc] * 3 + [gyr] * 3, dtype=np.float32)
+        if self._last_t_us and h.t_us + 1_000_000 < self._last_t_us < h.t_us + (1 << 31):
+            self._next_seq.clear()  # the device clock went back without wrapping: the device restarted
+            log.info("device restarted (clock %d -> %d us); sequence numbers start over", self._last_t_us, h.t_us)
+            self._last_t_us, self._t_wraps = 0, 0
+        self.info = DeviceInfo(
+            firmware=strings[0], imu_sensor=strings[1], thermal_sensor=strings[2],
+            imu_rate_hz=float(imu_hz), thermal_rate_hz=float(th_hz),
+            extra={
+                "format": "binary", "protocol_version": h.version, "accel_lsb_mps2": float(acc),
+                "gyro_lsb_rads": float(gyr), "accel_fs_g": fs_g, "gyro_fs_dps": fs_dps,
+                "has_gyro": bool(flags & p.INFO_HAS_GYRO), "has_thermal": bool(flags & p.INFO_HAS_THERMAL),
+                "t_ns": self._device_ns(h.t_us),
+            },
+        )
+        return self.info
+
+    def _decode_imu(self, h: p.Header, body: bytes, host_t_ns: int, events: list[Event]) -> ImuBatch | None:
+        n, flags, dt_us = p.IMU.unpack_from(body)
+        has_gyro = bool(flags & p.IMU_HAS_GYRO)
+        channels = 6 if has_gyro else 3
+        if n == 0 or len(body) != p.IMU.size + n * channels * 2:
+            raise ValueError(f"IMU body is {len(body)} B for {n} samples")
+        t0_ns = self._device_ns(h.t_us)
+        self._check_seq(p.FrameType.IMU, h.seq, n, t0_ns, events)
+        if self.info is None:
+            self.stats["imu_before_info"] += n
+            return None
+        counts = np.frombuffer(body, dtype="<i2", offset=p.IMU.size).reshape(n, channels)  # (n, 3|6)
+        self.stats["imu_samples"] += n
+        t_ns = t0_ns + _ARANGE[:n] * (dt_us * 1000)
+        # int16 * float32 rounds once, exactly as the float64 product cast to float32 would
+        si = counts * (self._lsb6 if has_gyro else self._lsb6[:3])  # (n, 3|6) float32
+        gyro = si[:, 3:] if has_gyro else np.zeros((n, 3), np.float32)
+        return ImuBatch(t_ns=t_ns, accel_mps2=si[:, :3], gyro_rads=gyro, host_t_ns=host_t_ns, has_gyro=has_gyro)
+
+    def _decode_thermal(self, h: p.Header, body: bytes, host_t_ns: int, events: list[Event]) -> ThermalFrame:
+        _sensor, enc, w, hgt, scale, offset = p.THERMAL.unpack_from(body)
+        dtype = np.dtype(p.PIXEL_DTYPES[p.PixelEncoding(enc)])
+        if w * hgt == 0 or len(body) != p.THERMAL.size + w * hgt * dtype.itemsize:
+            raise ValueError(f"THERMAL body is {len(body)} B for {w}x{hgt} pixels")
+        t_ns = self._device_ns(h.t_us)
+        self._check_seq(p.FrameType.THERMAL, h.seq, 1, t_ns, events)
+        raw = np.frombuffer(body, dtype=dtype, offset=p.THERMAL.size).reshape(hgt, w)  # (H, W) row-major
+        temp_c = (raw.astype(np.float64) * scale + offset).astype(np.float32)
+        self.stats["thermal_frames"] += 1
+        return ThermalFrame(t_ns=t_ns, temp_c=temp_c, host_t_ns=host_t_ns)

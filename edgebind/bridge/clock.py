@@ -1,0 +1,98 @@
+"""Clock offset and drift between the device and the host, from (device time, host receive time) pairs.
+
+Every receive time is the device time plus an offset, plus drift (crystals differ by tens of ppm), plus a
+latency that is never negative (UART, USB polling, the FTDI latency timer, the OS scheduler). The lower envelope
+of ``host - device`` is therefore the best estimate of the clock relation: per bucket of device time we keep the
+smallest difference and fit a straight line through those minima (the idea behind NTP's minimum filter).
+The offset includes the smallest transport latency seen, which is what a pipeline that cuts windows on the
+device clock and reports results in host time wants.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+
+
+class ClockEstimator:
+    """Online estimate of ``host_ns = device_ns + offset_ns + drift * device_ns``.
+
+    Args:
+        bucket_s: length of a device-time bucket whose minimum is kept. Defaults to 0.5 s.
+        max_buckets: buckets kept (a sliding window, so slow drift changes are followed). Defaults to 120.
+    """
+
+    def __init__(self, bucket_s: float = 0.5, max_buckets: int = 120) -> None:
+        self.bucket_ns = int(bucket_s * 1e9)
+        self.max_buckets = max_buckets
+        self._minima: OrderedDict[int, tuple[int, int]] = OrderedDict()  # bucket -> (device_ns, host - device)
+        self._fit: tuple[float, float] | None = None  # (slope, intercept_ns) relative to _t_ref
+        self._t_ref = 0
+        self.pairs = 0
+
+    def add(self, device_ns: int, host_ns: int) -> None:
+        """Add one pair: a device timestamp and the host monotonic time its bytes arrived (both ns)."""
+        if host_ns <= 0:
+            return
+        if not self.pairs:
+            self._t_ref = device_ns
+        self.pairs += 1
+        bucket = device_ns // self.bucket_ns
+        diff = host_ns - device_ns
+        held = self._minima.get(bucket)
+        if held is None or diff < held[1]:
+            self._minima[bucket] = (device_ns, diff)
+            self._fit = None
+        while len(self._minima) > self.max_buckets:
+            self._minima.popitem(last=False)
+
+    def _solve(self) -> tuple[float, float]:
+        if self._fit is None:
+            pts = np.array(list(self._minima.values()), dtype=np.float64)  # (k, 2): device_ns, host - device
+            if len(pts) == 0:
+                self._fit = (0.0, 0.0)
+            elif len(pts) == 1:
+                self._fit = (0.0, float(pts[0, 1]))
+            else:
+                x = pts[:, 0] - self._t_ref
+                slope, intercept = np.polyfit(x, pts[:, 1], 1)
+                self._fit = (float(slope), float(intercept))
+        return self._fit
+
+    @property
+    def ready(self) -> bool:
+        """True once at least two buckets of device time have been seen (drift is then estimable)."""
+        return len(self._minima) >= 2
+
+    @property
+    def drift_ppm(self) -> float:
+        """How much faster the host clock runs than the device clock, in parts per million."""
+        return self._solve()[0] * 1e6
+
+    def offset_ns(self, device_ns: int | None = None) -> float:
+        """``host - device`` in ns at device time ``device_ns`` (defaults to the newest pair)."""
+        slope, intercept = self._solve()
+        if device_ns is None:
+            device_ns = next(reversed(self._minima.values()))[0] if self._minima else self._t_ref
+        return intercept + slope * (device_ns - self._t_ref)
+
+    def device_to_host(self, device_ns: int | np.ndarray) -> np.ndarray:
+        """Host monotonic time (ns, int64) of device time(s) ``device_ns``."""
+        slope, intercept = self._solve()
+        d = np.asarray(device_ns, dtype=np.int64)
+        return d + np.round(intercept + slope * (d - self._t_ref).astype(np.float64)).astype(np.int64)
+
+    def host_to_device(self, host_ns: int | np.ndarray) -> np.ndarray:
+        """Device time (ns, int64) at host monotonic time(s) ``host_ns``: where to cut windows on the device clock."""
+        slope, intercept = self._solve()
+        h = np.asarray(host_ns, dtype=np.float64)
+        return np.round((h - intercept + slope * self._t_ref) / (1.0 + slope)).astype(np.int64)
+
+    def stats(self) -> dict[str, int]:
+        """Integer summary for counters: pairs, offset (ns) and drift (parts per billion)."""
+        return {
+            "clock_pairs": self.pairs,
+            "clock_offset_ns": round(self.offset_ns()) if self._minima else 0,
+            "clock_drift_ppb": round(self.drift_ppm * 1000) if self.ready else 0,
+        }

@@ -1,0 +1,145 @@
+"""Record a sensor link into a Recording: decoded samples in SI units, device timestamps, every counter in meta."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+
+from edgebind.bridge.events import DeviceInfo, Event, Gap, ImuBatch, LogMessage, ThermalFrame
+from edgebind.bridge.recording import Recording
+from edgebind.bridge.source import SensorSource
+
+log = logging.getLogger(__name__)
+
+MAX_META_ITEMS = 200  # gaps / log lines kept verbatim in meta (all are counted)
+
+
+class RecordingBuilder:
+    """Collects events into a Recording; drops (and counts) samples whose device time does not increase."""
+
+    def __init__(self) -> None:
+        self.imu: list[np.ndarray] = []
+        self.imu_t: list[np.ndarray] = []
+        self.thermal: list[np.ndarray] = []
+        self.thermal_t: list[int] = []
+        self.info: DeviceInfo | None = None
+        self.gaps: list[dict[str, Any]] = []
+        self.logs: list[dict[str, Any]] = []
+        self.stats = {"recorder_non_monotonic": 0, "recorder_thermal_shape_changes": 0, "gap_events": 0,
+                      "log_events": 0}
+        self.has_gyro = True
+        self._last_t = -1
+
+    @property
+    def samples(self) -> int:
+        """IMU samples collected so far."""
+        return sum(len(t) for t in self.imu_t)
+
+    def add(self, event: Event) -> None:
+        """Take one event from a decoder or SensorSource."""
+        if isinstance(event, ImuBatch):
+            keep = event.t_ns > self._last_t
+            keep &= np.concatenate([[True], np.diff(event.t_ns) > 0])
+            self.stats["recorder_non_monotonic"] += int((~keep).sum())
+            if keep.any():
+                self.imu.append(event.imu[keep])
+                self.imu_t.append(event.t_ns[keep])
+                self._last_t = int(event.t_ns[keep][-1])
+            self.has_gyro &= event.has_gyro
+        elif isinstance(event, ThermalFrame):
+            if self.thermal and event.temp_c.shape != self.thermal[0].shape:
+                self.stats["recorder_thermal_shape_changes"] += 1
+                return
+            self.thermal.append(event.temp_c)
+            self.thermal_t.append(event.t_ns)
+        elif isinstance(event, DeviceInfo):
+            self.info = event
+        elif isinstance(event, Gap):
+            self.stats["gap_events"] += 1
+            if len(self.gaps) < MAX_META_ITEMS:
+                self.gaps.append(asdict(event))
+        elif isinstance(event, LogMessage):
+            self.stats["log_events"] += 1
+            if len(self.logs) < MAX_META_ITEMS:
+                self.logs.append(asdict(event))
+
+    def build(self, meta: dict[str, Any]) -> Recording:
+        """The Recording, with ``meta`` plus device info, gaps, logs and the builder's own counters."""
+        imu = np.concatenate(self.imu) if self.imu else np.zeros((0, 6), np.float32)
+        imu_t = np.concatenate(self.imu_t) if self.imu_t else np.zeros((0,), np.int64)
+        meta = dict(meta)
+        meta["counters"] = {**meta.get("counters", {}), **self.stats}
+        meta["has_gyro"] = bool(self.has_gyro)
+        meta["gaps"], meta["logs"] = self.gaps, self.logs
+        if self.info is not None:
+            meta["device"] = {k: v for k, v in asdict(self.info).items() if k != "extra"} | {
+                k: v for k, v in self.info.extra.items() if isinstance(v, (int, float, str, bool))}
+            meta["imu_sensor"] = self.info.imu_sensor
+        if len(imu_t) > 1:
+            meta["imu_rate_hz"] = float(1e9 / np.median(np.diff(imu_t)))
+        thermal = np.stack(self.thermal) if self.thermal else None
+        thermal_t = np.array(self.thermal_t, np.int64) if self.thermal else None
+        return Recording(imu=imu, imu_t_ns=imu_t, thermal=thermal, thermal_t_ns=thermal_t, meta=meta)
+
+
+def record(url: str, *, duration_s: float | None = None, fmt: str = "auto", baud: int = 921600,
+           rate_hz: float | None = None, idle_s: float | None = None, max_samples: int | None = None,
+           reconnect: bool = True) -> Recording:
+    """Record from ``url`` until ``duration_s`` passed, ``max_samples`` IMU samples arrived, or the link was
+    silent for ``idle_s`` after data (whichever comes first; at least one must be given).
+
+    Args:
+        url: port or pyserial URL (see :class:`SensorSource`).
+        duration_s: wall-clock seconds to record.
+        fmt: ``auto``, ``binary`` or ``csv``. Defaults to auto.
+        baud: line rate. Defaults to 921600.
+        rate_hz: IMU rate for CSV without timestamps. Defaults to the measured line rate.
+        idle_s: stop once no byte arrived for this long (after the first). Defaults to no idle stop.
+        max_samples: stop after this many IMU samples.
+        reconnect: reopen the port when the device disappears. Defaults to True.
+
+    Returns:
+        A Recording whose ``meta["counters"]`` holds every counter of the transport, decoder, clock and recorder.
+
+    Raises:
+        SensorError: the port cannot be opened or the stream is not the expected format.
+    """
+    builder = RecordingBuilder()
+    started = time.time()
+    with SensorSource(url, baud=baud, fmt=fmt, rate_hz=rate_hz, reconnect=reconnect) as src:
+        stop = threading.Event()
+
+        def watchdog() -> None:
+            deadline = time.monotonic() + duration_s if duration_s else None
+            while not stop.wait(0.02):
+                late = deadline is not None and time.monotonic() >= deadline
+                idle = idle_s is not None and src.transport.last_data_ns and src.idle_s >= idle_s
+                if late or idle:
+                    src.close()
+                    return
+
+        guard = threading.Thread(target=watchdog, name="edgebind-record-watchdog", daemon=True)
+        guard.start()
+        try:
+            for event in src.events(timeout_s=0.1):
+                builder.add(event)
+                if max_samples is not None and builder.samples >= max_samples:
+                    break
+        finally:
+            stop.set()
+            src.close()
+            guard.join()
+        for event in src.events(timeout_s=0.0):  # what was queued when we stopped
+            builder.add(event)
+    counters = src.stats
+    meta = {
+        "source": f"edgebind record {url}", "url": url, "format": src.detected_format, "baud": baud,
+        "host_start_unix_s": started, "wall_s": round(time.time() - started, 3), "counters": counters,
+        "clock": {"offset_ns": counters["clock_offset_ns"], "drift_ppm": counters["clock_drift_ppb"] / 1000},
+    }
+    return builder.build(meta)

@@ -1,0 +1,204 @@
+"""``SensorSource``: the one entry point other rooms use to read a sensor link (device, simulator or URL).
+
+    with SensorSource("/dev/ttyACM0") as src:
+        for event in src.events():
+            ...
+
+It owns a :class:`SerialTransport` (thread that only moves bytes), a pure decoder (binary, CSV or auto) and a
+:class:`ClockEstimator`; decoding happens in the consumer's thread, inside :meth:`SensorSource.events`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from edgebind.bridge import protocol as p
+from edgebind.bridge.clock import ClockEstimator
+from edgebind.bridge.detect import FORMATS, AutoDecoder, make_decoder
+from edgebind.bridge.events import Event, Gap, ImuBatch, LogMessage, ThermalFrame
+from edgebind.bridge.transport import RECONNECTED, SerialTransport
+from edgebind.errors import ConfigError, SensorError, suggest
+
+log = logging.getLogger(__name__)
+
+
+class SensorSource:
+    """Decoded sensor events in device time from a serial port or pyserial URL.
+
+    Args:
+        url: device path (``/dev/ttyACM0``), simulator pty, or pyserial URL (``loop://``, ``socket://h:p``).
+        baud: line rate; USB-CDC devices ignore it. Defaults to 921600.
+        fmt: ``auto``, ``binary`` or ``csv``. Defaults to auto (sniffed from the first bytes).
+        rate_hz: IMU rate for CSV lines without timestamps; for binary devices it is sent as ``set_rate``.
+            Defaults to None (measured line rate / the device's own rate).
+        queue_bytes: bytes the reader thread may hold before dropping the oldest. Defaults to 1 MiB.
+        reconnect: reopen the port with backoff when the device disappears. Defaults to True.
+
+    On enter (and after each reconnect) a binary or auto source sends ``start`` (and ``set_rate`` when
+    ``rate_hz`` is given): the reference firmware and the simulator stream only after ``start``.
+    """
+
+    def __init__(self, url: str, *, baud: int = 921600, fmt: str = "auto", rate_hz: float | None = None,
+                 queue_bytes: int = 1 << 20, reconnect: bool = True) -> None:
+        if fmt not in FORMATS:
+            raise ConfigError(f"unknown stream format '{fmt}'.{suggest(fmt, FORMATS)} Use auto, binary or csv.")
+        if baud <= 0 or queue_bytes <= 0:
+            raise ConfigError(f"baud ({baud}) and queue_bytes ({queue_bytes}) must be positive.")
+        self.url, self.baud, self.fmt, self.rate_hz = url, baud, fmt, rate_hz
+        self.decoder = make_decoder(fmt, rate_hz)
+        self.clock = ClockEstimator()
+        self.transport = SerialTransport(url, baud=baud, queue_bytes=queue_bytes, reconnect=reconnect)
+        self._closed = threading.Event()
+        self._cmd_seq = 0
+        self._gap_disconnects = 0
+        self._info_waiting = 0
+        self._info_asked = 0.0
+
+    def __enter__(self) -> SensorSource:
+        self.transport.start()
+        try:
+            self._start_device()
+        except BaseException:
+            self.transport.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the reader and close the port; :meth:`events` then drains what is queued and ends. Thread-safe."""
+        if self._closed.is_set():
+            return
+        self._closed.set()
+        if self.fmt != "csv" and self.transport._ser is not None:
+            with contextlib.suppress(SensorError):
+                self.send_command("stop")
+        self.transport.close()
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called."""
+        return self._closed.is_set()
+
+    @property
+    def info(self) -> Any:
+        """The DeviceInfo the device sent (binary) or the decoder inferred (CSV); None until known."""
+        return self.decoder.info
+
+    def _start_device(self) -> None:
+        if self.fmt == "csv":
+            return
+        self.send_command("start")
+        if self.rate_hz is not None:
+            self.send_command("set_rate", stream="imu", rate_hz=self.rate_hz)
+
+    def send_command(self, cmd: str, **kwargs: Any) -> None:
+        """Send a binary-protocol command: ``start``, ``stop``, ``set_rate`` (stream=, rate_hz=) or ``get_info``.
+
+        Raises:
+            ConfigError: unknown command or arguments.
+            SensorError: the port cannot be written.
+        """
+        if cmd not in p.COMMANDS:
+            raise ConfigError(f"unknown device command '{cmd}'.{suggest(cmd, p.COMMANDS)}")
+        try:
+            frame = p.encode_command(cmd, self._cmd_seq, **kwargs)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ConfigError(f"bad arguments for '{cmd}': {exc}. See firmware_bridge/PROTOCOL.md.") from exc
+        self._cmd_seq += 1
+        self.transport.write(p.DELIMITER + frame)
+
+    def events(self, timeout_s: float = 1.0) -> Iterator[Event]:
+        """Yield decoded events (device time, SI units) until the source is closed.
+
+        Args:
+            timeout_s: how long one wait for bytes lasts. The iterator ends only when the source is closed and
+                no data arrived for this long; while open it keeps waiting. Defaults to 1.0.
+
+        Raises:
+            SensorError: the link failed for good, or the bytes are not the expected format (wrong baud rate,
+                binary read as CSV); the message names the fix.
+        """
+        while True:
+            chunks = self.transport.read(timeout_s)
+            if not chunks:
+                if self._closed.is_set() or self.transport.closed:
+                    for event in self._flush():
+                        yield event
+                    if self.transport.closed and not self._closed.is_set():
+                        self.transport.read(0)  # re-raises the reader's error, if any
+                    return
+                continue
+            for host_ns, data in chunks:
+                if data == RECONNECTED:
+                    yield from self._on_reconnect(host_ns)
+                    continue
+                for event in self.decoder.feed(data, host_ns):
+                    self._pair_clock(event)
+                    yield event
+            self._request_info_if_missing()
+            problem = self.decoder.problem()
+            if problem:
+                raise SensorError(f"{self.url}: {problem}")
+
+    def _request_info_if_missing(self) -> None:
+        """IMU frames without scale factors (INFO lost or sent before we listened): ask again, at most 2/s."""
+        waiting = self.decoder.stats.get("imu_before_info", 0)
+        now = time.monotonic()
+        if waiting > self._info_waiting and now - self._info_asked > 0.5 and not self.transport.closed:
+            self._info_asked = now
+            try:
+                self.send_command("get_info")
+            except SensorError as exc:
+                log.debug("get_info failed: %s", exc)
+        self._info_waiting = waiting
+
+    def _flush(self) -> list[Event]:
+        flush = getattr(self.decoder, "flush", None)
+        return list(flush()) if flush is not None else []
+
+    def _on_reconnect(self, host_ns: int) -> Iterator[Event]:
+        self.decoder.reset()
+        self._gap_disconnects += 1
+        yield LogMessage(t_ns=0, level="warning", text=f"{self.url} reconnected; partial frames dropped")
+        yield Gap(stream="imu", missing=0, reason="disconnect", t_ns=0)
+        if self.fmt != "csv":
+            try:
+                self._start_device()
+            except SensorError as exc:
+                log.warning("could not restart the device after reconnect: %s", exc)
+
+    def _pair_clock(self, event: Event) -> None:
+        if isinstance(event, ImuBatch) and len(event.t_ns):
+            self.clock.add(int(event.t_ns[-1]), event.host_t_ns)
+        elif isinstance(event, ThermalFrame):
+            self.clock.add(event.t_ns, event.host_t_ns)
+
+    @property
+    def idle_s(self) -> float:
+        """Seconds since bytes last arrived (since start when none have)."""
+        last = self.transport.last_data_ns
+        return (time.monotonic_ns() - last) / 1e9 if last else float("inf")
+
+    @property
+    def detected_format(self) -> str:
+        """``binary`` or ``csv`` once known, else ``auto``."""
+        dec = self.decoder
+        if isinstance(dec, AutoDecoder):
+            return dec.inner.fmt if dec.inner is not None else "auto"
+        return dec.fmt
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Every counter: transport (bytes, queue drops, reconnects), decoder (CRC, resyncs, gaps, ...), clock."""
+        out = dict(self.transport.stats)
+        out.update(self.decoder.stats)
+        out.update(self.clock.stats())
+        out["disconnect_gaps"] = self._gap_disconnects
+        return out

@@ -1,0 +1,33 @@
+"""``edgebind convert``: public recordings (BasicMotions, Daphnet, CPTV) to Recording .npz files."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command()
+@click.argument("source", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="Recording .npz to write.")
+@click.option("--kind", type=click.Choice(["auto", "basicmotions", "daphnet", "cptv"]), default="auto",
+              show_default=True, help="Input format (auto: from the extension).")
+@click.option("--position", type=click.Choice(["ankle", "leg", "trunk"]), default="ankle", show_default=True,
+              help="Daphnet sensor position.")
+def convert(source: str, output: str, kind: str, position: str) -> None:
+    """Convert SOURCE (BasicMotions .ts, Daphnet .csv, CPTV clip) to a Recording.
+
+    Units and caveats (BasicMotions: 10 Hz, gravity removed; Daphnet: milli-g, no gyroscope; CPTV: Lepton
+    counts read as centi-kelvin) are written into the recording's meta.
+
+    \b
+    Example:
+      edgebind convert ../shared/data/imu/BasicMotions_TRAIN.ts -o basicmotions.npz
+    """
+    from edgebind.bridge.convert import convert as convert_file
+
+    kwargs = {"position": position} if kind == "daphnet" or source.lower().endswith(".csv") else {}
+    rec = convert_file(source, kind=kind, **kwargs)
+    path = rec.save(output)
+    thermal = "" if rec.thermal is None else f", {len(rec.thermal)} thermal frames {rec.thermal.shape[1:]}"
+    click.echo(f"wrote {path}: {len(rec.imu)} IMU samples ({rec.imu_rate_hz:.1f} Hz){thermal}; "
+               f"source: {rec.meta['source']}")
+    click.echo(f"next: edgebind simulate {path} --speed 10")

@@ -1,0 +1,52 @@
+"""``edgebind simulate``: a sensor device on a pseudo-terminal that replays a Recording."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import click
+
+
+@click.command()
+@click.argument("recording", type=click.Path(dir_okay=False))
+@click.option("--link", type=click.Path(dir_okay=False), default=None, help="Symlink kept pointing at the pty.")
+@click.option("--format", "fmt", type=click.Choice(["binary", "csv"]), default="binary", show_default=True)
+@click.option("--speed", type=float, default=1.0, show_default=True, help="Playback speed (1 = real time).")
+@click.option("--faults", default=None, help="Injected faults, e.g. bitflip=0.01,drop_frames=0.01,garbage=0.01,"
+              "truncate=0.01 (CSV),wrong_baud=8,disconnect=5,seed=1 (see edgebind.bridge.faults).")
+@click.option("--baud", type=int, default=921600, show_default=True, help="Baud rate the device claims.")
+@click.option("--repeat", is_flag=True, help="Loop the recording until Ctrl-C.")
+@click.option("--exit-when-done", is_flag=True, help="Exit once the recording was sent (default: keep the port).")
+def simulate(recording: str, link: str | None, fmt: str, speed: float, faults: str | None, baud: int,
+             repeat: bool, exit_when_done: bool) -> None:
+    """Replay RECORDING as a device on a pseudo-terminal.
+
+    The device waits until the host opens the port; in binary format it then waits for the START command
+    that 'edgebind record' and SensorSource send. It streams at the recording's rate times --speed.
+
+    \b
+    Example:
+      edgebind simulate walk.npz --link /tmp/imu --speed 10 --faults bitflip=0.001
+      edgebind record /tmp/imu -o copy.npz --idle 1
+    """
+    from edgebind.bridge.recording import Recording
+    from edgebind.bridge.simulator import SimulatedDevice
+
+    rec = Recording.load(recording)
+    device = SimulatedDevice(rec, fmt=fmt, speed=speed, faults=faults, baud=baud, link=link, repeat=repeat)
+    with device as sim:
+        click.echo(f"simulated device on {sim.port} (link {sim.link}), {fmt}, {len(rec.imu)} IMU samples, "
+                   f"speed {speed:g}x; waiting for the host")
+        click.echo(f"next: edgebind record {sim.link} -o copy.npz --idle 1")
+        try:
+            if exit_when_done:
+                sim.wait_finished(1e9)
+                sim.host_closed.wait(10.0)  # let the host read what is still in the pty before it goes away
+            else:
+                threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+        click.echo(f"sent: {json.dumps(sim.stats)}")
+        if sim.spec.any:
+            click.echo(f"faults: {json.dumps(sim.fault_stats)}")

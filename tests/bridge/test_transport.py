@@ -1,0 +1,102 @@
+"""Transport errors that name the fix (real ports: missing, busy, no permission), FTDI hint, queue policy."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from edgebind.bridge.transport import SerialTransport, ftdi_latency_hint, open_port
+from edgebind.errors import SensorError
+
+
+@pytest.fixture
+def pty_path():  # type: ignore[no-untyped-def]
+    """A real pseudo-terminal slave path whose master stays open for the test."""
+    master, slave = os.openpty()
+    path = os.ttyname(slave)
+    os.close(slave)
+    yield path
+    os.close(master)
+
+
+def test_missing_port_lists_what_to_do(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(SensorError, match="no such port") as exc:
+        open_port(str(tmp_path / "ttyACM7"), 921600)
+    assert "loop://" in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_busy_port(pty_path: str) -> None:
+    first = open_port(pty_path, 921600)
+    try:
+        with pytest.raises(SensorError, match="busy"):
+            open_port(pty_path, 921600)
+    finally:
+        first.close()
+
+
+def test_permission_denied_names_the_dialout_group(pty_path: str) -> None:
+    os.chmod(pty_path, 0o600)
+    if os.geteuid() != 0:
+        os.chmod(pty_path, 0o000)
+        with pytest.raises(SensorError, match="dialout") as exc:
+            open_port(pty_path, 921600)
+        assert "usermod -aG dialout" in str(exc.value)
+        return
+    # root may open anything: try as 'nobody' in a forked child (the kernel answers EACCES)
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child
+        try:
+            os.setgid(65534)
+            os.setuid(65534)
+            open_port(pty_path, 921600)
+            msg = b"opened"
+        except SensorError as err:
+            msg = str(err).encode()
+        except BaseException as err:
+            msg = repr(err).encode()
+        os.write(write_fd, msg)
+        os._exit(0)
+    os.close(write_fd)
+    with os.fdopen(read_fd, "rb") as f:
+        msg = f.read().decode()
+    os.waitpid(pid, 0)
+    assert "permission denied" in msg and "usermod -aG dialout" in msg, msg
+
+
+def test_ftdi_latency_hint(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    dev = tmp_path / "ttyUSB0"
+    dev.mkdir()
+    (dev / "latency_timer").write_text("16\n")
+    hint = ftdi_latency_hint("ttyUSB0", sysfs=tmp_path)
+    assert hint is not None and "16 ms" in hint and "echo 1 | sudo tee" in hint
+    (dev / "latency_timer").write_text("1\n")
+    assert ftdi_latency_hint("ttyUSB0", sysfs=tmp_path) is None
+    assert ftdi_latency_hint("ttyACM0", sysfs=tmp_path) is None
+
+
+def test_queue_drops_oldest_and_counts() -> None:
+    t = SerialTransport("loop://", queue_bytes=1000)
+    for i in range(10):
+        t._put(bytes([i + 1]) * 300)
+    chunks = t.read(0.0)
+    assert [c[1][0] for c in chunks] == [8, 9, 10]  # the newest survive
+    assert t.stats["queue_dropped_bytes"] == 7 * 300 and t.stats["queue_dropped_chunks"] == 7
+
+
+def test_loop_transport_moves_bytes_and_stops() -> None:
+    t = SerialTransport("loop://", reconnect=False).start()
+    try:
+        t.write(b"hello\x00world")
+        got = b""
+        while len(got) < 11:
+            chunks = t.read(1.0)
+            assert chunks, "no bytes came back through loop://"
+            got += b"".join(c for _, c in chunks)
+        assert got == b"hello\x00world" and t.stats["bytes_read"] == 11
+    finally:
+        t.close()
+    assert t.closed
+    with pytest.raises(SensorError, match="cannot write to loop://"):
+        t.write(b"x")
