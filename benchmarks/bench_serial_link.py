@@ -1,7 +1,7 @@
 """Load benchmark for the serial bridge (issue 3, "Must show").
 
-    python firmware_bridge/bench_load.py                 # 60 s real-time pty run + decoder throughput
-    python firmware_bridge/bench_load.py --seconds 10    # shorter
+    python benchmarks/bench_serial_link.py                 # 60 s real-time pty run + decoder throughput
+    python benchmarks/bench_serial_link.py --seconds 10    # shorter
 
 1. Decoder throughput: IMU 1 kHz + MLX90640 (32x24 int16) 8 Hz encoded in memory, decoded in 4 kB chunks;
    MB/s printed beside the 921 600-baud line rate (92 160 B/s) as a ratio (target >= 100x). CSV too.
