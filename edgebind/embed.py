@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 
 
 def load_inputs(modality: str, inputs: Sequence[str], hop_s: float | None = None, rate_hz: float | None = None,
-                text_file: str | Path | None = None) -> np.ndarray:
+                text_file: str | Path | None = None, calibration: str | Path | None = None) -> np.ndarray:
     """Read INPUT arguments into one model-ready batch.
 
     Args:
@@ -25,6 +25,8 @@ def load_inputs(modality: str, inputs: Sequence[str], hop_s: float | None = None
         hop_s: seconds between IMU windows cut from recordings. Defaults to one window (5 s).
         rate_hz: sample rate of a CSV without a timestamp column.
         text_file: a labels-style file, one text per line (``#`` comments allowed), for text.
+        calibration: a profile from ``edgebind calibrate``, applied to recordings, CSV and temperature data
+            before the input contract.
 
     Raises:
         InputError: nothing to embed, or an input that breaks the modality's contract.
@@ -43,16 +45,57 @@ def load_inputs(modality: str, inputs: Sequence[str], hop_s: float | None = None
     if not inputs:
         raise InputError(f"no {modality} input given; pass one or more files.")
     if modality == "imu":
-        from edgebind.preprocess.imu import load_imu_input
-
-        arrays = [load_imu_input(p, hop_s=hop_s, rate_hz=rate_hz) for p in inputs]
+        arrays = [_imu_input(Path(p), hop_s, rate_hz, calibration) for p in inputs]
     elif modality == "thermal":
-        from edgebind.preprocess.thermal import load_thermal_input
-
-        arrays = [load_thermal_input(p) for p in inputs]
+        arrays = [_thermal_input(Path(p), calibration) for p in inputs]
     else:
         raise InputError(f"cannot embed modality '{modality}'; choose imu, thermal or text.")
     return np.concatenate(arrays, axis=0)
+
+
+def _imu_input(path: Path, hop_s: float | None, rate_hz: float | None, calibration: str | Path | None) -> np.ndarray:
+    from edgebind.preprocess.imu import DEFAULT_IMU_CONTRACT, load_imu_csv, load_imu_input, windows_from_recording
+
+    if calibration is None:
+        return load_imu_input(path, hop_s=hop_s, rate_hz=rate_hz)
+    from edgebind.bridge.recording import Recording
+    from edgebind.calibration.apply import calibrate_recording
+    from edgebind.calibration.imu import apply_imu_profile
+
+    suffix = path.suffix.lower()
+    if suffix == ".npy":  # model-shaped windows: correct each (6, T) window's samples
+        x = load_imu_input(path)
+        flat = apply_imu_profile(x.transpose(0, 2, 1).reshape(-1, 6), str(calibration))  # (N*T, 6)
+        return np.ascontiguousarray(flat.reshape(x.shape[0], x.shape[2], 6).transpose(0, 2, 1))
+    rec = Recording.load(path) if suffix == ".npz" else load_imu_csv(path, rate_hz=rate_hz)
+    rec = calibrate_recording(rec, calibration)
+    return windows_from_recording(rec, DEFAULT_IMU_CONTRACT.window_s if hop_s is None else hop_s)[0]
+
+
+def _thermal_input(path: Path, calibration: str | Path | None) -> np.ndarray:
+    from edgebind.preprocess.thermal import load_cptv, load_thermal_input, map_temperature, to_model_input
+
+    if calibration is None:
+        return load_thermal_input(path)
+    from edgebind.calibration.thermal import apply_thermal_profile, thermal_contract
+
+    suffix = path.suffix.lower()
+    if suffix == ".cptv":
+        raw = load_cptv(path)[0]
+    elif suffix == ".npy":
+        raw = np.load(path, allow_pickle=False)
+    elif suffix == ".npz":
+        from edgebind.bridge.recording import Recording
+
+        rec = Recording.load(path)
+        if rec.thermal is None:
+            raise InputError(f"recording {path} has no thermal frames; record with a thermal sensor attached.")
+        raw = rec.thermal
+    else:
+        raise InputError(f"--calibration applies to temperatures or raw counts (.cptv, .npy, Recording .npz), not "
+                         f"to {path.name}; drop --calibration for 8-bit images.")
+    contract = thermal_contract(str(calibration))
+    return to_model_input(map_temperature(apply_thermal_profile(raw, str(calibration)), contract), contract.size)
 
 
 def embed_with_checkpoint(

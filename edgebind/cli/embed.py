@@ -19,11 +19,13 @@ import click
 @click.option("--file", "text_file", type=click.Path(exists=True, dir_okay=False), help="Texts, one per line.")
 @click.option("--hop", "hop_s", type=float, help="Seconds between IMU windows cut from a recording [5].")
 @click.option("--rate", "rate_hz", type=float, help="Sample rate of a CSV without timestamps.")
+@click.option("--calibration", type=click.Path(exists=True, dir_okay=False),
+              help="Calibration profile (edgebind calibrate) applied before the input contract.")
 @click.option("--unit", is_flag=True, help="Unit vectors instead of ImageBind's scaled output.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="Output .npy (N, 1024).")
 def embed(modality: str, inputs: tuple[str, ...], checkpoint: str | None, bundle: str | None, backend: str | None,
           sets: tuple[str, ...], preset: str | None, text_file: str | None, hop_s: float | None,
-          rate_hz: float | None, unit: bool, output: str) -> None:
+          rate_hz: float | None, calibration: str | None, unit: bool, output: str) -> None:
     """Embed MODALITY inputs with ImageBind's encoder.
 
     \b
@@ -43,7 +45,7 @@ def embed(modality: str, inputs: tuple[str, ...], checkpoint: str | None, bundle
     if checkpoint and bundle:
         raise ConfigError("pass either --checkpoint or --bundle, not both.")
     overrides = parse_overrides(sets)
-    x = load_inputs(modality, inputs, hop_s=hop_s, rate_hz=rate_hz, text_file=text_file)
+    x = load_inputs(modality, inputs, hop_s=hop_s, rate_hz=rate_hz, text_file=text_file, calibration=calibration)
     if bundle:
         if sets:
             raise ConfigError("--set applies to checkpoints; a bundle already fixes its config.")

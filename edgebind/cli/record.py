@@ -16,9 +16,11 @@ import click
 @click.option("--baud", type=int, default=921600, show_default=True, help="Line rate (USB-CDC devices ignore it).")
 @click.option("--rate", "rate_hz", type=float, default=None, help="IMU rate in Hz for CSV lines without timestamps.")
 @click.option("--idle", "idle_s", type=float, default=None, help="Stop after this many seconds without data.")
+@click.option("--calibration", type=click.Path(exists=True, dir_okay=False),
+              help="Calibration profile (edgebind calibrate) applied to the samples before saving.")
 @click.option("--samples", "max_samples", type=int, default=None, help="Stop after this many IMU samples.")
 def record(port: str, output: str, duration: float | None, fmt: str, baud: int, rate_hz: float | None,
-           idle_s: float | None, max_samples: int | None) -> None:
+           idle_s: float | None, calibration: str | None, max_samples: int | None) -> None:
     """Record PORT (a serial device, a simulator pty or a pyserial URL) to a Recording.
 
     Samples are stored in SI units with device timestamps; every link counter (CRC failures, resyncs,
@@ -35,6 +37,10 @@ def record(port: str, output: str, duration: float | None, fmt: str, baud: int, 
         idle_s = 2.0
     rec = record_link(port, duration_s=duration, fmt=fmt, baud=baud, rate_hz=rate_hz, idle_s=idle_s,
                       max_samples=max_samples)
+    if calibration:
+        from edgebind.calibration.apply import calibrate_recording
+
+        rec = calibrate_recording(rec, calibration)
     path = rec.save(output)
     c = rec.meta["counters"]
     thermal = 0 if rec.thermal is None else len(rec.thermal)
