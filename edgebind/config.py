@@ -10,7 +10,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
-from edgebind.errors import ConfigError, suggest
+from edgebind.errors import ConfigError, check_known, suggest
 
 MODALITIES = ("imu", "thermal", "text", "vision")
 
@@ -302,10 +302,7 @@ def config_from_dict(d: dict[str, Any]) -> EncoderConfig:
 
 def replace(cfg: EncoderConfig, **changes: Any) -> EncoderConfig:
     """``dataclasses.replace`` with a clear error for unknown fields."""
-    names = {f.name for f in dataclasses.fields(cfg)}
-    for k in changes:
-        if k not in names:
-            raise ConfigError(f"{cfg.modality} config has no field '{k}'.{suggest(k, names)}")
+    check_known(f"{cfg.modality} config field", changes, (f.name for f in dataclasses.fields(cfg)))
     return dataclasses.replace(cfg, **changes)
 
 

@@ -34,6 +34,14 @@ class InputError(EdgebindError):
     """An input array, file or string does not match the model's input contract."""
 
 
+def check_known(what: str, names: Iterable[str], known: Iterable[str]) -> None:
+    """Raise ConfigError for the first of ``names`` not in ``known``, with a did-you-mean ("unknown <what> 'x'")."""
+    known = set(known)
+    for name in names:
+        if name not in known:
+            raise ConfigError(f"unknown {what} '{name}'.{suggest(name, known)}")
+
+
 def suggest(name: str, choices: Iterable[str]) -> str:
     """Return `` did you mean 'x'?`` for the closest known name, or a list of valid names."""
     choices = sorted(choices)

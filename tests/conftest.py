@@ -40,3 +40,17 @@ def reference_small(shared: Path) -> dict:
     if not p.is_file():
         pytest.skip(f"{p} is absent")
     return torch.load(p, weights_only=True)
+
+
+@pytest.fixture
+def shared_recording(shared: Path):  # type: ignore[no-untyped-def]
+    """``shared_recording("imu/BasicMotions_TEST.ts")``: a real file from shared/data as a Recording, or skip."""
+    from edgebind.bridge.convert import convert
+
+    def load(rel: str):  # type: ignore[no-untyped-def]
+        path = shared / "data" / rel
+        if not path.is_file():
+            pytest.skip(f"{path} is absent (shared data folder)")
+        return convert(path)
+
+    return load

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from edgebind.bridge.recording import IMU_CHANNELS, Recording
-from edgebind.errors import ConfigError, InputError, suggest
+from edgebind.errors import ConfigError, InputError, check_known, suggest
 
 logger = logging.getLogger(__name__)
 
@@ -88,10 +88,7 @@ class ImuContract:
         Raises:
             ConfigError: an unknown key (with a did-you-mean) or an inconsistent value.
         """
-        known = {f.name for f in fields(cls)}
-        for key in d:
-            if key not in known:
-                raise ConfigError(f"unknown IMU contract field '{key}'.{suggest(key, known)}")
+        check_known("IMU contract field", d, (f.name for f in fields(cls)))
         return cls(**d)
 
 

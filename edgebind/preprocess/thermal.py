@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from edgebind.errors import ConfigError, InputError, suggest
+from edgebind.errors import ConfigError, InputError, check_known, suggest
 
 logger = logging.getLogger(__name__)
 
@@ -72,10 +72,7 @@ class ThermalContract:
         Raises:
             ConfigError: an unknown key (with a did-you-mean) or an invalid value.
         """
-        known = {f.name for f in fields(cls)}
-        for key in d:
-            if key not in known:
-                raise ConfigError(f"unknown thermal contract field '{key}'.{suggest(key, known)}")
+        check_known("thermal contract field", d, (f.name for f in fields(cls)))
         return cls(**d)
 
 

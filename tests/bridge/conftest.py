@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -33,22 +34,12 @@ def synthetic(n: int = 400, rate_hz: float = 400.0, thermal: int = 0, seed: int 
 
 
 @pytest.fixture
-def basicmotions(shared: Path) -> Recording:
+def basicmotions(shared_recording: Callable[[str], Recording]) -> Recording:
     """BasicMotions TRAIN as a Recording (4000 samples at 10 Hz)."""
-    from edgebind.bridge.convert import convert
-
-    path = shared / "data" / "imu" / "BasicMotions_TRAIN.ts"
-    if not path.is_file():
-        pytest.skip(f"{path} is absent")
-    return convert(path)
+    return shared_recording("imu/BasicMotions_TRAIN.ts")
 
 
 @pytest.fixture
-def daphnet(shared: Path) -> Recording:
+def daphnet(shared_recording: Callable[[str], Recording]) -> Recording:
     """Daphnet S06R02E0 ankle accelerometer as a Recording (7040 samples at 64 Hz, no gyro)."""
-    from edgebind.bridge.convert import convert
-
-    path = shared / "data" / "imu" / "daphnet_S06R02E0.csv"
-    if not path.is_file():
-        pytest.skip(f"{path} is absent")
-    return convert(path)
+    return shared_recording("imu/daphnet_S06R02E0.csv")

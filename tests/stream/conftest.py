@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -43,22 +44,12 @@ def labels_file(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def basicmotions(shared: Path) -> Recording:
+def basicmotions(shared_recording: Callable[[str], Recording]) -> Recording:
     """UEA BasicMotions TEST (10 Hz smartwatch, 4 classes) from shared/data."""
-    from edgebind.bridge.convert import convert
-
-    p = shared / "data" / "imu" / "BasicMotions_TEST.ts"
-    if not p.is_file():
-        pytest.skip(f"{p} is absent (shared data folder)")
-    return convert(p)
+    return shared_recording("imu/BasicMotions_TEST.ts")
 
 
 @pytest.fixture
-def cptv_clip(shared: Path) -> Recording:
+def cptv_clip(shared_recording: Callable[[str], Recording]) -> Recording:
     """A FLIR Lepton 3.5 clip (160x120, ~9 Hz) from shared/data."""
-    from edgebind.bridge.convert import convert
-
-    p = shared / "data" / "thermal" / "20240507-074536.cptv"
-    if not p.is_file():
-        pytest.skip(f"{p} is absent (shared data folder)")
-    return convert(p)
+    return shared_recording("thermal/20240507-074536.cptv")
