@@ -1,0 +1,281 @@
+"""Latency, throughput and peak memory per backend and precision, measured side by side in one run.
+
+Used by ``edgebind bench`` and ``benchmarks/bench_export.py``. Runners of one modality are loaded together and timed
+in interleaved rounds (one call each per round), so CPU-frequency drift and hypervisor steal hit every backend
+alike and the ratios stay meaningful (SPEC.md §11's timing caveat). Peak memory is the growth of the process's
+peak RSS while a runner loads and warms up (Linux ``/proc/self/clear_refs`` resets the peak between runners).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import resource
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edgebind.bundle import Bundle, load_bundle
+from edgebind.errors import BundleError, ConfigError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BenchResult:
+    """One (bundle, modality, backend) measurement. Times in milliseconds per batch."""
+
+    modality: str
+    backend: str
+    precision: str
+    bundle: str
+    batch: int
+    threads: int | None
+    runs: int
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    mean_ms: float
+    throughput_per_s: float
+    peak_rss_mb: float | None
+    load_s: float
+    speedup_vs_torch_fp32: float | None = None
+    min_cosine: float | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.modality} {self.backend} {self.precision}"
+
+
+def _rss_mb(field: str) -> float | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        return None
+    return None
+
+
+def _reset_peak() -> bool:
+    """Reset the process's peak RSS (Linux >= 4.0); False where that is not possible."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def _peak_mb() -> float:
+    hwm = _rss_mb("VmHWM")
+    if hwm is not None:
+        return hwm
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024.0 * 1024.0) if sys.platform == "darwin" else peak / 1024.0
+
+
+def _cases(bundles: Sequence[Bundle], backends: Sequence[str] | None,
+           modalities: Sequence[str] | None) -> list[tuple[Bundle, str, str]]:
+    """(bundle, modality, backend) triples, with the fp32 torch baseline once per modality and weights."""
+    from edgebind.runtime import BACKENDS
+
+    for b in backends or ():
+        if b not in BACKENDS:
+            from edgebind.errors import suggest
+
+            raise ConfigError(f"unknown backend '{b}'.{suggest(b, BACKENDS)}")
+    out: list[tuple[Bundle, str, str]] = []
+    seen_torch: set[tuple[str, str]] = set()
+    for bundle in bundles:
+        for m, entry in bundle.encoders.items():
+            if modalities and m not in modalities:
+                continue
+            wanted = list(backends) if backends else ["torch", "onnxruntime"] + (["tensorrt"] if entry.engine else [])
+            for backend in wanted:
+                if backend == "tensorrt" and not entry.engine:
+                    raise BundleError(f"bundle {bundle.path} has no TensorRT engine for {m}; build it with "
+                                      f"'edgebind build-engine {bundle.path}' or drop --backend tensorrt.")
+                if backend == "torch":
+                    # same weights -> one baseline: random init is fixed by (config, seed), a checkpoint by its hash
+                    src = bundle.source
+                    key = (m, json.dumps(entry.config, sort_keys=True) + str(
+                        (src.get("seed"), src.get("preset")) if bundle.random_init else src.get("sha256")))
+                    if key in seen_torch:
+                        continue
+                    seen_torch.add(key)
+                out.append((bundle, m, backend))
+    if not out:
+        raise ConfigError(f"nothing to benchmark: modalities {list(modalities or [])} are not in the bundles.")
+    return out
+
+
+def bench_bundles(
+    bundles: Sequence[Bundle | str | Path],
+    backends: Sequence[str] | None = None,
+    batch: int = 1,
+    threads: int | None = None,
+    runs: int = 20,
+    warmup: int = 3,
+    modalities: Sequence[str] | None = None,
+    seed: int = 0,
+) -> list[BenchResult]:
+    """Measure every (bundle, modality, backend) combination side by side.
+
+    Args:
+        bundles: bundle folders or Bundles (e.g. an fp32 and an int8 export of the same weights).
+        backends: subset of ``torch``, ``onnxruntime``, ``tensorrt``. Defaults to torch (fp32 eager baseline),
+            onnxruntime, and tensorrt where the bundle holds engines.
+        batch: inputs per call. Defaults to 1 (the stream's batch).
+        threads: CPU threads for torch and onnxruntime. Defaults to each backend's choice.
+        runs: timed calls per runner, interleaved across runners. Defaults to 20.
+        warmup: untimed calls per runner first. Defaults to 3.
+        modalities: restrict to these encoders. Defaults to all.
+        seed: seed of the (shared) inputs. Defaults to 0.
+
+    Returns:
+        One BenchResult per case; ``speedup_vs_torch_fp32`` = torch fp32 p50 / this p50 for the modality.
+    """
+    from edgebind.config import config_from_dict
+    from edgebind.export.onnx import example_input
+    from edgebind.runtime import open_runner
+
+    if batch < 1 or runs < 1:
+        raise ConfigError(f"--batch and --runs must be >= 1, got {batch} and {runs}.")
+    loaded = [b if isinstance(b, Bundle) else load_bundle(b) for b in bundles]
+    cases = _cases(loaded, backends, modalities)
+    results: list[BenchResult] = []
+    for m in dict.fromkeys(mod for _, mod, _ in cases):
+        mine = [(b, be) for b, mod, be in cases if mod == m]
+        x = example_input(config_from_dict(mine[0][0].encoders[m].config), batch, seed)
+        runners, meta = [], []
+        try:
+            for bundle, backend in mine:
+                can_reset = _reset_peak()
+                before = _rss_mb("VmRSS")
+                t0 = time.perf_counter()
+                runner = open_runner(bundle, m, backend=backend, threads=threads)
+                runner.__enter__()
+                runners.append(runner)
+                load_s = time.perf_counter() - t0
+                for _ in range(warmup):
+                    runner.embed(x)
+                peak = _peak_mb() - before if (can_reset and before is not None) else None
+                meta.append((bundle, backend, load_s, peak))
+            times = np.zeros((len(runners), runs))
+            for r in range(runs):
+                for i, runner in enumerate(runners):
+                    t0 = time.perf_counter()
+                    runner.embed(x)
+                    times[i, r] = (time.perf_counter() - t0) * 1e3
+        finally:
+            for runner in runners:
+                runner.__exit__(None, None, None)
+        for (bundle, backend, load_s, peak), t_ms in zip(meta, times, strict=True):
+            entry = bundle.encoders[m]
+            precision = "fp32" if backend == "torch" else entry.precision
+            report = entry.parity if backend == "onnxruntime" else (entry.engine or {}).get("parity")
+            cos = min(s["min_cosine"] for s in report["splits"].values()) if report else None
+            results.append(BenchResult(
+                modality=m, backend=backend, precision=precision, bundle=str(bundle.path), batch=batch,
+                threads=threads, runs=runs, p50_ms=float(np.percentile(t_ms, 50)),
+                p90_ms=float(np.percentile(t_ms, 90)), p99_ms=float(np.percentile(t_ms, 99)),
+                mean_ms=float(t_ms.mean()),
+                throughput_per_s=batch / (float(t_ms.mean()) / 1e3), peak_rss_mb=peak, load_s=load_s,
+                min_cosine=None if backend == "torch" else cos))
+        base = [r for r in results if r.modality == m and r.backend == "torch"]
+        if base:
+            for res in results:
+                if res.modality == m:
+                    res.speedup_vs_torch_fp32 = base[0].p50_ms / res.p50_ms
+    return results
+
+
+def format_table(results: Sequence[BenchResult]) -> str:
+    """A plain-text table (one row per result)."""
+    head = ["modality", "backend", "precision", "batch", "p50 ms", "p90 ms", "p99 ms", "items/s", "peak MB",
+            "vs torch fp32", "min cos"]
+    rows = [[r.modality, r.backend, r.precision, str(r.batch), f"{r.p50_ms:.2f}", f"{r.p90_ms:.2f}",
+             f"{r.p99_ms:.2f}", f"{r.throughput_per_s:.1f}",
+             "-" if r.peak_rss_mb is None else f"{r.peak_rss_mb:.0f}",
+             "-" if r.speedup_vs_torch_fp32 is None else f"{r.speedup_vs_torch_fp32:.2f}x",
+             "-" if r.min_cosine is None else f"{r.min_cosine:.5f}"] for r in results]
+    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(head)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True))]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
+    return "\n".join(lines)
+
+
+def to_json(results: Sequence[BenchResult]) -> str:
+    return json.dumps([dataclasses.asdict(r) for r in results], indent=2)
+
+
+def plot(results: Sequence[BenchResult], path: str | Path) -> Path:
+    """Bar chart of p50 latency (with p90 whiskers) per modality and backend/precision; PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    mods = list(dict.fromkeys(r.modality for r in results))
+    fig, axes = plt.subplots(1, len(mods), figsize=(4.5 * len(mods), 3.6), squeeze=False)
+    for ax, m in zip(axes[0], mods, strict=True):
+        rs = [r for r in results if r.modality == m]
+        labels = [f"{r.backend}\n{r.precision}" for r in rs]
+        p50 = [r.p50_ms for r in rs]
+        err = [r.p90_ms - r.p50_ms for r in rs]
+        ax.bar(labels, p50, yerr=[np.zeros(len(rs)), err], capsize=4, color="#4C72B0")
+        for i, r in enumerate(rs):
+            if r.speedup_vs_torch_fp32 is not None:
+                ax.text(i, r.p90_ms, f"{r.speedup_vs_torch_fp32:.2f}x", ha="center", va="bottom", fontsize=8)
+        ax.set_title(f"{m} (batch {rs[0].batch})")
+        ax.set_ylabel("latency p50 [ms] (whisker: p90)")
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def profile_onnxruntime(bundle: Bundle | str | Path, modality: str, runs: int = 5, threads: int | None = None,
+                        batch: int = 1) -> list[tuple[str, float]]:
+    """Where ONNX Runtime spends its time: (op type, share of kernel time), largest first.
+
+    Uses onnxruntime's built-in profiler (``SessionOptions.enable_profiling``) over ``runs`` calls.
+    """
+    import onnxruntime as ort
+
+    from edgebind.config import config_from_dict
+    from edgebind.export.onnx import example_input
+
+    b = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
+    entry = b.encoder(modality)
+    opts = ort.SessionOptions()
+    opts.enable_profiling = True
+    opts.profile_file_prefix = str(Path(tempfile.mkdtemp(prefix="edgebind-prof-")) / modality)
+    if threads:
+        opts.intra_op_num_threads = threads
+    sess = ort.InferenceSession(str(b.file(entry.file)), opts, providers=["CPUExecutionProvider"])
+    x = example_input(config_from_dict(entry.config), batch)
+    for _ in range(runs):
+        sess.run(None, {entry.input_name: x})
+    trace = Path(sess.end_profiling())
+    events = json.loads(trace.read_text())
+    trace.unlink()
+    trace.parent.rmdir()
+    per_op: dict[str, float] = {}
+    for ev in events:
+        if ev.get("cat") == "Node" and str(ev.get("name", "")).endswith("_kernel_time"):
+            op = ev.get("args", {}).get("op_name", "?")
+            per_op[op] = per_op.get(op, 0.0) + float(ev.get("dur", 0))
+    total = sum(per_op.values()) or 1.0
+    return sorted(((op, t / total) for op, t in per_op.items()), key=lambda kv: -kv[1])
+
+
+__all__ = ["BenchResult", "bench_bundles", "format_table", "plot", "profile_onnxruntime", "to_json"]

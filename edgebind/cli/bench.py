@@ -1,0 +1,41 @@
+"""``edgebind bench``: latency, throughput and peak memory of bundles, per backend and precision, side by side."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command()
+@click.argument("bundles", nargs=-1, type=click.Path(file_okay=False))
+@click.option("--backend", "backends", multiple=True, type=click.Choice(["torch", "onnxruntime", "tensorrt"]),
+              help="Backends to measure (repeatable) [torch, onnxruntime, and tensorrt where engines exist].")
+@click.option("--modality", "modalities", multiple=True, type=click.Choice(["imu", "thermal", "text"]),
+              help="Encoders to measure (repeatable) [all in the bundle].")
+@click.option("--batch", default=1, show_default=True, help="Inputs per call.")
+@click.option("--threads", type=int, help="CPU threads for torch and onnxruntime [backend default].")
+@click.option("--runs", default=20, show_default=True, help="Timed calls per backend, interleaved.")
+@click.option("--warmup", default=3, show_default=True, help="Untimed calls first.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--plot", type=click.Path(dir_okay=False), help="Also write a latency bar chart (PNG).")
+def bench(bundles: tuple[str, ...], backends: tuple[str, ...], modalities: tuple[str, ...], batch: int,
+          threads: int | None, runs: int, warmup: int, as_json: bool, plot: str | None) -> None:
+    """Benchmark BUNDLES (default: the last exported) on this machine; ratios are to PyTorch eager fp32.
+
+    \b
+    Example:
+      edgebind bench out/imu-cpu-fp32 out/imu-cpu-int8 --threads 2 --plot bench.png
+    """
+    from edgebind import bench as bench_mod
+    from edgebind.paths import find_bundle
+
+    dirs = [find_bundle(b) for b in bundles] if bundles else [find_bundle(None)]
+    results = bench_mod.bench_bundles(dirs, backends=backends or None, batch=batch, threads=threads, runs=runs,
+                                      warmup=warmup, modalities=modalities or None)
+    if plot:
+        bench_mod.plot(results, plot)
+    if as_json:
+        click.echo(bench_mod.to_json(results))
+        return
+    click.echo(bench_mod.format_table(results))
+    if plot:
+        click.echo(f"plot: {plot}")

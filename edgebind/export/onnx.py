@@ -1,0 +1,202 @@
+"""Encoder -> ONNX: opset >= 17 (LayerNormalization stays one op, as TensorRT advises for fp16), eval mode,
+dynamic batch, simplified with onnxslim, stamped with the bundle's id in ``metadata_props``.
+
+SPEC.md §11: the dynamo exporter handles our reshape-patchify and explicit attention; the module must be in eval
+mode or dropout/drop-path leak into the graph, so :func:`export_onnx` refuses a module in training mode.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from edgebind.errors import ConfigError
+
+if TYPE_CHECKING:
+    import onnx
+
+    from edgebind.models import Encoder
+
+log = logging.getLogger(__name__)
+
+MIN_OPSET = 17  # LayerNormalization (INormalizationLayer in TensorRT) exists from opset 17
+DEFAULT_OPSET = 18
+INPUT_NAME = "input"
+OUTPUT_NAME = "embedding"
+
+
+def example_input(cfg: Any, batch: int = 2, seed: int = 0) -> np.ndarray:
+    """A seeded input of the encoder's shape: imu (B, C, T) float32, thermal (B, C, S, S) in [0, 1], text ids.
+
+    Text rows are [SOT, random ids, EOT, 0...] so the EOT (largest id) position varies, as real prompts do.
+    """
+    rng = np.random.default_rng(seed)
+    if cfg.modality == "imu":
+        x = rng.normal(0.0, 1.0, (batch, cfg.in_channels, cfg.num_samples))
+        x[:, 2] += 9.81  # gravity on accel z, so inputs resemble a resting sensor plus motion
+        return x.astype(np.float32)
+    if cfg.modality == "thermal":
+        return rng.random((batch, cfg.in_channels, cfg.img_size, cfg.img_size), dtype=np.float32)
+    if cfg.modality == "text":
+        ids = np.zeros((batch, cfg.context_length), dtype=np.int64)
+        for i in range(batch):
+            n = int(rng.integers(2, cfg.context_length - 2))
+            ids[i, 0] = cfg.vocab_size - 2  # SOT
+            ids[i, 1 : n + 1] = rng.integers(1, cfg.vocab_size - 2, n)
+            ids[i, n + 1] = cfg.vocab_size - 1  # EOT, the largest id
+        return ids
+    raise ConfigError(f"cannot export a {cfg.modality} encoder; export imu, thermal or text.")
+
+
+def input_spec(cfg: Any) -> tuple[list[Any], str]:
+    """(shape with a ``batch`` axis, dtype) of an encoder's ONNX input."""
+    if cfg.modality == "imu":
+        return ["batch", cfg.in_channels, cfg.num_samples], "float32"
+    if cfg.modality == "thermal":
+        return ["batch", cfg.in_channels, cfg.img_size, cfg.img_size], "float32"
+    if cfg.modality == "text":
+        return ["batch", cfg.context_length], "int64"
+    raise ConfigError(f"cannot export a {cfg.modality} encoder; export imu, thermal or text.")
+
+
+def export_onnx(
+    encoder: Encoder,
+    path: str | Path,
+    opset: int = DEFAULT_OPSET,
+    batch_max: int = 64,
+    metadata: dict[str, str] | None = None,
+    simplify: bool = True,
+) -> Path:
+    """Export an encoder to ONNX with a dynamic batch axis.
+
+    Args:
+        encoder: an edgebind encoder in eval mode; its output (B, out_dim) is ImageBind's (normalised x scale).
+        path: where to write the ``.onnx`` file.
+        opset: ONNX opset, >= 17. Defaults to 18.
+        batch_max: largest batch the exported graph is traced for. Defaults to 64.
+        metadata: extra ``metadata_props`` (the bundle id is added by the caller).
+        simplify: run onnxslim (constant folding, dead-node removal). Defaults to True.
+
+    Returns:
+        The written path.
+
+    Raises:
+        ConfigError: opset below 17 or an encoder in training mode.
+    """
+    import torch
+
+    if opset < MIN_OPSET:
+        raise ConfigError(
+            f"opset {opset} is below {MIN_OPSET}: LayerNormalization would be decomposed into ReduceMean/Pow/Sqrt, "
+            f"which overflows in fp16 (TensorRT#4355). Use --opset {DEFAULT_OPSET}."
+        )
+    if encoder.training:
+        raise ConfigError("the encoder is in training mode (dropout/drop-path on); call encoder.eval() first.")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cfg: Any = encoder.cfg
+    x = torch.from_numpy(example_input(cfg, batch=2))
+    batch = torch.export.Dim("batch", min=1, max=max(2, batch_max))
+    with torch.inference_mode(False), torch.no_grad():
+        program = torch.onnx.export(
+            encoder,
+            (x,),
+            None,
+            dynamo=True,
+            opset_version=opset,
+            input_names=[INPUT_NAME],
+            dynamic_shapes=({0: batch},),
+            verbose=False,
+        )
+    if program is None:  # pragma: no cover - dynamo=True always returns a program
+        raise ConfigError("torch.onnx.export returned no program; upgrade torch to >= 2.5.")
+    program.save(str(path))
+    model = load_model(path)
+    _rename_output(model, OUTPUT_NAME)
+    if simplify:
+        import onnxslim
+
+        model = onnxslim.slim(model)
+    set_metadata(model, {"edgebind.modality": cfg.modality, "edgebind.config": _json(cfg.to_dict()),
+                         "edgebind.simplified": str(simplify).lower(), **(metadata or {})})
+    save_model(model, path)
+    log.info("exported %s encoder to %s (opset %d, %d nodes)", cfg.modality, path, opset, len(model.graph.node))
+    return path
+
+
+def _rename_value(model: onnx.ModelProto, old: str, new: str) -> None:
+    for node in model.graph.node:
+        node.input[:] = [new if i == old else i for i in node.input]
+        node.output[:] = [new if o == old else o for o in node.output]
+    for vi in [*model.graph.output, *model.graph.value_info]:
+        if vi.name == old:
+            vi.name = new
+
+
+def _rename_output(model: onnx.ModelProto, name: str) -> None:
+    """Name the graph's output ``name``. Passed to the exporter instead, it collides with the text encoder's
+    internal ``embedding`` value (aten::embedding) and yields an invalid graph."""
+    current = model.graph.output[0].name
+    if current == name:
+        return
+    taken = {o for n in model.graph.node for o in n.output} | {i.name for i in model.graph.initializer}
+    if name in taken:
+        _rename_value(model, name, name + "_internal")
+    _rename_value(model, current, name)
+
+
+def _json(obj: Any) -> str:
+    import json
+
+    return json.dumps(obj, sort_keys=True)
+
+
+def load_model(path: str | Path) -> onnx.ModelProto:
+    """Load an ONNX model with its weights."""
+    import onnx
+
+    return onnx.load(str(path), load_external_data=True)
+
+
+def save_model(model: onnx.ModelProto, path: str | Path) -> Path:
+    """Save a model as one file (external data only past protobuf's 2 GB limit)."""
+    import onnx
+
+    path = Path(path)
+    for stale in path.parent.glob(path.name + ".data"):
+        stale.unlink()
+    big = model.ByteSize() > 2**31 - 2**24
+    onnx.save_model(model, str(path), save_as_external_data=big, location=path.name + ".data" if big else None)
+    return path
+
+
+def set_metadata(model: onnx.ModelProto, props: dict[str, str]) -> None:
+    """Set (replace) ``metadata_props`` entries in place."""
+    keep = [p for p in model.metadata_props if p.key not in props]
+    del model.metadata_props[:]
+    model.metadata_props.extend(keep)
+    for key, value in props.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, str(value)
+
+
+def read_metadata(path: str | Path) -> dict[str, str]:
+    """``metadata_props`` of an ONNX file, without loading its weights."""
+    import onnx
+
+    model = onnx.load(str(path), load_external_data=False)
+    return {p.key: p.value for p in model.metadata_props}
+
+
+def stamp(path: str | Path, props: dict[str, str]) -> None:
+    """Rewrite an ONNX file with extra ``metadata_props`` (the bundle id after quantisation)."""
+    model = load_model(path)
+    set_metadata(model, props)
+    save_model(model, path)
+
+
+__all__ = ["DEFAULT_OPSET", "INPUT_NAME", "OUTPUT_NAME", "example_input", "export_onnx", "input_spec",
+           "read_metadata", "stamp"]

@@ -1,0 +1,60 @@
+"""bench: side-by-side latency table, JSON and plot, from real runners on a tiny bundle."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from edgebind.bench import bench_bundles, format_table, plot
+
+
+def test_bench_side_by_side(tiny_bundle: Path, tmp_path: Path) -> None:
+    results = bench_bundles([tiny_bundle], runs=3, warmup=1, threads=1, modalities=["imu"])
+    assert [(r.backend, r.precision) for r in results] == [("torch", "fp32"), ("onnxruntime", "fp32")]
+    torch_r, ort_r = results
+    assert torch_r.speedup_vs_torch_fp32 == 1.0
+    assert ort_r.speedup_vs_torch_fp32 == torch_r.p50_ms / ort_r.p50_ms
+    assert ort_r.min_cosine is not None and ort_r.min_cosine > 0.99999
+    for r in results:
+        assert 0 < r.p50_ms <= r.p90_ms <= r.p99_ms and r.throughput_per_s > 0 and r.runs == 3
+    table = format_table(results)
+    assert "vs torch fp32" in table and "onnxruntime" in table
+    png = plot(results, tmp_path / "bench.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_bench_cli_json_and_default_bundle(tiny_bundle: Path) -> None:
+    from edgebind.cli import cli
+    from edgebind.paths import remember_bundle
+
+    res = CliRunner().invoke(cli, ["bench", str(tiny_bundle), "--json", "--runs", "2", "--warmup", "1",
+                                   "--modality", "thermal", "--backend", "onnxruntime", "--threads", "1"])
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.output)
+    assert [(r["modality"], r["backend"]) for r in rows] == [("thermal", "onnxruntime")]
+    assert rows[0]["speedup_vs_torch_fp32"] is None  # no baseline asked for
+    remember_bundle(tiny_bundle)
+    res = CliRunner().invoke(cli, ["bench", "--runs", "1", "--warmup", "0", "--modality", "imu"])
+    assert res.exit_code == 0, res.output
+    assert "imu       torch" in res.output
+
+
+def test_bench_cli_errors(tmp_path: Path, tiny_bundle: Path) -> None:
+    from edgebind.cli import cli
+
+    res = CliRunner().invoke(cli, ["bench", str(tmp_path)])
+    assert res.exit_code == 1 and "is not a bundle (no manifest.json)" in res.output
+    res = CliRunner().invoke(cli, ["bench", str(tiny_bundle), "--backend", "tensorrt"])
+    assert res.exit_code == 1 and "no TensorRT engine for imu; build it with 'edgebind build-engine" in res.output
+
+
+def test_profile_shows_where_time_goes(tiny_bundle: Path) -> None:
+    from edgebind.bench import profile_onnxruntime
+
+    prof = profile_onnxruntime(tiny_bundle, "imu", runs=2, threads=1)
+    ops = dict(prof)
+    assert abs(sum(ops.values()) - 1.0) < 1e-6
+    assert {"LayerNormalization", "Softmax"} <= set(ops)
+    assert prof == sorted(prof, key=lambda kv: -kv[1])
