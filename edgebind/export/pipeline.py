@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -52,6 +53,11 @@ def parse_modalities(modalities: str | Sequence[str]) -> list[str]:
     if len(set(items)) != len(items):
         raise ConfigError(f"--modalities lists a modality twice: {','.join(items)}.")
     return items
+
+
+def _as_given(checkpoint: str | Path | None, resolved: Path | None) -> Path | None:
+    """The checkpoint as the user named it (relative stays relative), else the one that was found."""
+    return Path(checkpoint) if checkpoint is not None else resolved
 
 
 def _command(target: str, precision: str, fmt: str | None, modalities: Sequence[str], checkpoint: Path | None,
@@ -301,13 +307,14 @@ def export_bundle(
             contract=None if contracts[m] is None else contracts[m].to_dict())
     bundle = Bundle(
         target=tgt.name, precision=precision, format=fmt_, encoders=entries,
-        source={"checkpoint": str(ckpt_path) if ckpt_path else None,
+        # relative to the bundle, so a bundle moved together with its checkpoint still finds it
+        source={"checkpoint": os.path.relpath(ckpt_path, out_dir.resolve()) if ckpt_path else None,
                 "sha256": file_sha256(ckpt_path) if ckpt_path else None,
                 "weights": WEIGHTS if random_init else None, "preset": preset,
                 "seed": seed if random_init else None},
         random_init=random_init, tools=_tools(),
-        command=_command(tgt.name, precision, fmt, mods, ckpt_path, preset, overrides, calib_paths,
-                         calibration_method, labels_path, dla_core, out_dir),
+        command=_command(tgt.name, precision, fmt, mods, _as_given(checkpoint, ckpt_path), preset, overrides,
+                         calib_paths, calibration_method, labels_path, dla_core, out_dir),
         created=created, path=out_dir)
     bundle_id = bundle.compute_id()
     stamp = {"edgebind.bundle_id": bundle_id, "edgebind.precision": precision, "edgebind.target": tgt.name,

@@ -26,6 +26,8 @@ def _resolve_checkpoint(bundle: Bundle) -> Path:
     recorded = bundle.source.get("checkpoint")
     want = bundle.source.get("sha256")
     candidates = [Path(p) for p in (recorded, os.environ.get("EDGEBIND_CHECKPOINT")) if p]
+    if recorded and not Path(recorded).is_absolute() and bundle.path is not None:
+        candidates[0] = bundle.path / recorded  # recorded relative to the bundle folder
     for p in candidates:
         if p.is_file() and (want is None or file_sha256(p) == want):
             return p

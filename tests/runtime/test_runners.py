@@ -95,6 +95,13 @@ def test_torch_backend_needs_the_referenced_checkpoint(tmp_path: Path, monkeypat
     monkeypatch.setenv("EDGEBIND_CHECKPOINT", str(moved))
     with open_runner(tmp_path / "b", "imu", backend="torch") as r:
         np.testing.assert_allclose(r.embed(x), want, atol=1e-5)
+    # the manifest records the checkpoint relative to the bundle: moving both together keeps them paired
+    monkeypatch.delenv("EDGEBIND_CHECKPOINT")
+    shutil.move(moved, ckpt)
+    assert b.source["checkpoint"] == "../ckpt/imu.safetensors"
+    shutil.move(tmp_path, tmp_path.parent / f"{tmp_path.name}-moved")
+    with open_runner(tmp_path.parent / f"{tmp_path.name}-moved" / "b", "imu", backend="torch") as r:
+        np.testing.assert_allclose(r.embed(x), want, atol=1e-5)
 
 
 def test_files_from_another_export_are_refused(tiny_bundle: Path, tmp_path: Path) -> None:
