@@ -7,7 +7,10 @@ mode or dropout/drop-path leak into the graph, so :func:`export_onnx` refuses a 
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -62,6 +65,24 @@ def input_spec(cfg: Any) -> tuple[list[Any], str]:
     raise ConfigError(f"cannot export a {cfg.modality} encoder; export imu, thermal or text.")
 
 
+@contextlib.contextmanager
+def _quiet_exporter() -> Iterator[None]:
+    """Silence torch's exporter chatter that does not concern our graphs, for this call only.
+
+    It logs "torchvision is not installed. Skipping torchvision::nms" (we use no torchvision ops) and torch's
+    pytree raises a FutureWarning about its own LeafSpec; neither changes the exported model.
+    """
+    registration = logging.getLogger("torch.onnx._internal.exporter._registration")
+    level = registration.level
+    registration.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*", category=FutureWarning)
+            yield
+    finally:
+        registration.setLevel(level)
+
+
 def export_onnx(
     encoder: Encoder,
     path: str | Path,
@@ -100,7 +121,7 @@ def export_onnx(
     cfg: Any = encoder.cfg
     x = torch.from_numpy(example_input(cfg, batch=2))
     batch = torch.export.Dim("batch", min=1, max=max(2, batch_max))
-    with torch.inference_mode(False), torch.no_grad():
+    with torch.inference_mode(False), torch.no_grad(), _quiet_exporter():
         program = torch.onnx.export(
             encoder,
             (x,),

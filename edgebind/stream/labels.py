@@ -197,8 +197,10 @@ class LabelSource:
             return minilm_embedder(), MINILM_MODEL
         assert self.path is not None
         if self.fixed is None:
-            raise ConfigError(f"cannot embed the labels in {self.path}: there is no text encoder (the checkpoint has "
-                              "no text weights); pass imagebind_huge.pth, or a bundle exported with --labels.")
+            raise ConfigError(
+                f"cannot embed the labels in {self.path}: neither a label bank nor a text encoder is at hand. "
+                f"Re-export the bundle with its label bank ('edgebind export ... --labels {self.path}', so the device "
+                "needs no text model), or stream with --checkpoint imagebind_huge.pth.")
         have = {n.lower() for n in self.fixed.names}
         new = [s.name for s in specs if s.name.lower() not in have]
         raise ConfigError(
