@@ -137,3 +137,20 @@ def test_record_at_the_wrong_baud_rate_says_so(tmp_path: Path) -> None:
     with SimulatedDevice(synthetic(n=4000), fmt="binary", speed=20.0, faults="wrong_baud=8") as sim:
         result = CliRunner().invoke(cli, ["record", sim.port, "-o", str(tmp_path / "r.npz"), "--duration", "10"])
     assert result.exit_code == 1 and "baud rate is probably wrong" in result.output, result.output
+
+
+def test_record_applies_calibration(tmp_path: Path) -> None:
+    from edgebind.calibration.imu import apply_imu_profile
+    from edgebind.calibration.profiles import CalibrationProfile
+
+    profile = CalibrationProfile(sensor="icm42688", accel_bias_mps2=[0.2, -0.1, 0.3], gyro_bias_rads=[0.01, 0, 0],
+                                 axis_map=["+y", "+x", "-z"]).save(tmp_path / "profile.json")
+    rec = synthetic(n=2000, rate_hz=400.0)
+    out = tmp_path / "cal.npz"
+    with SimulatedDevice(rec, fmt="binary", speed=20.0) as sim:
+        result = CliRunner().invoke(cli, ["record", sim.port, "-o", str(out), "--idle", "0.5", "--duration", "15",
+                                          "--calibration", str(profile)])
+    assert result.exit_code == 0, result.output
+    got = Recording.load(out)
+    assert got.meta["calibration"]["sensor"] == "icm42688"
+    np.testing.assert_allclose(got.imu, apply_imu_profile(rec.imu, profile), atol=5e-3)  # link quantisation

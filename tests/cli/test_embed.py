@@ -135,3 +135,21 @@ def test_torch_not_imported_by_help() -> None:
     code = "import sys; from edgebind.cli import cli; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
     assert torch  # the suite itself uses torch
+
+
+def test_info_on_a_bundle() -> None:
+    import json
+
+    bundle = Path(__file__).resolve().parents[2] / "edgebind" / "data" / "demo" / "bundle"
+    code, out = run("info", str(bundle), "--json")
+    assert code == 0, out
+    d = json.loads(out)
+    assert d["kind"] == "bundle" and "imu.onnx" in d["files"] and "manifest.json" in d["files"]
+    assert d["manifest"]["encoders"]["imu"]["config"]["out_dim"] == 384
+    code, out = run("info", str(bundle))
+    assert code == 0 and "imu.onnx" in out and "precision: fp32" in out
+
+
+def test_info_on_a_plain_directory(tmp_path: Path) -> None:
+    code, out = run("info", str(tmp_path))
+    assert code == 1 and "not a bundle" in out
