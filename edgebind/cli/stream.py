@@ -84,10 +84,11 @@ def stream(port: str, bundle: str | None, checkpoint: str | None, sets: tuple[st
                              options=options, on_result=on_result, on_start=on_start, baud=baud, fmt=fmt,
                              rate_hz=rate_hz, duration_s=duration_s, calibration=calibration)
     except BaseException:
+        session = holder.get("session")
         if live is not None:
+            live.transient = session is None or not session.stats.link  # nothing happened: leave no empty table
             live.stop()
             click.echo("")
-        session = holder.get("session")
         if session is not None and session.stats.link:  # the port was open: say what happened before the error
             _print_summary(session.summary(), as_json, err=True)
         raise
