@@ -25,42 +25,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
-
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("EDGEBIND_SHARED", REPO.parent / "shared"))
 LABELS = "Standing\nRunning\nWalking\nBadminton: playing badminton\n"
-
-
-def retime(rec, rate_hz: float, seconds: float):  # type: ignore[no-untyped-def]
-    """The first ``seconds`` of ``rec``'s motion at ``rate_hz`` (linear interpolation on the device clock)."""
-    from edgebind.bridge.recording import Recording
-
-    t = np.arange(0, min(rec.imu_t_ns[-1], int(seconds * 1e9)) + 1, round(1e9 / rate_hz), dtype=np.int64)
-    imu = np.stack([np.interp(t, rec.imu_t_ns, rec.imu[:, c]) for c in range(6)], axis=1)
-    return Recording(imu=imu, imu_t_ns=t, labels=rec.labels, label_t_ns=rec.label_t_ns, meta=dict(rec.meta))
-
-
-def add_thermal(rec, clip):  # type: ignore[no-untyped-def]
-    """Loop ``clip``'s frames beside ``rec``'s IMU."""
-    from edgebind.bridge.recording import Recording
-
-    period = int(clip.thermal_t_ns[-1] + np.median(np.diff(clip.thermal_t_ns)))
-    reps = int(rec.imu_t_ns[-1] // period) + 1
-    t = np.concatenate([clip.thermal_t_ns + k * period for k in range(reps)])
-    frames = np.concatenate([clip.thermal] * reps)
-    keep = t <= rec.imu_t_ns[-1]
-    return Recording(imu=rec.imu, imu_t_ns=rec.imu_t_ns, thermal=frames[keep], thermal_t_ns=t[keep],
-                     labels=rec.labels, label_t_ns=rec.label_t_ns, meta=dict(rec.meta))
-
-
-def mlx_sized(clip):  # type: ignore[no-untyped-def]
-    """The 160x120 Lepton clip box-averaged 5x5 to MLX90640 size (32x24): IMU 400 Hz + thermal fit 921600 baud."""
-    from edgebind.bridge.recording import Recording
-
-    small = clip.thermal.reshape(len(clip.thermal), 24, 5, 32, 5).mean(axis=(2, 4))  # (M, 120, 160) -> (M, 24, 32)
-    return Recording(imu=clip.imu, imu_t_ns=clip.imu_t_ns, thermal=small, thermal_t_ns=clip.thermal_t_ns,
-                     meta=dict(clip.meta))
 
 
 def run_link(name: str, rec, fmt: str, args: argparse.Namespace, model: dict[str, str], labels: Path
@@ -94,6 +61,7 @@ def main() -> int:
     args = parser.parse_args()
 
     from edgebind.bridge.convert import convert
+    from edgebind.bridge.remix import mlx_sized, retime, trim, with_thermal
 
     bm, cptv = SHARED / "data/imu/BasicMotions_TEST.ts", SHARED / "data/thermal/20240507-074536.cptv"
     for p in (bm, cptv):
@@ -119,11 +87,11 @@ def main() -> int:
             save_checkpoint([build_encoder(get_config(n)).eval()
                              for n in (args.imu_preset, args.thermal_preset, "tiny_text")], ckpt)
             model = {"checkpoint": str(ckpt)}
-        binary = retime(motion, 400.0, device_s)
+        binary = trim(retime(motion, 400.0), device_s)
         results = [
-            run_link("csv 50 Hz", retime(motion, 50.0, device_s), "csv", args, model, labels),
+            run_link("csv 50 Hz", trim(retime(motion, 50.0), device_s), "csv", args, model, labels),
             run_link("binary 400 Hz" + ("" if args.no_thermal else " + 32x24 ~9 Hz"),
-                     binary if args.no_thermal else add_thermal(binary, clip), "binary", args, model, labels),
+                     binary if args.no_thermal else with_thermal(binary, clip), "binary", args, model, labels),
         ]
     if args.json:
         print(json.dumps(results, indent=1))

@@ -8,7 +8,7 @@ from typing import Any
 
 from edgebind.bridge.recording import Recording
 from edgebind.calibration.imu import apply_imu_profile
-from edgebind.calibration.profiles import CalibrationProfile, as_profile, check_profile_sensor
+from edgebind.calibration.profiles import CalibrationProfile, as_profile, check_profile_parts
 from edgebind.calibration.thermal import apply_thermal_profile
 
 
@@ -22,9 +22,8 @@ def calibrate_recording(rec: Recording, profile: CalibrationProfile | dict[str, 
         ConfigError: the profile was made for another sensor than the recording's meta names.
     """
     prof = as_profile(profile)
-    check_profile_sensor(prof, imu_sensor=(rec.meta.get("imu_sensor") or None) if prof.sensor else None,
-                         thermal_sensor=(rec.meta.get("thermal_sensor") or None) if prof.thermal else None,
-                         source="the recording")
+    check_profile_parts(prof, rec.meta.get("imu_sensor") or None, rec.meta.get("thermal_sensor") or None,
+                        source="the recording")
     imu = apply_imu_profile(rec.imu, prof) if prof.sensor else rec.imu
     thermal = rec.thermal
     if thermal is not None and prof.thermal is not None:

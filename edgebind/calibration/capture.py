@@ -23,7 +23,7 @@ import numpy as np
 
 from edgebind.bridge.events import DeviceInfo, Event, Gap, ImuBatch, ThermalFrame
 from edgebind.calibration.imu import apply_imu_profile
-from edgebind.calibration.profiles import CalibrationProfile, as_profile, check_profile_sensor
+from edgebind.calibration.profiles import CalibrationProfile, as_profile, check_profile_parts
 from edgebind.calibration.thermal import apply_thermal_profile, thermal_contract
 from edgebind.errors import ConfigError, SensorError
 
@@ -128,9 +128,7 @@ class CapturePipeline:
         if isinstance(event, DeviceInfo):
             self.info = event
             if self.profile is not None:
-                check_profile_sensor(self.profile, imu_sensor=event.imu_sensor if self.profile.sensor else None,
-                                     thermal_sensor=event.thermal_sensor if self.profile.thermal else None,
-                                     source="the device")
+                check_profile_parts(self.profile, event.imu_sensor, event.thermal_sensor, source="the device")
         elif isinstance(event, ImuBatch) and len(event.t_ns):
             self.seen_imu = True
             imu = event.imu

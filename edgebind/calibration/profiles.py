@@ -324,6 +324,14 @@ def merge_profile(path: str | Path, new: CalibrationProfile, part: str) -> tuple
     raise ConfigError(f"unknown profile part '{part}'; use 'imu' or 'thermal'.")
 
 
+def check_profile_parts(profile: CalibrationProfile, imu_sensor: str | None, thermal_sensor: str | None,
+                        source: str) -> None:
+    """:func:`check_profile_sensor` for the parts the profile holds: a thermal-only profile on a stream that also
+    carries IMU data corrects the thermal frames and leaves the IMU alone (and the other way round)."""
+    check_profile_sensor(profile, imu_sensor=imu_sensor if profile.sensor else None,
+                         thermal_sensor=thermal_sensor if profile.thermal else None, source=source)
+
+
 def check_profile_sensor(profile: CalibrationProfile, imu_sensor: str | None = None,
                          thermal_sensor: str | None = None, source: str = "this stream") -> None:
     """Fail fast when a profile was made for another sensor than the one streaming.

@@ -195,11 +195,9 @@ class StreamPipeline:
         elif isinstance(event, DeviceInfo):
             self.info = event
             if self.profile is not None:
-                from edgebind.calibration.profiles import check_profile_sensor
+                from edgebind.calibration.profiles import check_profile_parts
 
-                check_profile_sensor(self.profile, imu_sensor=event.imu_sensor if self.profile.sensor else None,
-                                     thermal_sensor=event.thermal_sensor if self.profile.thermal else None,
-                                     source="the device")
+                check_profile_parts(self.profile, event.imu_sensor, event.thermal_sensor, source="the device")
         elif isinstance(event, Gap):
             if event.reason == "disconnect":
                 self._disconnected = True
