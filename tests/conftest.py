@@ -1,4 +1,4 @@
-"""Shared fixtures: an isolated cache, the shared/ folder with real data, seeded torch."""
+"""Shared fixtures: an isolated cache, the real recordings and official reference outputs in tests/data/."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+DATA = REPO / "tests" / "data"  # real recordings + the official code's reference outputs (tests/data/README.md)
 
 
 def shared_dir() -> Path:
@@ -23,11 +24,17 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
 
 
 @pytest.fixture
+def data_dir() -> Path:
+    """tests/data: ``imu/``, ``thermal/`` (real recordings) and ``imagebind/`` (official reference outputs)."""
+    return DATA
+
+
+@pytest.fixture
 def shared() -> Path:
-    """The shared/ folder; tests that need it skip with a reason where it is absent."""
+    """The optional shared/ folder (``$EDGEBIND_SHARED``) for extra checks on larger files; skips where absent."""
     d = shared_dir()
     if not d.is_dir():
-        pytest.skip(f"shared data folder {d} is absent (set EDGEBIND_SHARED)")
+        pytest.skip(f"optional extra check: shared data folder {d} is absent (set EDGEBIND_SHARED)")
     return d
 
 
@@ -43,14 +50,11 @@ def reference_small(shared: Path) -> dict:
 
 
 @pytest.fixture
-def shared_recording(shared: Path):  # type: ignore[no-untyped-def]
-    """``shared_recording("imu/BasicMotions_TEST.ts")``: a real file from shared/data as a Recording, or skip."""
+def shared_recording():  # type: ignore[no-untyped-def]
+    """``shared_recording("imu/BasicMotions_TEST.ts")``: a real file from tests/data as a Recording."""
     from edgebind.bridge.convert import convert
 
     def load(rel: str):  # type: ignore[no-untyped-def]
-        path = shared / "data" / rel
-        if not path.is_file():
-            pytest.skip(f"{path} is absent (shared data folder)")
-        return convert(path)
+        return convert(DATA / rel)
 
     return load

@@ -53,10 +53,10 @@ def tiny_ckpt(tmp_path: Path) -> Path:
                            tmp_path / "tiny.safetensors")
 
 
-def test_demo_replay_with_a_tiny_model(shared: Path, tiny_ckpt: Path, tmp_path: Path) -> None:
+def test_demo_replay_with_a_tiny_model(data_dir: Path, tiny_ckpt: Path, tmp_path: Path) -> None:
     from edgebind.bridge.convert import convert
 
-    rec = convert(shared / "data" / "imu" / "BasicMotions_TEST.ts")
+    rec = convert(data_dir / "imu" / "BasicMotions_TEST.ts")
     keep = rec.imu_t_ns < 60e9  # the first 60 s: Standing cases
     rec = Recording(imu=rec.imu[keep], imu_t_ns=rec.imu_t_ns[keep], labels=rec.labels, label_t_ns=rec.label_t_ns)
     path = rec.save(tmp_path / "rec.npz")

@@ -19,12 +19,12 @@ from edgebind.cli import cli
 from .conftest import synthetic
 
 
-def test_convert_real_files(shared: Path, tmp_path: Path) -> None:
+def test_convert_real_files(data_dir: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     cases = [("imu/BasicMotions_TEST.ts", 4000, "gravity removed"), ("imu/daphnet_S06R02E0.csv", 7040, "milli-g"),
              ("thermal/20240507-074536.cptv", 0, "TLinear")]
     for rel, n_imu, caveat in cases:
-        src = shared / "data" / rel
+        src = data_dir / rel
         if not src.is_file():
             pytest.skip(f"{src} is absent")
         out = tmp_path / (src.stem + ".npz")

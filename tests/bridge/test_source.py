@@ -39,10 +39,10 @@ def test_round_trip_daphnet_binary_without_gyro(daphnet: Recording) -> None:
     assert out.meta["has_gyro"] is False and out.meta["device"]["has_gyro"] is False
 
 
-def test_thermal_cptv_round_trip(shared) -> None:  # type: ignore[no-untyped-def]
+def test_thermal_cptv_round_trip(data_dir) -> None:  # type: ignore[no-untyped-def]
     from edgebind.bridge.convert import convert
 
-    path = shared / "data" / "thermal" / "20240507-074536.cptv"
+    path = data_dir / "thermal" / "20240507-074536.cptv"
     if not path.is_file():
         pytest.skip(f"{path} is absent")
     rec = convert(path)

@@ -46,8 +46,8 @@ def test_calibrate_imu_with_too_few_positions_says_what_to_do(tmp_path: Path) ->
     assert "Traceback" not in text and not (tmp_path / "p.json").exists()
 
 
-def test_calibrate_thermal_from_a_cptv_clip_keeps_the_imu_part(shared: Path, tmp_path: Path) -> None:
-    clip = shared / "data" / "thermal" / "20240507-074536.cptv"
+def test_calibrate_thermal_from_a_cptv_clip_keeps_the_imu_part(data_dir: Path, tmp_path: Path) -> None:
+    clip = data_dir / "thermal" / "20240507-074536.cptv"
     if not clip.is_file():
         pytest.skip(f"{clip} is absent")
     out = tmp_path / "robot.json"
@@ -60,8 +60,8 @@ def test_calibrate_thermal_from_a_cptv_clip_keeps_the_imu_part(shared: Path, tmp
     assert data["thermal"]["mapping"]["mapping"] == "fixed"
 
 
-def test_calibrate_thermal_names_the_sensor_to_pass(shared: Path, tmp_path: Path) -> None:
-    clip = shared / "data" / "thermal" / "20240507-074536.cptv"
+def test_calibrate_thermal_names_the_sensor_to_pass(data_dir: Path, tmp_path: Path) -> None:
+    clip = data_dir / "thermal" / "20240507-074536.cptv"
     if not clip.is_file():
         pytest.skip(f"{clip} is absent")
     code, text = run("calibrate", "thermal", str(clip), "--sensor", "mlx9640", "-o", str(tmp_path / "p.json"))

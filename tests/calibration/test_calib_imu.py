@@ -156,13 +156,13 @@ def _standing_cases(rec) -> list[np.ndarray]:
     return [rec.imu[a:b] for a, b, lab in zip(starts, ends, rec.labels, strict=True) if lab == "Standing"]
 
 
-def test_real_basicmotions_standing_gives_a_plausible_gyro_bias(shared) -> None:
+def test_real_basicmotions_standing_gives_a_plausible_gyro_bias(data_dir) -> None:
     """UEA BasicMotions (smartwatch, 10 Hz, gravity removed): 'Standing' cases hold still stretches."""
     from edgebind.bridge.convert import convert
 
     segments = []
     for split in ("TRAIN", "TEST"):
-        path = shared / "data" / "imu" / f"BasicMotions_{split}.ts"
+        path = data_dir / "imu" / f"BasicMotions_{split}.ts"
         if not path.is_file():
             pytest.skip(f"{path} is absent")
         for case in _standing_cases(convert(path)):
@@ -180,11 +180,11 @@ def test_real_basicmotions_standing_gives_a_plausible_gyro_bias(shared) -> None:
 
 
 @pytest.mark.parametrize("position", ["ankle", "leg", "trunk"])
-def test_real_daphnet_rest_reads_about_one_g(shared, position: str) -> None:
+def test_real_daphnet_rest_reads_about_one_g(data_dir, position: str) -> None:
     """Daphnet (64 Hz, three body-worn accelerometers): |a| at rest is g up to each sensor's scale error."""
     from edgebind.bridge.convert import convert
 
-    path = shared / "data" / "imu" / "daphnet_S06R02E0.csv"
+    path = data_dir / "imu" / "daphnet_S06R02E0.csv"
     if not path.is_file():
         pytest.skip(f"{path} is absent")
     rec = convert(path, position=position)

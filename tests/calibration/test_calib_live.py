@@ -119,13 +119,13 @@ def test_capture_from_the_bridge_simulator_matches_the_offline_windows() -> None
     assert np.all(diff < 0.01)
 
 
-def test_capture_thermal_from_a_real_lepton_clip_through_the_simulator(shared) -> None:
+def test_capture_thermal_from_a_real_lepton_clip_through_the_simulator(data_dir) -> None:
     from edgebind.bridge.convert import convert
     from edgebind.bridge.simulator import SimulatedDevice
     from edgebind.calibration.thermal import apply_thermal_profile, calibrate_thermal, thermal_contract
     from edgebind.preprocess.thermal import map_temperature, to_model_input
 
-    clip = shared / "data" / "thermal" / "20240917-1921337.cptv"
+    clip = data_dir / "thermal" / "20240917-1921337.cptv"
     if not clip.is_file():
         pytest.skip(f"{clip} is absent")
     rec = convert(clip)  # degrees C, meta thermal_sensor "lepton3.5"

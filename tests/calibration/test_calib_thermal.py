@@ -20,10 +20,10 @@ from edgebind.errors import ConfigError, SensorError
 CLIPS = ("20240507-074536.cptv", "20240917-1921337.cptv")
 
 
-def _clip(shared, name: str) -> np.ndarray:
+def _clip(data_dir, name: str) -> np.ndarray:
     from edgebind.preprocess.thermal import load_cptv
 
-    path = shared / "data" / "thermal" / name
+    path = data_dir / "thermal" / name
     if not path.is_file():
         pytest.skip(f"{path} is absent")
     return load_cptv(path)[0]
@@ -52,8 +52,8 @@ def test_non_radiometric_lepton_counts_are_refused_with_the_fix() -> None:
 
 
 @pytest.mark.parametrize("clip", CLIPS)
-def test_injected_dead_stuck_hot_cold_pixels_are_found_and_repaired_on_real_clips(shared, clip: str) -> None:
-    temp_c = counts_to_celsius(_clip(shared, clip), "lepton3.5")
+def test_injected_dead_stuck_hot_cold_pixels_are_found_and_repaired_on_real_clips(data_dir, clip: str) -> None:
+    temp_c = counts_to_celsius(_clip(data_dir, clip), "lepton3.5")
     clean = detect_bad_pixels(temp_c)
     rng = np.random.default_rng(0)
     flat = rng.choice(temp_c.shape[1] * temp_c.shape[2], 20, replace=False)
@@ -88,8 +88,8 @@ def test_repair_uses_good_neighbours_only() -> None:
         repair_bad_pixels(frame, [[7, 1]])
 
 
-def test_mapping_fit_fixed_and_percentile(shared) -> None:
-    temp_c = counts_to_celsius(_clip(shared, CLIPS[1]), "lepton3.5")
+def test_mapping_fit_fixed_and_percentile(data_dir) -> None:
+    temp_c = counts_to_celsius(_clip(data_dir, CLIPS[1]), "lepton3.5")
     fixed, stats = fit_thermal_mapping(temp_c, "fixed")
     assert fixed["mapping"] == "fixed"
     assert fixed["min_temp_c"] <= stats["pooled_low_c"] - 1.0 and fixed["max_temp_c"] >= stats["pooled_high_c"] + 1.0
@@ -99,10 +99,10 @@ def test_mapping_fit_fixed_and_percentile(shared) -> None:
         fit_thermal_mapping(temp_c, "fixd")
 
 
-def test_calibrate_and_apply_on_a_real_clip(shared, tmp_path) -> None:
+def test_calibrate_and_apply_on_a_real_clip(data_dir, tmp_path) -> None:
     from edgebind.preprocess.thermal import map_temperature, to_model_input
 
-    raw = _clip(shared, CLIPS[0])
+    raw = _clip(data_dir, CLIPS[0])
     result = calibrate_thermal(raw, "lepton3.5", mapping="fixed")
     rep = result.report
     print(f"{CLIPS[0]}: {rep['raw_units']}, median {rep['median_c']:.2f} C, noise {rep['temporal_noise_c']:.3f} C, "

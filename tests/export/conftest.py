@@ -1,4 +1,4 @@
-"""Fixtures for export tests: real recordings from shared/data, the reference weights, tiny bundles."""
+"""Fixtures for export tests: real recordings from tests/data, the reference weights, tiny bundles."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+DATA = REPO / "tests" / "data"
 OV_REFERENCE = {"text_num_heads": 2, "thermal_num_heads": 4}  # reference_small.pt's constructor (meta)
 
 
@@ -23,9 +24,7 @@ def imu_rec(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """BasicMotions TEST (real smartwatch IMU, 40 cases x 10 s) as a Recording .npz."""
     from edgebind.bridge.convert import convert
 
-    src = shared_path() / "data" / "imu" / "BasicMotions_TEST.ts"
-    if not src.is_file():
-        pytest.skip(f"{src} is absent")
+    src = DATA / "imu" / "BasicMotions_TEST.ts"
     return convert(src).save(tmp_path_factory.mktemp("rec") / "basicmotions_test.npz")
 
 
@@ -34,9 +33,7 @@ def thermal_rec(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 46-frame FLIR Lepton clip (Cacophony Project) as a Recording .npz."""
     from edgebind.bridge.convert import convert
 
-    src = shared_path() / "data" / "thermal" / "20240507-074536.cptv"
-    if not src.is_file():
-        pytest.skip(f"{src} is absent")
+    src = DATA / "thermal" / "20240507-074536.cptv"
     return convert(src).save(tmp_path_factory.mktemp("rec") / "cptv.npz")
 
 

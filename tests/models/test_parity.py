@@ -56,8 +56,8 @@ def test_eval_mode_is_deterministic(reference_small: dict, shared: Path) -> None
 
 
 @pytest.mark.parametrize("modality", ["vision", "text", "thermal", "imu"])
-def test_huge_layout_matches_real_checkpoint(shared: Path, modality: str) -> None:
-    keys = json.loads((shared / "imagebind" / "imagebind_huge_keys.json").read_text())
+def test_huge_layout_matches_real_checkpoint(data_dir: Path, modality: str) -> None:
+    keys = json.loads((data_dir / "imagebind" / "imagebind_huge_keys.json").read_text())
     want = {k: v for k, v in keys.items() if k.split(".")[1] == modality}
     with torch.device("meta"):
         model = ENCODERS[modality](get_config("imagebind_huge", modality))

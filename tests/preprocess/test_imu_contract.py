@@ -20,9 +20,9 @@ from edgebind.preprocess.imu import (
 )
 
 
-def _basic_motions_case(shared: Path, index: int = 0) -> tuple[np.ndarray, str]:
+def _basic_motions_case(data_dir: Path, index: int = 0) -> tuple[np.ndarray, str]:
     """One real BasicMotions case: (100, 6) smartwatch accel+gyro at 10 Hz and its label."""
-    path = shared / "data" / "imu" / "BasicMotions_TRAIN.ts"
+    path = data_dir / "imu" / "BasicMotions_TRAIN.ts"
     if not path.is_file():
         pytest.skip(f"{path} is absent")
     lines = [ln for ln in path.read_text().splitlines() if ln and ln[0] not in "#@"]
@@ -136,8 +136,8 @@ def test_resample_rejects_bad_timestamps() -> None:
 # --- windows_from_recording -------------------------------------------------------------------------------
 
 
-def test_windows_from_real_basic_motions(shared: Path) -> None:
-    imu, label = _basic_motions_case(shared)
+def test_windows_from_real_basic_motions(data_dir: Path) -> None:
+    imu, label = _basic_motions_case(data_dir)
     assert label in {"Standing", "Running", "Walking", "Badminton"}
     t_ns = np.arange(len(imu), dtype=np.int64) * 100_000_000 + 5_000_000_000  # 10 Hz device clock
     rec = Recording(imu=imu.astype(np.float32), imu_t_ns=t_ns)
@@ -215,8 +215,8 @@ def test_csv_without_timestamps_needs_a_rate(tmp_path: Path) -> None:
     np.testing.assert_allclose(windows[0], imu[:2000].T, atol=1e-6)
 
 
-def test_real_daphnet_csv_is_rejected_with_column_count(shared: Path) -> None:
-    path = shared / "data" / "imu" / "daphnet_S06R02E0.csv"
+def test_real_daphnet_csv_is_rejected_with_column_count(data_dir: Path) -> None:
+    path = data_dir / "imu" / "daphnet_S06R02E0.csv"
     if not path.is_file():
         pytest.skip(f"{path} is absent")
     with pytest.raises(InputError, match=r"has 11 columns; expected 6 .* or a timestamp") as exc:

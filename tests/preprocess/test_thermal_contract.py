@@ -23,8 +23,8 @@ from edgebind.preprocess.thermal import (
 CLIPS = ("20240507-074536.cptv", "20240917-1921337.cptv")
 
 
-def _clip(shared: Path, name: str) -> Path:
-    path = shared / "data" / "thermal" / name
+def _clip(data_dir: Path, name: str) -> Path:
+    path = data_dir / "thermal" / name
     if not path.is_file():
         pytest.skip(f"{path} is absent")
     return path
@@ -99,8 +99,8 @@ def test_check_thermal_input() -> None:
 
 
 @pytest.mark.parametrize("name", CLIPS)
-def test_real_cptv_clip_maps_and_keeps_the_warm_animal_warm(shared: Path, name: str) -> None:
-    frames, t_ns = load_cptv(_clip(shared, name))
+def test_real_cptv_clip_maps_and_keeps_the_warm_animal_warm(data_dir: Path, name: str) -> None:
+    frames, t_ns = load_cptv(_clip(data_dir, name))
     assert frames.ndim == 3 and frames.shape[1:] == (120, 160)
     assert t_ns[0] == 0 and np.all(np.diff(t_ns) > 0)
     out = to_model_input(map_temperature(frames))
@@ -132,7 +132,7 @@ def test_load_thermal_images(tmp_path: Path) -> None:
         load_thermal_image(tmp_path / "broken.png")
 
 
-def test_load_thermal_input_npy_and_cptv(tmp_path: Path, shared: Path) -> None:
+def test_load_thermal_input_npy_and_cptv(tmp_path: Path, data_dir: Path) -> None:
     ready = np.random.default_rng(0).random((2, 1, 224, 224)).astype(np.float32)
     np.save(tmp_path / "ready.npy", ready)
     np.testing.assert_array_equal(load_thermal_input(tmp_path / "ready.npy"), ready)
@@ -142,6 +142,6 @@ def test_load_thermal_input_npy_and_cptv(tmp_path: Path, shared: Path) -> None:
     np.save(tmp_path / "big.npy", np.zeros((1, 1, 256, 256), np.float32))
     with pytest.raises(InputError, match=r"\(1, 1, 256, 256\)"):
         load_thermal_input(tmp_path / "big.npy")
-    assert load_thermal_input(_clip(shared, CLIPS[0])).shape == (46, 1, 224, 224)
+    assert load_thermal_input(_clip(data_dir, CLIPS[0])).shape == (46, 1, 224, 224)
     with pytest.raises(InputError, match=r"unknown extension '\.txt'"):
         load_thermal_input(tmp_path / "x.txt")

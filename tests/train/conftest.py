@@ -22,13 +22,13 @@ def _cases(rec: Recording, keep: list[int], samples_per_case: int = 100) -> Reco
 
 
 @pytest.fixture
-def basicmotions(shared: Path) -> dict[str, Recording]:
+def basicmotions(data_dir: Path) -> dict[str, Recording]:
     """Full BasicMotions TRAIN/TEST Recordings (40 labelled 10 s cases each), via edgebind convert."""
     from edgebind.bridge.convert import convert
 
     out = {}
     for split in ("TRAIN", "TEST"):
-        p = shared / "data" / "imu" / f"BasicMotions_{split}.ts"
+        p = data_dir / "imu" / f"BasicMotions_{split}.ts"
         if not p.is_file():
             pytest.skip(f"{p} is absent")
         out[split] = convert(p)

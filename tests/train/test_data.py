@@ -41,10 +41,10 @@ def test_too_short_for_one_window_names_the_durations() -> None:
         windows_from_recordings([rec], "imu")
 
 
-def test_thermal_frames_from_cptv(shared) -> None:  # type: ignore[no-untyped-def]
+def test_thermal_frames_from_cptv(data_dir) -> None:  # type: ignore[no-untyped-def]
     from edgebind.bridge.convert import convert
 
-    p = shared / "data" / "thermal" / "20240507-074536.cptv"
+    p = data_dir / "thermal" / "20240507-074536.cptv"
     if not p.is_file():
         pytest.skip(f"{p} is absent")
     w = windows_from_recordings([convert(p)], "thermal", frame_stride=5)

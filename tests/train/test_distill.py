@@ -96,10 +96,10 @@ def test_teacher_without_the_modality(bm_small: dict, tmp_path: Path) -> None:
         distill(text_only, "tiny_imu", [bm_small["train"]], tmp_path / "s.safetensors", cfg=FAST)
 
 
-def test_thermal_distill_on_real_cptv_frames(shared: Path, tmp_path: Path) -> None:
+def test_thermal_distill_on_real_cptv_frames(data_dir: Path, tmp_path: Path) -> None:
     from edgebind.bridge.convert import convert
 
-    clip = shared / "data" / "thermal" / "20240917-1921337.cptv"
+    clip = data_dir / "thermal" / "20240917-1921337.cptv"
     if not clip.is_file():
         pytest.skip(f"{clip} is absent")
     rec = convert(clip).save(tmp_path / "clip.npz")
