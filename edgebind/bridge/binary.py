@@ -7,6 +7,7 @@ and every sample it knows was lost is counted in :attr:`BinaryDecoder.stats`.
 from __future__ import annotations
 
 import logging
+import struct
 
 import numpy as np
 
@@ -27,11 +28,12 @@ BINARY_COUNTERS = (
     "unknown_types",  # valid frame of a type this host does not know (skipped)
     "seq_gaps",  # sequence discontinuities (per stream)
     "samples_lost",  # IMU samples missing according to the sequence numbers
-    "thermal_frames_lost",  # thermal frames missing according to the sequence numbers
+    "thermal_frames_lost",  # thermal frames missing: sequence numbers, and (v2) the thermal count in IMU frames
     "imu_before_info",  # IMU samples dropped because no INFO frame (scale factors) had arrived yet
     "imu_samples",
     "thermal_frames",
     "log_messages",
+    "device_reboots",  # device clock and sequence numbers restarted (INFO or IMU frame): a new clock segment
 )
 
 _HALF_SEQ = 1 << 15
@@ -56,6 +58,9 @@ class BinaryDecoder:
         self._t_wraps = 0
         self._last_t_us = 0
         self._next_seq: dict[int, int] = {}
+        self._offset_ns = 0  # added to device time: segments after a reboot continue the old time axis
+        self._last_ns = 0
+        self._last_host = 0
 
     def reset(self) -> None:
         """Forget partial input (after a reconnect). Sequence state is kept, so samples the device took while
@@ -125,11 +130,13 @@ class BinaryDecoder:
             return
         try:
             event = self._decode_body(header, body, host_t_ns, events)
-        except (ValueError, IndexError, UnicodeDecodeError):
+        except (ValueError, IndexError, UnicodeDecodeError, struct.error):
             self._reject(block, "bad_length")
             return
         self._synced = True
         self.stats["frames_ok"] += 1
+        if host_t_ns:
+            self._last_host = host_t_ns
         if event is not None:
             events.append(event)
 
@@ -137,9 +144,26 @@ class BinaryDecoder:
         if t_us < self._last_t_us and self._last_t_us - t_us > (1 << 31):
             self._t_wraps += 1
         elif t_us > self._last_t_us and t_us - self._last_t_us > (1 << 31) and self._t_wraps:
-            return ((self._t_wraps - 1) << 32 | t_us) * 1000  # a late frame from before the wrap
+            return ((self._t_wraps - 1) << 32 | t_us) * 1000 + self._offset_ns  # a late frame from before the wrap
         self._last_t_us = t_us
-        return ((self._t_wraps << 32) + t_us) * 1000
+        self._last_ns = ((self._t_wraps << 32) + t_us) * 1000 + self._offset_ns
+        return self._last_ns
+
+    def _went_back(self, t_us: int) -> bool:
+        """The device clock is earlier than the last frame's, and not by a u32 wrap."""
+        return bool(self._last_t_us) and t_us + 1000 < self._last_t_us and self._last_t_us - t_us < (1 << 31)
+
+    def _reboot(self, t_us: int, host_t_ns: int, events: list[Event]) -> None:
+        """The device restarted: its clock and counters begin again. Start a new clock segment that continues the
+        time axis after the host time that passed, forget sequence expectations, and report the gap."""
+        elapsed = host_t_ns - self._last_host if host_t_ns and self._last_host else 0
+        resume_ns = self._last_ns + max(elapsed, 1_000_000)
+        self._offset_ns = resume_ns - t_us * 1000
+        self._last_t_us, self._t_wraps = 0, 0
+        self._next_seq.clear()
+        self.stats["device_reboots"] += 1
+        log.info("device restarted (clock went back to %d us); new clock segment after %.3f s", t_us, elapsed / 1e9)
+        events.append(Gap(stream="imu", missing=0, reason="device reboot", t_ns=resume_ns, duration_ns=elapsed))
 
     def _check_seq(self, stream: int, seq: int, n: int, t_ns: int, events: list[Event]) -> None:
         expected = self._next_seq.get(stream)
@@ -155,13 +179,26 @@ class BinaryDecoder:
         self.stats["samples_lost" if name == "imu" else "thermal_frames_lost"] += missing
         events.append(Gap(stream=name, missing=missing, reason="sequence gap", t_ns=t_ns))
 
+    def _sync_thermal(self, count: int, t_ns: int, events: list[Event]) -> None:
+        """An IMU frame (v2) says how many THERMAL frames were sent before it: frames not seen were lost."""
+        expected = self._next_seq.get(p.FrameType.THERMAL)
+        if expected is None:
+            self._next_seq[p.FrameType.THERMAL] = count  # history before we listened is unknown
+            return
+        missing = (count - expected) & 0xFFFF
+        if 0 < missing < _HALF_SEQ:
+            self._next_seq[p.FrameType.THERMAL] = count
+            self.stats["seq_gaps"] += 1
+            self.stats["thermal_frames_lost"] += missing
+            events.append(Gap(stream="thermal", missing=missing, reason="thermal count in IMU frame", t_ns=t_ns))
+
     def _decode_body(self, h: p.Header, body: bytes, host_t_ns: int, events: list[Event]) -> Event | None:
         if h.type == p.FrameType.IMU:
             return self._decode_imu(h, body, host_t_ns, events)
         if h.type == p.FrameType.THERMAL:
             return self._decode_thermal(h, body, host_t_ns, events)
         if h.type == p.FrameType.INFO:
-            return self._decode_info(h, body)
+            return self._decode_info(h, body, host_t_ns, events)
         if h.type == p.FrameType.LOG:
             (level,) = p.LOG.unpack_from(body)
             self.stats["log_messages"] += 1
@@ -170,7 +207,7 @@ class BinaryDecoder:
         self.stats["unknown_types"] += 1
         return None
 
-    def _decode_info(self, h: p.Header, body: bytes) -> DeviceInfo:
+    def _decode_info(self, h: p.Header, body: bytes, host_t_ns: int, events: list[Event]) -> DeviceInfo:
         acc, gyr, imu_hz, th_hz, fs_g, fs_dps, flags, _ = p.INFO.unpack_from(body)
         strings, pos = [], p.INFO.size
         for _ in range(3):
@@ -179,11 +216,13 @@ class BinaryDecoder:
             pos += 1 + n
         if pos > len(body) or not acc > 0:
             raise ValueError("INFO frame truncated or accel scale not positive")
+        counters = p.INFO_COUNTERS.unpack_from(body, pos) if h.version >= 2 else None
         self._lsb6 = np.array([acc] * 3 + [gyr] * 3, dtype=np.float32)
-        if self._last_t_us and h.t_us + 1_000_000 < self._last_t_us < h.t_us + (1 << 31):
-            self._next_seq.clear()  # the device clock went back without wrapping: the device restarted
-            log.info("device restarted (clock %d -> %d us); sequence numbers start over", self._last_t_us, h.t_us)
-            self._last_t_us, self._t_wraps = 0, 0
+        if self._went_back(h.t_us):  # the INFO a device sends after (re)booting, stamped before our last frame
+            self._reboot(h.t_us, host_t_ns, events)
+        if counters is not None:  # v2: where the streams stand, so losses before the first frame count too
+            for stream, nxt in zip((p.FrameType.IMU, p.FrameType.THERMAL), counters, strict=True):
+                self._next_seq.setdefault(stream, nxt)
         self.info = DeviceInfo(
             firmware=strings[0], imu_sensor=strings[1], thermal_sensor=strings[2],
             imu_rate_hz=float(imu_hz), thermal_rate_hz=float(th_hz),
@@ -200,14 +239,24 @@ class BinaryDecoder:
         n, flags, dt_us = p.IMU.unpack_from(body)
         has_gyro = bool(flags & p.IMU_HAS_GYRO)
         channels = 6 if has_gyro else 3
-        if n == 0 or len(body) != p.IMU.size + n * channels * 2:
+        start = p.IMU.size
+        thermal_count = None
+        if flags & p.IMU_HAS_THERMAL_COUNT:
+            (thermal_count,) = p.IMU_THERMAL_COUNT.unpack_from(body, start)
+            start += p.IMU_THERMAL_COUNT.size
+        if n == 0 or len(body) != start + n * channels * 2:
             raise ValueError(f"IMU body is {len(body)} B for {n} samples")
+        expected = self._next_seq.get(p.FrameType.IMU)
+        if expected is not None and (h.seq - expected) & 0xFFFF >= _HALF_SEQ and self._went_back(h.t_us):
+            self._reboot(h.t_us, host_t_ns, events)  # no INFO seen, but clock and sequence both started over
         t0_ns = self._device_ns(h.t_us)
         self._check_seq(p.FrameType.IMU, h.seq, n, t0_ns, events)
+        if thermal_count is not None:
+            self._sync_thermal(thermal_count, t0_ns, events)
         if self.info is None:
             self.stats["imu_before_info"] += n
             return None
-        counts = np.frombuffer(body, dtype="<i2", offset=p.IMU.size).reshape(n, channels)  # (n, 3|6)
+        counts = np.frombuffer(body, dtype="<i2", offset=start).reshape(n, channels)  # (n, 3|6)
         self.stats["imu_samples"] += n
         t_ns = t0_ns + _ARANGE[:n] * (dt_us * 1000)
         # int16 * float32 rounds once, exactly as the float64 product cast to float32 would

@@ -35,7 +35,7 @@ class ClockEstimator:
         """Add one pair: a device timestamp and the host monotonic time its bytes arrived (both ns)."""
         if host_ns <= 0:
             return
-        if not self.pairs:
+        if not self._minima:
             self._t_ref = device_ns
         self.pairs += 1
         bucket = device_ns // self.bucket_ns
@@ -46,6 +46,12 @@ class ClockEstimator:
             self._fit = None
         while len(self._minima) > self.max_buckets:
             self._minima.popitem(last=False)
+
+    def reset(self) -> None:
+        """Forget every pair (a rebooted device starts a new clock); ``pairs`` keeps counting."""
+        self._minima.clear()
+        self._fit = None
+        self._t_ref = 0
 
     def _solve(self) -> tuple[float, float]:
         if self._fit is None:

@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
-import re
-
+from edgebind.bridge import lines as ln
 from edgebind.bridge import protocol as p
 from edgebind.bridge.binary import BinaryDecoder
 from edgebind.bridge.events import DeviceInfo, Event
-from edgebind.bridge.text import CsvDecoder
+from edgebind.bridge.text import TEXT_FORMATS, TextDecoder
+from edgebind.bridge.units import UnitOptions
 from edgebind.errors import ConfigError, suggest
 
-FORMATS = ("auto", "binary", "csv")
+FORMATS = ("auto", "binary", *TEXT_FORMATS)
 _PROBE_BYTES = 4096
-_NUMERIC_LINE = re.compile(rb"^[ \t]*[-+0-9.eE]+(?:[ ,\t]+[-+0-9.eE]+){2,}[ \t\r]*$")
 
-Decoder = BinaryDecoder | CsvDecoder
+Decoder = BinaryDecoder | TextDecoder
+
+
+def _text_line(line: bytes) -> bool:
+    text = line.strip(b"\r \t").decode("ascii", errors="replace")
+    if not text:
+        return False
+    return ln.is_separator(text) or ln.parse_any(text) is not None
 
 
 def sniff(data: bytes) -> str | None:
-    """``binary`` if ``data`` holds a CRC-valid frame, ``csv`` if it holds 3 numeric text lines, else None."""
+    """``binary`` if ``data`` holds a CRC-valid frame, ``text`` if it holds 3 lines of a known text format (CSV,
+    plotter, Teleplot, SparkFun, i2cdevlib, MLX90640 rows), else None."""
     blocks = data.split(p.DELIMITER)
     for block in blocks[1:-1]:  # complete blocks only: the first may be a partial frame
         if block:
@@ -28,22 +35,24 @@ def sniff(data: bytes) -> str | None:
             except p.FrameError:
                 pass
     lines = data.split(b"\n")[1:-1]  # the first line may be cut
-    if sum(1 for line in lines if _NUMERIC_LINE.match(line)) >= 3:
-        return "csv"
+    if sum(1 for line in lines if _text_line(line)) >= 3:
+        return "text"
     return None
 
 
 class AutoDecoder:
-    """Buffers up to a few kB until :func:`sniff` decides, then delegates to a Binary or Csv decoder.
+    """Buffers up to a few kB until :func:`sniff` decides, then delegates to a Binary or Text decoder.
 
     Args:
-        rate_hz: passed to the CSV decoder for lines without timestamps.
+        rate_hz: passed to the text decoder for lines without timestamps.
+        units: unit flags and sensor profile for text lines.
     """
 
     fmt = "auto"
 
-    def __init__(self, rate_hz: float | None = None) -> None:
+    def __init__(self, rate_hz: float | None = None, units: UnitOptions | None = None) -> None:
         self.rate_hz = rate_hz
+        self.units = units
         self.inner: Decoder | None = None
         self._probe = bytearray()
         self._probe_host_ns = 0
@@ -74,8 +83,9 @@ class AutoDecoder:
             return self.inner.problem()
         if self._bytes_in >= _PROBE_BYTES:
             return (
-                f"{self._bytes_in} bytes arrived that are neither edgebind binary frames nor numeric text lines: "
-                "the baud rate is probably wrong; try --baud 115200 or 921600, or --format csv/binary to force one."
+                f"{self._bytes_in} bytes arrived that are neither edgebind binary frames nor text lines of a known "
+                "format (CSV, Serial Plotter label:value, Teleplot, SparkFun, i2cdevlib, MLX90640 rows): the baud "
+                "rate is probably wrong; try --baud 115200 or 921600, or --format to force one."
             )
         return None
 
@@ -92,7 +102,7 @@ class AutoDecoder:
             if len(self._probe) > _PROBE_BYTES:
                 del self._probe[: len(self._probe) - _PROBE_BYTES]
             return []
-        self.inner = BinaryDecoder() if fmt == "binary" else CsvDecoder(rate_hz=self.rate_hz)
+        self.inner = BinaryDecoder() if fmt == "binary" else TextDecoder(rate_hz=self.rate_hz, units=self.units)
         dropped = self._bytes_in - len(self._probe)
         self.inner.stats["bytes_discarded"] += dropped
         self.inner.stats["bytes_in"] += dropped
@@ -100,22 +110,23 @@ class AutoDecoder:
         return self.inner.feed(probe, host_t_ns)
 
     def flush(self, host_t_ns: int = 0) -> list[Event]:
-        """End of stream: let a CSV decoder emit what it still holds."""
-        if isinstance(self.inner, CsvDecoder):
+        """End of stream: let a text decoder emit what it still holds."""
+        if isinstance(self.inner, TextDecoder):
             return self.inner.flush(host_t_ns)
         return []
 
 
-def make_decoder(fmt: str = "auto", rate_hz: float | None = None) -> BinaryDecoder | CsvDecoder | AutoDecoder:
-    """The decoder for ``fmt`` (``auto``, ``binary`` or ``csv``).
+def make_decoder(fmt: str = "auto", rate_hz: float | None = None,
+                 units: UnitOptions | None = None) -> BinaryDecoder | TextDecoder | AutoDecoder:
+    """The decoder for ``fmt`` (``auto``, ``binary`` or a text format of :data:`FORMATS`).
 
     Raises:
         ConfigError: unknown format, with a did-you-mean.
     """
     if fmt == "binary":
         return BinaryDecoder()
-    if fmt == "csv":
-        return CsvDecoder(rate_hz=rate_hz)
+    if fmt in TEXT_FORMATS:
+        return TextDecoder(fmt, rate_hz=rate_hz, units=units)
     if fmt == "auto":
-        return AutoDecoder(rate_hz=rate_hz)
-    raise ConfigError(f"unknown stream format '{fmt}'.{suggest(fmt, FORMATS)} Use --format auto|binary|csv.")
+        return AutoDecoder(rate_hz=rate_hz, units=units)
+    raise ConfigError(f"unknown stream format '{fmt}'.{suggest(fmt, FORMATS)} Use --format {'|'.join(FORMATS)}.")

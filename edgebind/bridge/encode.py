@@ -36,6 +36,7 @@ class Unit:
     data: bytes
     kind: str  # "info" | "imu" | "thermal" | "log"
     samples: int = 0
+    seq: int = 0  # IMU: index of the first sample; THERMAL: frame index
 
 
 @dataclass(frozen=True)
@@ -90,13 +91,36 @@ def binary_units(rec: Recording, imu_batch: int | None = None) -> tuple[list[Uni
     batch = imu_batch or max(1, min(p.MAX_IMU_BATCH, round(rate / 100)))
     info = info_frame(rec, scale, 0)
     units = [Unit(-1, info, "info")]
-    units += _imu_units(rec, scale, t0, batch)
+    imu_units, imu_frames = _imu_units(rec, scale, t0, batch)
+    units += imu_units
     units += _thermal_units(rec, t0)
     units.sort(key=lambda u: u.t_ns)
+    thermal_sent = 0
+    for u in units:  # protocol v2: each IMU frame carries the THERMAL frames sent before it
+        if u.kind == "thermal":
+            thermal_sent += 1
+        elif u.kind == "imu":
+            seq, t_us, dt, counts = imu_frames[u.seq]
+            u.seq = seq
+            u.data = p.encode_imu(seq, t_us, dt, counts, has_gyro=scale.has_gyro, thermal_count=thermal_sent)
     return units, scale
 
 
-def info_frame(rec: Recording, scale: ImuScale, t_us: int) -> bytes:
+def next_seqs(units: list[Unit]) -> list[tuple[int, int]]:
+    """For each unit index, the (IMU, THERMAL) sequence numbers the next frames carry once the units before it
+    were sent (what INFO reports); one more entry for the end."""
+    out, imu, thermal = [], 0, 0
+    for u in units:
+        out.append((imu, thermal))
+        if u.kind == "imu":
+            imu = u.seq + u.samples
+        elif u.kind == "thermal":
+            thermal = u.seq + 1
+    out.append((imu, thermal))
+    return out
+
+
+def info_frame(rec: Recording, scale: ImuScale, t_us: int, next_seq: tuple[int, int] = (0, 0)) -> bytes:
     """The INFO frame a device replaying ``rec`` sends at device time ``t_us`` (on START and GET_INFO)."""
     th_rate = 0.0
     if rec.thermal_t_ns is not None and len(rec.thermal_t_ns) > 1:
@@ -106,13 +130,17 @@ def info_frame(rec: Recording, scale: ImuScale, t_us: int) -> bytes:
         thermal_rate_hz=th_rate, accel_fs_g=scale.accel_fs_g, gyro_fs_dps=scale.gyro_fs_dps,
         firmware=f"edgebind-sim {__version__}", imu_sensor=str(rec.meta.get("imu_sensor", "recording")),
         thermal_sensor=str(rec.meta.get("thermal_sensor", "recording")) if rec.thermal is not None else "",
+        next_seq=next_seq,
     )
 
 
-def _imu_units(rec: Recording, scale: ImuScale, t0: int, batch: int) -> list[Unit]:
+def _imu_units(rec: Recording, scale: ImuScale, t0: int,
+               batch: int) -> tuple[list[Unit], list[tuple[int, int, int, np.ndarray]]]:
+    """IMU units (data filled in by ``binary_units`` once the thermal count is known) and their frame arguments."""
     units: list[Unit] = []
+    frames: list[tuple[int, int, int, np.ndarray]] = []
     if not len(rec.imu):
-        return units
+        return units, frames
     t_us = (rec.imu_t_ns - t0) // 1000
     acc = np.clip(np.round(rec.imu[:, :3] / scale.accel_lsb_mps2), -32768, 32767)
     counts = acc
@@ -129,10 +157,10 @@ def _imu_units(rec: Recording, scale: ImuScale, t0: int, batch: int) -> list[Uni
                 j += 1
         else:
             dt = 0
-        frame = p.encode_imu(i, int(t_us[i]), dt if j - i > 1 else 0, counts[i:j], has_gyro=scale.has_gyro)
-        units.append(Unit(int(rec.imu_t_ns[j - 1] - t0), frame, "imu", j - i))
+        units.append(Unit(int(rec.imu_t_ns[j - 1] - t0), b"", "imu", j - i, seq=len(frames)))
+        frames.append((i, int(t_us[i]), dt if j - i > 1 else 0, counts[i:j]))
         i = j
-    return units
+    return units, frames
 
 
 def _thermal_units(rec: Recording, t0: int) -> list[Unit]:
@@ -144,7 +172,8 @@ def _thermal_units(rec: Recording, t0: int) -> list[Unit]:
     for k, (frame, t) in enumerate(zip(rec.thermal, rec.thermal_t_ns, strict=True)):
         values = frame if enc == p.PixelEncoding.FLOAT32 else np.round((frame - offset) / scale)
         t_rel = int(t - t0)
-        units.append(Unit(t_rel, p.encode_thermal(k, t_rel // 1000, values, enc, scale, offset, sensor), "thermal"))
+        units.append(Unit(t_rel, p.encode_thermal(k, t_rel // 1000, values, enc, scale, offset, sensor), "thermal",
+                          seq=k))
     return units
 
 

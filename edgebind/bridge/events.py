@@ -69,6 +69,7 @@ class Gap:
     missing: int
     reason: str
     t_ns: int = 0
+    duration_ns: int = 0  # how long the link or device was away (disconnect, pause, reboot), where known
 
 
 Event = DeviceInfo | ImuBatch | ThermalFrame | LogMessage | Gap

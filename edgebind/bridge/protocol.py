@@ -16,7 +16,8 @@ from enum import IntEnum
 import numpy as np
 from cobs import cobs
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
+SUPPORTED_VERSIONS = (1, 2)  # v2 = v1 + the thermal frame count in IMU frames and stream counters in INFO
 DELIMITER = b"\x00"
 MAX_PAYLOAD_BYTES = 40 * 1024  # header + body + CRC; a Lepton 160x120 u16 frame (38 414 B) fits
 MAX_ENCODED_BYTES = MAX_PAYLOAD_BYTES + MAX_PAYLOAD_BYTES // 254 + 2
@@ -26,6 +27,8 @@ HEADER = struct.Struct("<BBHI")  # version, type, seq, t_us
 CRC = struct.Struct("<H")
 INFO = struct.Struct("<ffffHHBB")  # accel_lsb, gyro_lsb, imu_rate_hz, thermal_rate_hz, fs_g, fs_dps, flags, rsv
 IMU = struct.Struct("<BBH")  # n, flags, dt_us
+IMU_THERMAL_COUNT = struct.Struct("<H")  # v2, flag IMU_HAS_THERMAL_COUNT: thermal frames sent so far (mod 2**16)
+INFO_COUNTERS = struct.Struct("<HH")  # v2, after the strings: next IMU seq, next THERMAL seq
 THERMAL = struct.Struct("<BBHHff")  # sensor, encoding, width, height, scale, offset
 LOG = struct.Struct("<B")  # level
 CMD_START = struct.Struct("<B")  # stream mask
@@ -71,6 +74,7 @@ STREAM_IDS = {"imu": 0, "thermal": 1}
 INFO_HAS_GYRO = 0x01
 INFO_HAS_THERMAL = 0x02
 IMU_HAS_GYRO = 0x01
+IMU_HAS_THERMAL_COUNT = 0x02
 
 
 class FrameError(ValueError):
@@ -130,8 +134,8 @@ def parse_frame(block: bytes) -> tuple[Header, bytes]:
     if crc16(payload[: -CRC.size]) != crc_rx:
         raise FrameError("crc_failures", f"CRC {crc_rx:#06x} does not match")
     version, ftype, seq, t_us = HEADER.unpack_from(payload)
-    if version != PROTOCOL_VERSION:
-        raise FrameError("bad_version", f"protocol version {version}, this host speaks {PROTOCOL_VERSION}")
+    if version not in SUPPORTED_VERSIONS:
+        raise FrameError("bad_version", f"protocol version {version}, this host speaks {SUPPORTED_VERSIONS}")
     return Header(version, ftype, seq, t_us), bytes(payload[HEADER.size : -CRC.size])
 
 
@@ -153,15 +157,19 @@ def encode_info(
     imu_sensor: str = "",
     thermal_sensor: str = "",
     seq: int = 0,
+    next_seq: tuple[int, int] = (0, 0),
 ) -> bytes:
-    """An INFO frame: the scale factors that turn IMU counts into SI units, nominal rates and sensor names."""
+    """An INFO frame: the scale factors that turn IMU counts into SI units, nominal rates, sensor names, and (v2)
+    ``next_seq``: the sequence numbers the next IMU sample and THERMAL frame will carry (0, 0 after boot)."""
     flags = (INFO_HAS_GYRO if gyro_lsb_rads > 0 else 0) | (INFO_HAS_THERMAL if thermal_sensor else 0)
     body = INFO.pack(accel_lsb_mps2, gyro_lsb_rads, imu_rate_hz, thermal_rate_hz, accel_fs_g, gyro_fs_dps, flags, 0)
     body += _lp_string(firmware) + _lp_string(imu_sensor) + _lp_string(thermal_sensor)
+    body += INFO_COUNTERS.pack(next_seq[0] & 0xFFFF, next_seq[1] & 0xFFFF)
     return encode_frame(FrameType.INFO, seq, t_us, body)
 
 
-def encode_imu(seq: int, t_us: int, dt_us: int, counts: np.ndarray, has_gyro: bool = True) -> bytes:
+def encode_imu(seq: int, t_us: int, dt_us: int, counts: np.ndarray, has_gyro: bool = True,
+               thermal_count: int | None = None) -> bytes:
     """An IMU batch frame.
 
     Args:
@@ -170,13 +178,19 @@ def encode_imu(seq: int, t_us: int, dt_us: int, counts: np.ndarray, has_gyro: bo
         dt_us: interval between consecutive samples in microseconds (0..65535).
         counts: (n, 6) int16 raw counts ax, ay, az, gx, gy, gz, or (n, 3) without gyro; 1 <= n <= 255.
         has_gyro: whether the gyro columns are present.
+        thermal_count: (v2) THERMAL frames the device sent before this frame, mod 2**16, so the host counts lost
+            thermal frames exactly even when none arrives; None leaves it out (v1 layout).
     """
     channels = 6 if has_gyro else 3
     counts = np.asarray(counts).reshape(-1, channels)
     n = len(counts)
     if not 1 <= n <= MAX_IMU_BATCH or not 0 <= dt_us <= 0xFFFF:
         raise ValueError(f"IMU batch needs 1..{MAX_IMU_BATCH} samples and dt_us in 0..65535, got {n}, {dt_us}")
-    body = IMU.pack(n, IMU_HAS_GYRO if has_gyro else 0, dt_us) + counts.astype("<i2").tobytes()
+    flags = (IMU_HAS_GYRO if has_gyro else 0) | (IMU_HAS_THERMAL_COUNT if thermal_count is not None else 0)
+    body = IMU.pack(n, flags, dt_us)
+    if thermal_count is not None:
+        body += IMU_THERMAL_COUNT.pack(thermal_count & 0xFFFF)
+    body += counts.astype("<i2").tobytes()
     return encode_frame(FrameType.IMU, seq, t_us, body)
 
 

@@ -13,6 +13,7 @@ import numpy as np
 from edgebind.bridge.events import DeviceInfo, Event, Gap, ImuBatch, LogMessage, ThermalFrame
 from edgebind.bridge.recording import Recording
 from edgebind.bridge.source import SensorSource
+from edgebind.bridge.units import UnitOptions
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ class RecordingBuilder:
 
 def record(url: str, *, duration_s: float | None = None, fmt: str = "auto", baud: int = 921600,
            rate_hz: float | None = None, idle_s: float | None = None, max_samples: int | None = None,
-           reconnect: bool = True) -> Recording:
+           reconnect: bool = True, units: UnitOptions | None = None) -> Recording:
     """Record from ``url`` until ``duration_s`` passed, ``max_samples`` IMU samples arrived, or the link was
     silent for ``idle_s`` after data (whichever comes first; at least one must be given).
 
@@ -102,6 +103,7 @@ def record(url: str, *, duration_s: float | None = None, fmt: str = "auto", baud
         idle_s: stop once no byte arrived for this long (after the first). Defaults to no idle stop.
         max_samples: stop after this many IMU samples.
         reconnect: reopen the port when the device disappears. Defaults to True.
+        units: unit flags and sensor profile for text lines. Defaults to auto units.
 
     Returns:
         A Recording whose ``meta["counters"]`` holds every counter of the transport, decoder, clock and recorder.
@@ -111,7 +113,7 @@ def record(url: str, *, duration_s: float | None = None, fmt: str = "auto", baud
     """
     builder = RecordingBuilder()
     started = time.time()
-    with SensorSource(url, baud=baud, fmt=fmt, rate_hz=rate_hz, reconnect=reconnect) as src:
+    with SensorSource(url, baud=baud, fmt=fmt, rate_hz=rate_hz, reconnect=reconnect, units=units) as src:
         stop = threading.Event()
 
         def watchdog() -> None:
@@ -142,4 +144,7 @@ def record(url: str, *, duration_s: float | None = None, fmt: str = "auto", baud
         "host_start_unix_s": started, "wall_s": round(time.time() - started, 3), "counters": counters,
         "clock": {"offset_ns": counters["clock_offset_ns"], "drift_ppm": counters["clock_drift_ppb"] / 1000},
     }
+    extra = src.info.extra if src.info is not None else {}
+    meta["units"] = {k: extra[k] for k in ("accel_unit", "accel_unit_source", "gyro_unit", "gyro_unit_source",
+                                           "unit_source") if k in extra} or {"accel_unit": "mps2", "gyro_unit": "rads"}
     return builder.build(meta)

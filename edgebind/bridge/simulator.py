@@ -24,7 +24,7 @@ from pathlib import Path
 
 from edgebind.bridge import protocol as p
 from edgebind.bridge.budget import recording_bits_per_s
-from edgebind.bridge.encode import ImuScale, Unit, binary_units, csv_units, info_frame
+from edgebind.bridge.encode import ImuScale, Unit, binary_units, csv_units, info_frame, next_seqs
 from edgebind.bridge.faults import FaultInjector, FaultSpec
 from edgebind.bridge.recording import Recording
 from edgebind.errors import ConfigError, SensorError
@@ -70,6 +70,8 @@ class SimulatedDevice:
             self.units, self.scale = binary_units(recording, imu_batch)
         else:
             self.units = csv_units(recording)
+        self._next_seqs = next_seqs(self.units)
+        self._idx = 0
         need = recording_bits_per_s(self.units, self.units[-1].t_ns / 1e9 if self.units else 0.0)
         if need > 0.7 * baud:
             log.warning("the recording needs %.0f kbit/s, more than 70%% of %d baud; a real UART would drop data "
@@ -187,6 +189,7 @@ class SimulatedDevice:
                 connected, streaming = False, False
                 self.stats["host_closes"] += 1
                 self.host_closed.set()
+            self._idx = idx
             if data:
                 streaming = self._handle_commands(data, out, streaming)
             if not streaming:
@@ -284,7 +287,8 @@ class SimulatedDevice:
         if self.scale is None:
             return b""
         t_us = int((time.monotonic() - self._clock_start) * self.speed * 1e6) if self._clock_start else 0
-        return info_frame(self.recording, self.scale, max(0, t_us))
+        nxt = self._next_seqs[min(self._idx, len(self._next_seqs) - 1)]
+        return info_frame(self.recording, self.scale, max(0, t_us), nxt)
 
     def _disconnect(self) -> None:
         """Drop off the bus: close the pty, make a new one, repoint the link (the host must reopen it)."""

@@ -21,7 +21,9 @@ from edgebind.bridge import protocol as p
 from edgebind.bridge.clock import ClockEstimator
 from edgebind.bridge.detect import FORMATS, AutoDecoder, make_decoder
 from edgebind.bridge.events import Event, Gap, ImuBatch, LogMessage, ThermalFrame
+from edgebind.bridge.text import TEXT_FORMATS
 from edgebind.bridge.transport import RECONNECTED, SerialTransport
+from edgebind.bridge.units import UnitOptions, raw_count_scale
 from edgebind.errors import ConfigError, SensorError, suggest
 
 log = logging.getLogger(__name__)
@@ -33,9 +35,11 @@ class SensorSource:
     Args:
         url: device path (``/dev/ttyACM0``), simulator pty, or pyserial URL (``loop://``, ``socket://h:p``).
         baud: line rate; USB-CDC devices ignore it. Defaults to 921600.
-        fmt: ``auto``, ``binary`` or ``csv``. Defaults to auto (sniffed from the first bytes).
-        rate_hz: IMU rate for CSV lines without timestamps; for binary devices it is sent as ``set_rate``.
+        fmt: ``auto``, ``binary`` or a text format (``csv``, ``plotter``, ``teleplot``, ``sparkfun``,
+            ``i2cdevlib``). Defaults to auto (sniffed from the first bytes).
+        rate_hz: IMU rate for text lines without timestamps; for binary devices it is sent as ``set_rate``.
             Defaults to None (measured line rate / the device's own rate).
+        units: unit flags and sensor profile for text lines. Defaults to auto units.
         queue_bytes: bytes the reader thread may hold before dropping the oldest. Defaults to 1 MiB.
         reconnect: reopen the port with backoff when the device disappears. Defaults to True.
 
@@ -44,13 +48,16 @@ class SensorSource:
     """
 
     def __init__(self, url: str, *, baud: int = 921600, fmt: str = "auto", rate_hz: float | None = None,
-                 queue_bytes: int = 1 << 20, reconnect: bool = True) -> None:
+                 queue_bytes: int = 1 << 20, reconnect: bool = True, units: UnitOptions | None = None) -> None:
         if fmt not in FORMATS:
-            raise ConfigError(f"unknown stream format '{fmt}'.{suggest(fmt, FORMATS)} Use auto, binary or csv.")
+            raise ConfigError(f"unknown stream format '{fmt}'.{suggest(fmt, FORMATS)} Use {', '.join(FORMATS)}.")
         if baud <= 0 or queue_bytes <= 0:
             raise ConfigError(f"baud ({baud}) and queue_bytes ({queue_bytes}) must be positive.")
         self.url, self.baud, self.fmt, self.rate_hz = url, baud, fmt, rate_hz
-        self.decoder = make_decoder(fmt, rate_hz)
+        self.units = units or UnitOptions()
+        if self.units.sensor:
+            raw_count_scale(self.units, fmt)  # an unknown sensor or range fails here, before the port opens
+        self.decoder = make_decoder(fmt, rate_hz, self.units)
         self.clock = ClockEstimator()
         self.transport = SerialTransport(url, baud=baud, queue_bytes=queue_bytes, reconnect=reconnect)
         self._closed = threading.Event()
@@ -58,6 +65,7 @@ class SensorSource:
         self._gap_disconnects = 0
         self._info_waiting = 0
         self._info_asked = 0.0
+        self.reboots = 0
 
     def __enter__(self) -> SensorSource:
         self.transport.start()
@@ -76,7 +84,7 @@ class SensorSource:
         if self._closed.is_set():
             return
         self._closed.set()
-        if self.fmt != "csv" and self.transport._ser is not None:
+        if self.fmt not in TEXT_FORMATS and self.transport._ser is not None:
             with contextlib.suppress(SensorError):
                 self.send_command("stop")
         self.transport.close()
@@ -92,7 +100,7 @@ class SensorSource:
         return self.decoder.info
 
     def _start_device(self) -> None:
-        if self.fmt == "csv":
+        if self.fmt in TEXT_FORMATS:
             return
         self.send_command("start")
         if self.rate_hz is not None:
@@ -168,14 +176,18 @@ class SensorSource:
         self._gap_disconnects += 1
         yield LogMessage(t_ns=0, level="warning", text=f"{self.url} reconnected; partial frames dropped")
         yield Gap(stream="imu", missing=0, reason="disconnect", t_ns=0)
-        if self.fmt != "csv":
+        if self.fmt not in TEXT_FORMATS:
             try:
                 self._start_device()
             except SensorError as exc:
                 log.warning("could not restart the device after reconnect: %s", exc)
 
     def _pair_clock(self, event: Event) -> None:
-        if isinstance(event, ImuBatch) and len(event.t_ns):
+        if isinstance(event, Gap) and event.reason == "device reboot":
+            # a new device clock segment: the old offset/drift pairs no longer describe it
+            self.reboots += 1
+            self.clock.reset()
+        elif isinstance(event, ImuBatch) and len(event.t_ns):
             self.clock.add(int(event.t_ns[-1]), event.host_t_ns)
         elif isinstance(event, ThermalFrame):
             self.clock.add(event.t_ns, event.host_t_ns)
@@ -201,4 +213,5 @@ class SensorSource:
         out.update(self.decoder.stats)
         out.update(self.clock.stats())
         out["disconnect_gaps"] = self._gap_disconnects
+        out["clock_resets"] = self.reboots
         return out

@@ -1,123 +1,191 @@
-"""Pure decoder for text lines as the Edge Impulse data forwarder reads them: ``CsvDecoder().feed(bytes)``.
+"""Pure decoder for the text lines hobby boards print: ``TextDecoder(fmt).feed(bytes) -> list[Event]``.
 
-A line holds numbers separated by commas, tabs or spaces. The column count is learnt from the first lines:
+One decoder reads every text format of :mod:`edgebind.bridge.lines` (CSV, Serial Plotter, Teleplot, SparkFun,
+i2cdevlib raw counts) and Adafruit ``MLX90640_simpletest`` thermal frames, alone or between IMU lines. With
+``fmt="auto"`` the first IMU line decides the format; a named format only accepts its own lines.
 
-* ``3k + 1`` columns whose first column increases: the first column is a timestamp. Its unit comes from a header
-  line (``t_us``, ``time_ms``, ``timestamp_s`` ...), else from the numbers: values with a decimal point are
-  seconds, integers are microseconds when consecutive lines differ by more than 100, else milliseconds.
-* then 3 data columns are accelerometer x, y, z; 6 or more are accelerometer then gyroscope (extra columns
-  are ignored and counted). Values are multiplied by ``accel_scale``/``gyro_scale`` to reach m/s^2 and rad/s.
-* without a timestamp column, device time is the line index divided by the rate: ``rate_hz`` when given, else
-  the line rate measured from host arrival times over the first second.
+The first lines (at least 8, and 1-2 s of arrival times when the lines carry no clock) are held to learn:
 
-Lines with another column count, unparsable numbers or a timestamp that does not increase are counted in
-``malformed_lines`` / ``non_monotonic`` and skipped. The decoder never raises on bad input.
+* the CSV layout: ``3k + 1`` columns whose first column increases hold a timestamp, then accelerometer x, y, z and
+  optionally gyroscope x, y, z (extra columns are ignored and counted);
+* the timestamp unit: from a header (``t_us``, ``time_ms`` ...), else from how fast the stamps advance against the
+  host clock (ms advance 1000/s, us 10^6/s), else from a decimal point (s) or the step (>= 1000: us);
+* the units (:mod:`edgebind.bridge.units`): named in the line, ``--accel-unit``/``--gyro-unit``, or the resting
+  gravity magnitude; raw counts (i2cdevlib) through the sensor profile (``--sensor``);
+* without timestamps, the line rate (:class:`edgebind.bridge.rate.LineClock`, regression on arrival times).
+
+Every line is counted: ``lines_ok`` (IMU samples), ``header_lines`` (text before the first sample),
+``other_lines`` (text afterwards: "Waiting for data", "Failed"), ``error_lines`` (``ERR ...``, also emitted as a
+LogMessage), ``malformed_lines`` (a line of the format with the wrong column count or broken numbers),
+``non_monotonic`` (timestamp went back a little: skipped), ``device_reboots`` (timestamp restarted: a new clock
+segment), ``pauses`` (silence much longer than the period), ``thermal_frames`` and ``thermal_bad_frames``
+(separator followed by the wrong number of 32-value rows). The decoder never raises on bad input; a wrong unit flag,
+raw counts without a sensor, or frames that are all the wrong size are reported by :meth:`TextDecoder.problem`.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+from dataclasses import dataclass
 
 import numpy as np
 
-from edgebind.bridge.events import DeviceInfo, Event, ImuBatch
+from edgebind.bridge import lines as ln
+from edgebind.bridge.events import DeviceInfo, Event, Gap, ImuBatch, LogMessage, ThermalFrame
+from edgebind.bridge.rate import LineClock
+from edgebind.bridge.units import (
+    ACCEL_UNITS,
+    GYRO_UNITS,
+    UnitOptions,
+    choose_accel_unit,
+    choose_gyro_unit,
+    raw_count_scale,
+)
+from edgebind.errors import SensorError
 
-CSV_COUNTERS = (
+log = logging.getLogger(__name__)
+
+TEXT_FORMATS = ln.IMU_FORMATS
+TEXT_COUNTERS = (
     "bytes_in",
     "lines_ok",
-    "malformed_lines",  # wrong column count or not numbers
-    "non_monotonic",  # timestamp did not increase (line skipped)
+    "malformed_lines",
+    "non_monotonic",
     "header_lines",
-    "bytes_discarded",  # bytes of skipped lines, and of an over-long line
-    "extra_columns",  # lines whose columns past the sixth were ignored
+    "other_lines",
+    "error_lines",
+    "bytes_discarded",
+    "extra_columns",
     "imu_samples",
+    "thermal_frames",
+    "thermal_bad_frames",
+    "pauses",
+    "device_reboots",
 )
 
-_SPLIT = re.compile(r"[,\t ]+")
 _PROBE_LINES = 8
-_MAX_LINE = 4096
+_MAX_LINE = 8192
 _UNIT_NS = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
 _HEADER_UNIT = re.compile(r"(?:^|[_\[( ])(ns|us|µs|ms|s)[\])]?$")
+_REBOOT_BACK_NS = 1_000_000_000  # a timestamp this far back is a restarted device clock, not a stray line
 
 
-class CsvDecoder:
-    """Decode numeric text lines into :class:`ImuBatch` events.
+@dataclass
+class _Sample:
+    values: dict[str, float]
+    host_t_ns: int
+    t_ns: int = 0
+    index: int = 0  # line index in the LineClock (lines without timestamps)
+
+
+class TextDecoder:
+    """Decode text lines into :class:`ImuBatch` and :class:`ThermalFrame` events in SI units.
 
     Args:
-        rate_hz: sample rate when lines carry no timestamp. Defaults to measuring the line rate.
-        accel_scale: factor from the printed accelerometer unit to m/s^2. Defaults to 1.0 (already m/s^2).
-        gyro_scale: factor from the printed gyroscope unit to rad/s. Defaults to 1.0.
+        fmt: ``auto`` or one of :data:`TEXT_FORMATS`. Defaults to auto.
+        rate_hz: sample rate when lines carry no timestamp. Defaults to the regression estimate.
+        units: unit flags and sensor profile. Defaults to all auto.
         ts_unit: ``s``, ``ms``, ``us``, ``ns`` or ``auto`` for the timestamp column. Defaults to auto.
     """
 
-    fmt = "csv"
-
-    def __init__(
-        self, rate_hz: float | None = None, accel_scale: float = 1.0, gyro_scale: float = 1.0, ts_unit: str = "auto"
-    ) -> None:
-        self.stats: dict[str, int] = dict.fromkeys(CSV_COUNTERS, 0)
-        self.rate_hz = rate_hz
-        self.accel_scale, self.gyro_scale = accel_scale, gyro_scale
+    def __init__(self, fmt: str = "auto", rate_hz: float | None = None, units: UnitOptions | None = None,
+                 ts_unit: str = "auto") -> None:
+        self.fmt = fmt
+        self.requested = fmt
+        self.units = units or UnitOptions()
         self.ts_unit = ts_unit
+        self.stats: dict[str, int] = dict.fromkeys(TEXT_COUNTERS, 0)
         self.info: DeviceInfo | None = None
+        self.clock = LineClock(rate_hz)
+        self._given_rate = rate_hz
         self._buf = bytearray()
+        self._line_fmt: str | None = None if fmt == "auto" else fmt
+        self._probe: list[_Sample] = []
+        self._held_frames: list[tuple[np.ndarray, int, int]] = []  # (temp_c, imu samples before, host ns)
+        self._settled = False
+        self._error: str | None = None
         self._columns = 0
         self._has_ts = False
         self._unit_ns = 0
         self._header_unit: str | None = None
-        self._probe: list[tuple[list[float], int, bool]] = []  # values, host_t_ns, had decimal point
-        self._last_t = -np.inf
-        self._index = 0
-        self._first_host_ns: int | None = None
+        self._scale = np.ones(6, np.float64)
+        self._has_gyro = True
+        self._last_t = -(1 << 62)
+        self._offset_ns = 0
+        self._last_host = 0
+        self._group: dict[str, float] = {}
+        self._group_units: dict[str, str] = {}
+        self._rows: list[list[float]] | None = None
+        self._bad_rows: list[int] = []
+        self._first_host: int | None = None
+        self._unit_info: dict[str, str] = {}
+        self._seen_data = False
         self._nonprintable = 0
-        self._numeric_seen = 0
-        self._sep: bytes | None = None
         self._zeros = 0
 
+    # ------------------------------------------------------------------ public
+    @property
+    def rate_hz(self) -> float | None:
+        """The IMU rate in use (given, from timestamps, or estimated); None until known."""
+        if self._has_ts and self.info is not None:
+            return self.info.imu_rate_hz
+        return self.clock.rate_hz or self._given_rate
+
     def reset(self) -> None:
-        """Forget a partial line (after a reconnect); keeps the learnt layout and counters."""
+        """Forget a partial line and a partial thermal frame (after a reconnect); keeps layout and counters."""
         self.stats["bytes_discarded"] += len(self._buf)
         self._buf.clear()
+        self._rows = None
+        self._group.clear()
 
     def problem(self) -> str | None:
-        """A diagnosis when the input is not text lines (else None)."""
-        if self.stats["lines_ok"] or self.stats["bytes_in"] < 256:
+        """A one-line diagnosis when the input cannot be decoded as intended (else None)."""
+        if self._error:
+            return self._error
+        if len(self._bad_rows) >= 2 and not self.stats["thermal_frames"]:
+            rows = max(set(self._bad_rows), key=self._bad_rows.count)
+            return (f"thermal frames after a separator line have {rows} rows of {ln.MLX_COLS} values, not "
+                    f"{ln.MLX_ROWS}: MLX90640_simpletest prints one '----' line then all {ln.MLX_ROWS} rows per frame;"
+                    f" print every row (for h < {ln.MLX_ROWS}) and nothing between them.")
+        if self.stats["lines_ok"] or self.stats["thermal_frames"] or self.stats["bytes_in"] < 256 or self._probe:
             return None
         if self._zeros:
-            return (
-                f"{self.stats['bytes_in']} bytes arrived without one numeric text line and with {self._zeros} "
-                "0x00 bytes: this looks like the binary edgebind protocol read as CSV; use --format binary "
-                "(or auto)."
-            )
+            return (f"{self.stats['bytes_in']} bytes arrived without one usable text line and with {self._zeros} "
+                    "0x00 bytes: this looks like the binary edgebind protocol read as text; use --format binary "
+                    "(or auto).")
         if self._nonprintable * 10 > self.stats["bytes_in"]:
-            return (
-                f"{self.stats['bytes_in']} bytes arrived without one numeric text line and "
-                f"{self._nonprintable} of them are not printable: the baud rate is probably wrong; try --baud "
-                "115200 (Edge Impulse default) or the rate in your firmware's Serial.begin()."
-            )
+            return (f"{self.stats['bytes_in']} bytes arrived without one usable text line and {self._nonprintable} "
+                    "of them are not printable: the baud rate is probably wrong; try --baud 115200 (Arduino "
+                    "sketches) or the rate in your firmware's Serial.begin().")
         return None
 
     def flush(self, host_t_ns: int = 0) -> list[Event]:
-        """Emit lines still held while the layout was being learnt (call at end of stream)."""
+        """Emit what is still held while the layout was being learnt (call at end of stream)."""
         events: list[Event] = []
-        if self._probe:
-            self._settle(host_t_ns, force=True, events=events)
+        if self._line_fmt == "teleplot" and self._group:
+            self._complete_group(host_t_ns or self._last_host, events)
+        if not self._settled and (self._probe or self._held_frames):
+            self._settle(events)
         return events
 
     def feed(self, data: bytes, host_t_ns: int = 0) -> list[Event]:
-        """Decode ``data`` and return the events for every complete line.
+        """Decode ``data`` and return the events of every complete line.
 
         Args:
             data: any number of bytes from the link.
             host_t_ns: host monotonic time (ns) at which ``data`` arrived.
 
         Returns:
-            A DeviceInfo once the layout is known, then ImuBatch events (one per call with lines).
+            DeviceInfo once the layout is known, LogMessages (unit choices, ``ERR`` lines), ImuBatch (one per call
+            with samples), ThermalFrame and Gap events.
         """
         self.stats["bytes_in"] += len(data)
-        if not self.stats["lines_ok"]:
+        if not (self.stats["lines_ok"] or self._probe):
             self._zeros += data.count(0)
             self._nonprintable += sum(1 for b in data if b > 126 or (b < 32 and b not in (9, 10, 13)))
+        if self._first_host is None and host_t_ns:
+            self._first_host = host_t_ns
         self._buf += data
         events: list[Event] = []
         if b"\n" not in data:
@@ -126,135 +194,324 @@ class CsvDecoder:
                 self.stats["malformed_lines"] += 1
                 self._buf.clear()
             return events
-        *lines, rest = bytes(self._buf).split(b"\n")
+        *raw_lines, rest = bytes(self._buf).split(b"\n")
         self._buf = bytearray(rest)
-        rows: list[tuple[list[float], bool]] = []
-        for raw in lines:
-            parsed = self._parse(raw)
-            if parsed is not None:
-                rows.append(parsed)
-        if self._columns == 0:
-            self._probe.extend((v, host_t_ns, dot) for v, dot in rows)
-            self._settle(host_t_ns, force=False, events=events)
-        elif rows:
-            self._emit(rows, host_t_ns, events)
+        samples: list[_Sample] = []
+        for raw in raw_lines:
+            self._line(raw, host_t_ns, samples, events)
+        if samples:
+            self._take(samples, events)
         return events
 
-    def _parse(self, raw: bytes) -> tuple[list[float], bool] | None:
-        if self._columns and self._sep:  # fast path once the layout is known: float() takes bytes
-            try:
-                values = list(map(float, raw.split(self._sep)))
-            except ValueError:
-                pass  # empty, header-like or irregular separators: the general path below decides
-            else:
-                if len(values) == self._columns:
-                    self._numeric_seen += 1
-                    return values, False
+    # ------------------------------------------------------------------ lines
+    def _line(self, raw: bytes, host_t_ns: int, samples: list[_Sample], events: list[Event]) -> None:
         text = raw.strip(b"\r \t\x00").decode("ascii", errors="replace")
         if not text:
-            return None
-        tokens = _SPLIT.split(text)
-        try:
-            values = [float(t) for t in tokens]
-        except ValueError:
-            if not self._numeric_seen and all(t and t[0].isalpha() for t in tokens):
-                self.stats["header_lines"] += 1
-                m = _HEADER_UNIT.search(tokens[0].lower())
-                self._header_unit = m.group(1).replace("µ", "u") if m else None
-                return None
-            self.stats["malformed_lines"] += 1
-            self.stats["bytes_discarded"] += len(raw) + 1
-            return None
-        if self._columns and len(values) != self._columns:
-            self.stats["malformed_lines"] += 1
-            self.stats["bytes_discarded"] += len(raw) + 1
-            return None
-        self._numeric_seen += 1
-        if self._sep is None:
-            self._sep = b"," if "," in text else (b"\t" if "\t" in text else b" ")
-        return values, "." in tokens[0]
-
-    def _settle(self, host_t_ns: int, force: bool, events: list[Event]) -> None:
-        """Learn column count, timestamp column and unit (and the line rate) from the probe lines."""
-        if not self._probe or (len(self._probe) < _PROBE_LINES and not force):
             return
-        counts = [len(v) for v, _, _ in self._probe]
-        columns = max(set(counts), key=counts.count)
-        first = np.array([v[0] for v, _, _ in self._probe if len(v) == columns])
-        # a timestamp column increases (allow a few bad lines among the probe lines)
-        has_ts = columns % 3 == 1 and (len(first) < 2 or float(np.mean(np.diff(first) > 0)) >= 0.9)
-        if columns - int(has_ts) < 3:
-            if force or len(self._probe) > 4 * _PROBE_LINES:
-                self.stats["malformed_lines"] += len(self._probe)
-                self._probe.clear()
+        if self._thermal_line(text, host_t_ns, samples, events):
             return
-        if not has_ts and self.rate_hz is None:
-            hosts = [t for _, t, _ in self._probe]
-            if self._first_host_ns is None:
-                self._first_host_ns = hosts[0]
-            span_s = (hosts[-1] - self._first_host_ns) / 1e9
-            if span_s < 1.0 and not force:
+        parse = ln.PARSERS[self._line_fmt] if self._line_fmt else ln.parse_any
+        parsed = parse(text)
+        if parsed is None or (parsed.fmt == "teleplot" and not parsed.values and self._line_fmt != "teleplot"):
+            self._unusable(text, raw, events)
+            return
+        if self._line_fmt is None:
+            self._line_fmt = self.fmt = parsed.fmt
+        self._seen_data = True
+        if parsed.fmt == "teleplot":
+            self._teleplot(parsed, host_t_ns, samples, events)
+            return
+        if parsed.columns is not None:  # csv: columns become values once the layout is known
+            if self._columns and len(parsed.columns) != self._columns:
+                self._malformed(raw)
+                if not self._has_ts:
+                    self.clock.add(host_t_ns)  # a sample slot all the same: keeps the line rate unbiased
                 return
-            self.rate_hz = round(len(self._probe) / span_s, 1) if span_s > 0 else 100.0
-        self._columns, self._has_ts = columns, has_ts
-        if has_ts:
-            self._unit_ns = self._timestamp_unit(first, any(d for _, _, d in self._probe))
-        self.info = DeviceInfo(
-            imu_rate_hz=self._rate_from(first) if has_ts else float(self.rate_hz or 0.0),
-            extra={"format": "csv", "columns": columns, "timestamp_column": has_ts,
-                   "timestamp_unit_ns": self._unit_ns, "has_gyro": columns - int(has_ts) >= 6},
-        )
-        events.append(self.info)
-        probe, self._probe = self._probe, []
-        rows = []
-        for values, _, dot in probe:
-            if len(values) == columns:
-                rows.append((values, dot))
-            else:
-                self.stats["malformed_lines"] += 1
-        if rows:
-            self._emit(rows, host_t_ns, events)
+            values = {"_dotted": float(parsed.dotted), **{f"c{i}": v for i, v in enumerate(parsed.columns)}}
+            samples.append(_Sample(values, host_t_ns))
+        else:
+            samples.append(_Sample(dict(parsed.values), host_t_ns))
+        for key, unit in parsed.units.items():
+            self._group_units.setdefault(key, unit)
 
-    def _timestamp_unit(self, first: np.ndarray, dotted: bool) -> int:
+    def _unusable(self, text: str, raw: bytes, events: list[Event]) -> None:
+        if text.startswith("ERR"):
+            self.stats["error_lines"] += 1
+            events.append(LogMessage(t_ns=max(self._last_t, 0), level="error", text=text))
+        elif self._line_fmt == "csv" and ln.numbers(text) is not None:
+            self._malformed(raw)
+            return
+        elif not self._seen_data:
+            self.stats["header_lines"] += 1
+            tokens = [t for t in re.split(r"[,\t ]+", text) if t]
+            m = _HEADER_UNIT.search(tokens[0].lower()) if tokens else None
+            self._header_unit = m.group(1).replace("µ", "u") if m else self._header_unit
+        else:
+            self.stats["other_lines"] += 1
+        self.stats["bytes_discarded"] += len(raw) + 1
+
+    def _malformed(self, raw: bytes) -> None:
+        self.stats["malformed_lines"] += 1
+        self.stats["bytes_discarded"] += len(raw) + 1
+
+    def _teleplot(self, parsed: ln.ParsedLine, host_t_ns: int, samples: list[_Sample], events: list[Event]) -> None:
+        """Teleplot sends one variable per line: a sample is complete when a variable repeats."""
+        axis = next((k for k in parsed.values if k != "t"), None)
+        if axis is None:
+            return
+        if axis in self._group:
+            self._complete_group(host_t_ns, events, samples)
+        self._group.update(parsed.values)
+        for key, unit in parsed.units.items():
+            self._group_units.setdefault(key, unit)
+
+    def _complete_group(self, host_t_ns: int, events: list[Event], samples: list[_Sample] | None = None) -> None:
+        group, self._group = self._group, {}
+        if not all(k in group for k in ln.AXES[:3]):
+            self.stats["malformed_lines"] += 1
+            return
+        sample = _Sample(group, host_t_ns)
+        if samples is None:
+            self._take([sample], events)
+        else:
+            samples.append(sample)
+
+    def _thermal_line(self, text: str, host_t_ns: int, samples: list[_Sample], events: list[Event]) -> bool:
+        """MLX90640_simpletest frames: a separator line, then 24 rows of 32 values. True if the line was used."""
+        if ln.is_separator(text):
+            self._end_frame()
+            self._rows = []
+            return True
+        row = ln.numbers(text) if text[0] in "-+.0123456789" else None
+        if row is not None and len(row) == ln.MLX_COLS:
+            if self._rows is None:
+                self._rows = []
+            self._rows.append(row)
+            if len(self._rows) == ln.MLX_ROWS:
+                frame = np.array(self._rows, dtype=np.float32)  # (24, 32) degrees C, top row first
+                self._rows = None
+                if samples:  # IMU lines of this chunk come before the frame
+                    self._take(samples, events)
+                    samples.clear()
+                self._frame(frame, host_t_ns, events)
+            return True
+        self._end_frame()
+        return False
+
+    def _end_frame(self) -> None:
+        if self._rows:  # a frame cut short (or too long): counted, never emitted
+            self.stats["thermal_bad_frames"] += 1
+            self._bad_rows.append(len(self._rows))
+        self._rows = None
+
+    def _frame(self, temp_c: np.ndarray, host_t_ns: int, events: list[Event]) -> None:
+        self.stats["thermal_frames"] += 1
+        if not self._settled:
+            self._held_frames.append((temp_c, len(self._probe), host_t_ns))
+            if len(self._held_frames) >= 2 and not self._probe:
+                self._settle(events)  # thermal only: no IMU lines to wait for
+            return
+        events.append(ThermalFrame(t_ns=self._frame_time(self.stats["imu_samples"], host_t_ns), temp_c=temp_c,
+                                   host_t_ns=host_t_ns))
+
+    def _frame_time(self, imu_before: int, host_t_ns: int) -> int:
+        if not self.stats["imu_samples"] and not self._probe:
+            return max(0, host_t_ns - (self._first_host or host_t_ns))  # thermal only: host clock from first byte
+        if self._has_ts:
+            return max(self._last_t, 0)
+        return self.clock.time_of(imu_before)
+
+    # ------------------------------------------------------------------ samples
+    def _take(self, samples: list[_Sample], events: list[Event]) -> None:
+        if self._settled:
+            self._emit(samples, events)
+            return
+        self._probe.extend(samples)
+        for s in samples:
+            s.index = self.clock.index
+            self.clock.add(s.host_t_ns)
+        span_s = self.clock.span_s()
+        n = len(self._probe)
+        if n >= _PROBE_LINES and (self._has_ts_candidate() or self._given_rate or span_s >= 2.0
+                                  or (span_s >= 1.0 and n >= 20)):
+            self._settle(events)
+
+    def _has_ts_candidate(self) -> bool:
+        first = self._probe[0].values if self._probe else {}
+        if "t" in first:
+            return True
+        return "c0" in first and self._csv_layout()[1]
+
+    def _csv_layout(self) -> tuple[int, bool]:
+        counts = [sum(1 for k in s.values if k.startswith("c")) for s in self._probe]
+        columns = max(set(counts), key=counts.count)
+        first = [s.values["c0"] for s in self._probe if len(s.values) - 1 == columns]
+        increasing = len(first) < 2 or float(np.mean(np.diff(first) > 0)) >= 0.9
+        return columns, columns % 3 == 1 and columns >= 4 and increasing
+
+    def _settle(self, events: list[Event]) -> None:
+        """Learn layout, timestamp unit, units and rate from the held lines, then emit them."""
+        probe, self._probe = self._probe, []
+        if probe and "c0" in probe[0].values:
+            self._probe = probe
+            columns, has_ts = self._csv_layout()
+            self._probe = []
+            if columns - int(has_ts) < 3:
+                self.stats["malformed_lines"] += len(probe)
+                return
+            self._columns, self._has_ts = columns, has_ts
+            kept = [s for s in probe if len(s.values) - 1 == columns]
+            self.stats["malformed_lines"] += len(probe) - len(kept)
+            probe = [self._csv_values(s) for s in kept]
+        else:
+            self._has_ts = bool(probe) and "t" in probe[0].values
+        self._settled = True
+        try:
+            self._choose_units(probe, events)
+        except SensorError as exc:
+            self._error = str(exc)
+            return
+        if self._has_ts:
+            self._unit_ns = self._timestamp_unit(probe)
+            rate = self._ts_rate(probe)
+        else:
+            if not self.clock.fixed:
+                self.clock.refit()
+                if not self.clock.period_ns:
+                    self.clock.period_ns = 1e7
+                    log.warning("no arrival times to measure the line rate; assuming 100 Hz (pass --rate)")
+            rate = self.clock.rate_hz
+        self.info = DeviceInfo(imu_rate_hz=rate, extra=self._info_extra())
+        events.append(self.info)
+        held, self._held_frames = self._held_frames, []
+        if probe:
+            if not self._has_ts:
+                for s in probe:
+                    s.t_ns = self.clock.time_of(s.index)
+            self._emit(probe, events, timed=not self._has_ts)
+        for temp_c, before, host in held:
+            events.append(ThermalFrame(t_ns=self._frame_time(before, host), temp_c=temp_c, host_t_ns=host))
+
+    def _csv_values(self, s: _Sample) -> _Sample:
+        cols = [s.values[f"c{i}"] for i in range(self._columns)]
+        values: dict[str, float] = {}
+        if self._has_ts:
+            values["t"] = cols.pop(0)
+        if len(cols) > 6:
+            self.stats["extra_columns"] += 1
+        values.update(zip(ln.AXES, cols[:6], strict=False))
+        return _Sample(values, s.host_t_ns, s.t_ns, s.index)
+
+    def _choose_units(self, probe: list[_Sample], events: list[Event]) -> None:
+        named_acc, named_gyr = self._group_units.get("accel"), self._group_units.get("gyro")
+        self._has_gyro = bool(probe) and "gx" in probe[0].values
+        if named_acc == "counts":
+            acc_lsb, gyr_lsb, how = raw_count_scale(self.units, self.fmt)
+            self._scale = np.array([acc_lsb] * 3 + [gyr_lsb] * 3)
+            self._unit_info = {"accel_unit": "counts", "gyro_unit": "counts", "unit_source": how}
+            events.append(LogMessage(0, "info", f"units: raw {how}"))
+            return
+        acc = np.array([[s.values.get(k, np.nan) for k in ln.AXES[:3]] for s in probe], dtype=np.float64)
+        mags = np.linalg.norm(acc, axis=1) if len(acc) else np.zeros(0)
+        acc_unit, acc_how, warning = choose_accel_unit(self.units, named_acc, mags)
+        gyr_unit, gyr_how, note = choose_gyro_unit(self.units, named_gyr)
+        self._scale = np.array([ACCEL_UNITS[acc_unit]] * 3 + [GYRO_UNITS[gyr_unit]] * 3)
+        self._unit_info = {"accel_unit": acc_unit, "accel_unit_source": acc_how, "gyro_unit": gyr_unit,
+                           "gyro_unit_source": gyr_how}
+        events.append(LogMessage(0, "info", f"units: accelerometer {acc_unit} ({acc_how}), gyroscope {gyr_unit} "
+                                             f"({gyr_how})"))
+        for text in (warning, note if self._has_gyro else None):
+            if text:
+                log.warning(text)
+                events.append(LogMessage(0, "warning", text))
+
+    def _timestamp_unit(self, probe: list[_Sample]) -> int:
         unit = self.ts_unit if self.ts_unit != "auto" else self._header_unit
+        if unit is None and self.fmt == "teleplot":
+            unit = "ms"  # Teleplot timestamps are milliseconds
+        ts = np.array([s.values["t"] for s in probe], dtype=np.float64)
+        hosts = np.array([s.host_t_ns for s in probe], dtype=np.float64)
+        if unit is None and len(ts) > 1 and hosts[-1] - hosts[0] > 2e8 and ts[-1] > ts[0]:
+            per_s = (ts[-1] - ts[0]) / ((hosts[-1] - hosts[0]) / 1e9)  # stamp units per host second
+            unit = min(("s", "ms", "us", "ns"), key=lambda u: abs(np.log(per_s * _UNIT_NS[u] / 1e9)))
         if unit is None:
-            step = float(np.median(np.diff(first))) if len(first) > 1 else 0.0
-            unit = "s" if dotted else ("us" if step > 100 else "ms")
+            step = float(np.median(np.diff(ts))) if len(ts) > 1 else 0.0
+            dotted = any(s.values.get("_dotted") for s in probe)
+            unit = "s" if dotted else ("us" if step >= 1000 else "ms")
         return _UNIT_NS[unit]
 
-    def _rate_from(self, first: np.ndarray) -> float:
-        if len(first) < 2:
-            return 0.0
-        return float(1e9 / (np.median(np.diff(first)) * self._unit_ns))
+    def _ts_rate(self, probe: list[_Sample]) -> float:
+        ts = np.array([s.values["t"] for s in probe], dtype=np.float64)
+        d = np.diff(ts)
+        d = d[d > 0]
+        return float(1e9 / (np.median(d) * self._unit_ns)) if len(d) else 0.0
 
-    def _emit(self, rows: list[tuple[list[float], bool]], host_t_ns: int, events: list[Event]) -> None:
-        arr = np.array([v for v, _ in rows], dtype=np.float64)  # (n, columns)
-        if self._has_ts:
-            t_ns = np.round(arr[:, 0] * self._unit_ns).astype(np.int64)
-            keep = np.ones(len(t_ns), bool)
-            last = self._last_t
-            for i, t in enumerate(t_ns):  # keep only strictly increasing timestamps
-                if t <= last:
-                    keep[i] = False
-                else:
-                    last = t
-            self.stats["non_monotonic"] += int((~keep).sum())
-            self._last_t = last
-            arr, t_ns = arr[keep], t_ns[keep]
-            data = arr[:, 1:]
-        else:
-            period_ns = 1e9 / float(self.rate_hz or 1.0)
-            idx = self._index + np.arange(len(arr), dtype=np.int64)
-            t_ns = np.round(idx * period_ns).astype(np.int64)
-            self._index += len(arr)
-            data = arr
-        if len(data) == 0:
+    def _info_extra(self) -> dict[str, object]:
+        extra: dict[str, object] = {"format": self.fmt, "timestamp_column": self._has_ts,
+                                    "timestamp_unit_ns": self._unit_ns, "has_gyro": self._has_gyro,
+                                    **self._unit_info}
+        if self._columns:
+            extra["columns"] = self._columns
+        return extra
+
+    def _emit(self, samples: list[_Sample], events: list[Event], timed: bool = False) -> None:
+        if self._error:
             return
-        if data.shape[1] > 6:
-            self.stats["extra_columns"] += len(data)
-        has_gyro = data.shape[1] >= 6
-        accel = (data[:, :3] * self.accel_scale).astype(np.float32)
-        gyro = (data[:, 3:6] * self.gyro_scale).astype(np.float32) if has_gyro else np.zeros((len(data), 3), np.float32)
-        self.stats["lines_ok"] += len(data)
-        self.stats["imu_samples"] += len(data)
-        events.append(ImuBatch(t_ns=t_ns, accel_mps2=accel, gyro_rads=gyro, host_t_ns=host_t_ns, has_gyro=has_gyro))
+        if self._columns:
+            samples = [self._csv_values(s) if "c0" in s.values else s for s in samples]
+        keep: list[_Sample] = []
+        for s in samples:
+            if not all(k in s.values for k in ln.AXES[:3]) or (self._has_gyro and "gx" not in s.values):
+                self.stats["malformed_lines"] += 1
+                continue
+            if self._has_ts:
+                if not self._stamp(s, events):
+                    continue
+            elif not timed:
+                s.t_ns, gap = self.clock.add(s.host_t_ns)
+                if gap:
+                    self._gap(gap, "pause", s.t_ns, events)
+            keep.append(s)
+            self._last_t, self._last_host = s.t_ns, s.host_t_ns
+        if not keep:
+            return
+        cols = ln.AXES if self._has_gyro else ln.AXES[:3]
+        arr = np.array([[s.values[k] for k in cols] for s in keep], dtype=np.float64) * self._scale[: len(cols)]
+        accel = arr[:, :3].astype(np.float32)
+        gyro = arr[:, 3:6].astype(np.float32) if self._has_gyro else np.zeros((len(arr), 3), np.float32)
+        self.stats["lines_ok"] += len(arr)
+        self.stats["imu_samples"] += len(arr)
+        t_ns = np.array([s.t_ns for s in keep], dtype=np.int64)
+        events.append(ImuBatch(t_ns=t_ns, accel_mps2=accel, gyro_rads=gyro, host_t_ns=keep[-1].host_t_ns,
+                               has_gyro=self._has_gyro))
+
+    def _stamp(self, s: _Sample, events: list[Event]) -> bool:
+        """Device time from the timestamp column; a clock that restarted opens a new segment. False: skip."""
+        raw = round(s.values["t"] * self._unit_ns)
+        t = raw + self._offset_ns
+        if t <= self._last_t:
+            if self._last_t - t < _REBOOT_BACK_NS or self._last_t < 0:
+                self.stats["non_monotonic"] += 1
+                return False
+            # the device clock restarted (reboot, watchdog): resume after the host time that passed
+            period = int(1e9 / self.info.imu_rate_hz) if self.info and self.info.imu_rate_hz else 1
+            elapsed = s.host_t_ns - self._last_host if s.host_t_ns and self._last_host else 0
+            self._offset_ns = self._last_t + max(period, elapsed) - raw
+            t = raw + self._offset_ns
+            self.stats["device_reboots"] += 1
+            self._gap(max(period, elapsed), "device reboot", t, events)
+        s.t_ns = t
+        return True
+
+    def _gap(self, gap_ns: int, reason: str, t_ns: int, events: list[Event]) -> None:
+        rate = self.rate_hz or 0.0
+        missing = max(0, round(gap_ns * rate / 1e9) - 1) if reason == "pause" else 0
+        self.stats["pauses"] += reason == "pause"
+        events.append(Gap(stream="imu", missing=missing, reason=reason, t_ns=t_ns, duration_ns=int(gap_ns)))
+
+
+class CsvDecoder(TextDecoder):
+    """:class:`TextDecoder` for numeric lines only (Edge Impulse data forwarder style)."""
+
+    def __init__(self, rate_hz: float | None = None, units: UnitOptions | None = None, ts_unit: str = "auto") -> None:
+        super().__init__("csv", rate_hz=rate_hz, units=units, ts_unit=ts_unit)

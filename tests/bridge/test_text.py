@@ -13,6 +13,7 @@ from edgebind.bridge.encode import binary_units, csv_units
 from edgebind.bridge.events import DeviceInfo, ImuBatch
 from edgebind.bridge.faults import FaultInjector, FaultSpec
 from edgebind.bridge.text import CsvDecoder
+from edgebind.bridge.units import UnitOptions
 from edgebind.errors import ConfigError
 
 from .conftest import synthetic
@@ -69,7 +70,8 @@ def test_malformed_truncated_and_non_monotonic_lines_are_counted() -> None:
     dec = CsvDecoder()
     events = dec.feed(data) + dec.flush()
     t, _ = _imu(events)
-    assert dec.stats["malformed_lines"] == inj.stats["lines_truncated"] + 2
+    assert dec.stats["malformed_lines"] == inj.stats["lines_truncated"] + 1  # "1,2"
+    assert dec.stats["other_lines"] == 1  # "hello world" after data: text the decoder cannot use
     assert dec.stats["non_monotonic"] == 1
     assert len(t) == 400 - inj.stats["lines_truncated"] and np.all(np.diff(t) > 0)
 
@@ -89,7 +91,7 @@ def test_sniff_and_auto_decoder() -> None:
     rec = synthetic(n=100)
     binary = b"".join(u.data for u in binary_units(rec)[0])
     text = b"".join(u.data for u in csv_units(rec))
-    assert sniff(binary[:300]) == "binary" and sniff(text[:400]) == "csv" and sniff(b"\xff\xfe" * 100) is None
+    assert sniff(binary[:300]) == "binary" and sniff(text[:400]) == "text" and sniff(b"\xff\xfe" * 100) is None
     for data in (binary, text):
         dec = AutoDecoder()
         events = []
@@ -140,7 +142,7 @@ def test_fuzz_text_and_auto_decoders_never_raise(data: bytes, chunk: int) -> Non
        st.sampled_from([",", "\t", " "]))
 def test_fuzz_numeric_lines_round_trip(rows: list[list[float]], sep: str) -> None:
     text = "".join(sep.join(repr(v) for v in row) + "\n" for row in rows)
-    dec = CsvDecoder(rate_hz=100.0)
+    dec = CsvDecoder(rate_hz=100.0, units=UnitOptions(accel_unit="mps2", gyro_unit="rads"))
     events = dec.feed(text.encode()) + dec.flush()
     _, imu = _imu(events)
     np.testing.assert_allclose(imu, np.float32(rows), rtol=1e-6)

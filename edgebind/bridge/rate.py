@@ -1,0 +1,93 @@
+"""Device time for text lines without a timestamp: the line rate by regression of host arrival time on line index.
+
+Counting N lines over the time between the first and the last arrival measures N - 1 intervals (10 Hz reads as
+11 Hz over one second) and suffers from the arrival jitter of both end points. A least-squares line through all
+(index, arrival) pairs uses every line: over a few seconds its slope is the true period within a fraction of a
+percent, and it is re-estimated as the stream runs. A silence much longer than the period (unplugged, rebooted)
+starts a new segment whose device time resumes at the host time that passed, and is reported as a gap.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class LineClock:
+    """Device time (ns) of the k-th IMU line, from host arrival times.
+
+    Args:
+        rate_hz: a known rate (``--rate``): no estimation, but pauses are still bridged. Defaults to None.
+        refit_s: host seconds between re-estimates. Defaults to 1.0.
+        pause_periods: a silence longer than this many periods (and 0.5 s) starts a new segment. Defaults to 20.
+    """
+
+    def __init__(self, rate_hz: float | None = None, refit_s: float = 1.0, pause_periods: float = 20.0) -> None:
+        self.fixed = rate_hz is not None
+        self.period_ns = 1e9 / rate_hz if rate_hz else 0.0
+        self.refit_ns = int(refit_s * 1e9)
+        self.pause_periods = pause_periods
+        self._x: list[float] = []  # line index within the segment
+        self._y: list[float] = []  # host arrival, ns since the segment's first line
+        self._seg_host0 = 0
+        self._seg_index0 = 0
+        self._anchor_index = 0  # index where the current period took over
+        self._anchor_t = 0.0  # device ns at _anchor_index
+        self._last_fit_host = 0
+        self._last_host = 0
+        self.index = 0  # lines seen
+        self.segments = 0
+
+    @property
+    def rate_hz(self) -> float:
+        """The current rate estimate (0 until known)."""
+        return 1e9 / self.period_ns if self.period_ns else 0.0
+
+    def fit(self) -> float | None:
+        """Least-squares period (ns) of the current segment, or None with fewer than 2 distinct arrival times."""
+        if len(self._x) < 2 or self._y[-1] <= self._y[0]:
+            return None
+        slope = float(np.polyfit(np.asarray(self._x), np.asarray(self._y), 1)[0])
+        return slope if slope > 0 else None
+
+    def span_s(self) -> float:
+        """Host seconds covered by the current segment."""
+        return (self._y[-1] - self._y[0]) / 1e9 if self._y else 0.0
+
+    def add(self, host_t_ns: int) -> tuple[int, int]:
+        """Register the next line; returns (its device time in ns, silence in ns if it starts a new segment else 0)."""
+        gap = 0
+        if self._y and self.period_ns and host_t_ns > 0:
+            silence = host_t_ns - self._last_host
+            if silence > max(5e8, self.pause_periods * self.period_ns):
+                gap = silence
+                # resume where the host clock says the device is: last line's time + the silence
+                self._anchor_t = self.time_of(self.index - 1) + silence
+                self._anchor_index = self.index
+                self._x, self._y = [], []
+                self.segments += 1
+        if not self._y:
+            self._seg_host0, self._seg_index0 = host_t_ns, self.index
+            self._last_fit_host = host_t_ns
+        self._x.append(float(self.index - self._seg_index0))
+        self._y.append(float(host_t_ns - self._seg_host0))
+        self._last_host = host_t_ns
+        t = self.time_of(self.index)
+        self.index += 1
+        if not self.fixed and host_t_ns - self._last_fit_host >= self.refit_ns:
+            self._last_fit_host = host_t_ns
+            self.refit()
+        return t, gap
+
+    def refit(self) -> None:
+        """Re-estimate the period; later lines continue from the last line's time at the new period."""
+        period = self.fit()
+        if period is None or self.fixed:
+            return
+        if self.period_ns:
+            self._anchor_t = self.time_of(self.index)
+            self._anchor_index = self.index
+        self.period_ns = period
+
+    def time_of(self, index: int) -> int:
+        """Device time (ns) of line ``index`` (with the current period)."""
+        return round(self._anchor_t + (index - self._anchor_index) * self.period_ns)
