@@ -120,7 +120,7 @@ int eb_frame_decode(uint8_t *block, size_t len, eb_header *hdr, const uint8_t **
     if (n < 0) return EB_ERR_COBS;
     if ((size_t)n < EB_HEADER_SIZE + EB_CRC_SIZE) return EB_ERR_LENGTH;
     if (eb_crc16(block, (size_t)n - EB_CRC_SIZE) != get_u16(block + n - EB_CRC_SIZE)) return EB_ERR_CRC;
-    if (block[0] != EB_PROTOCOL_VERSION) return EB_ERR_VERSION;
+    if (block[0] < EB_PROTOCOL_VERSION_MIN || block[0] > EB_PROTOCOL_VERSION) return EB_ERR_VERSION;
     hdr->version = block[0];
     hdr->type = block[1];
     hdr->seq = get_u16(block + 2);
@@ -158,17 +158,32 @@ size_t eb_build_info(uint8_t *body, size_t cap, const eb_info *info) {
         if (k == 0) return 0;
         pos += k;
     }
-    return pos;
+    if (cap < pos + EB_INFO_COUNTERS_SIZE) return 0;
+    put_u16(body + pos, info->imu_next_seq);
+    put_u16(body + pos + 2, info->thermal_next_seq);
+    return pos + EB_INFO_COUNTERS_SIZE;
+}
+
+static size_t build_imu(uint8_t *body, size_t cap, uint8_t n, int has_gyro, uint16_t dt_us, const int16_t *counts,
+                        int with_count, uint16_t thermal_count) {
+    size_t channels = has_gyro ? 6u : 3u, head = EB_IMU_HEADER_SIZE + (with_count ? 2u : 0u);
+    size_t len = head + (size_t)n * channels * 2u;
+    if (n == 0 || cap < len) return 0;
+    body[0] = n;
+    body[1] = (uint8_t)((has_gyro ? EB_IMU_HAS_GYRO : 0u) | (with_count ? EB_IMU_HAS_THERMAL_COUNT : 0u));
+    put_u16(body + 2, dt_us);
+    if (with_count) put_u16(body + EB_IMU_HEADER_SIZE, thermal_count);
+    for (size_t i = 0; i < (size_t)n * channels; i++) put_u16(body + head + 2 * i, (uint16_t)counts[i]);
+    return len;
 }
 
 size_t eb_build_imu(uint8_t *body, size_t cap, uint8_t n, int has_gyro, uint16_t dt_us, const int16_t *counts) {
-    size_t channels = has_gyro ? 6u : 3u, len = EB_IMU_HEADER_SIZE + (size_t)n * channels * 2u;
-    if (n == 0 || cap < len) return 0;
-    body[0] = n;
-    body[1] = has_gyro ? EB_IMU_HAS_GYRO : 0;
-    put_u16(body + 2, dt_us);
-    for (size_t i = 0; i < (size_t)n * channels; i++) put_u16(body + EB_IMU_HEADER_SIZE + 2 * i, (uint16_t)counts[i]);
-    return len;
+    return build_imu(body, cap, n, has_gyro, dt_us, counts, 0, 0);
+}
+
+size_t eb_build_imu_tc(uint8_t *body, size_t cap, uint8_t n, int has_gyro, uint16_t dt_us, const int16_t *counts,
+                       uint16_t thermal_count) {
+    return build_imu(body, cap, n, has_gyro, dt_us, counts, 1, thermal_count);
 }
 
 static size_t pixel_size(uint8_t encoding) {
@@ -218,13 +233,20 @@ size_t eb_build_command(uint8_t *body, size_t cap, const eb_command *cmd) {
 }
 
 int eb_parse_imu(const uint8_t *body, size_t len, eb_imu *out) {
+    size_t head = EB_IMU_HEADER_SIZE;
     if (len < EB_IMU_HEADER_SIZE) return EB_ERR_LENGTH;
     out->n = body[0];
     out->flags = body[1];
     out->dt_us = get_u16(body + 2);
     out->channels = (out->flags & EB_IMU_HAS_GYRO) ? 6 : 3;
-    out->counts_le = body + EB_IMU_HEADER_SIZE;
-    if (out->n == 0 || len != EB_IMU_HEADER_SIZE + (size_t)out->n * out->channels * 2u) return EB_ERR_LENGTH;
+    out->thermal_count = 0;
+    if (out->flags & EB_IMU_HAS_THERMAL_COUNT) {
+        if (len < head + 2u) return EB_ERR_LENGTH;
+        out->thermal_count = get_u16(body + head);
+        head += 2u;
+    }
+    out->counts_le = body + head;
+    if (out->n == 0 || len != head + (size_t)out->n * out->channels * 2u) return EB_ERR_LENGTH;
     return EB_OK;
 }
 
@@ -280,6 +302,12 @@ int eb_parse_info(const uint8_t *body, size_t len, eb_info *out, char strings[3]
     out->firmware = strings[0];
     out->imu_sensor = strings[1];
     out->thermal_sensor = strings[2];
+    out->imu_next_seq = 0;
+    out->thermal_next_seq = 0;
+    if (pos + EB_INFO_COUNTERS_SIZE <= len) { /* v2 */
+        out->imu_next_seq = get_u16(body + pos);
+        out->thermal_next_seq = get_u16(body + pos + 2);
+    }
     return EB_OK;
 }
 

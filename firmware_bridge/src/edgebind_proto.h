@@ -1,4 +1,4 @@
-/* edgebind serial protocol v1: COBS framing, CRC-16/CCITT-FALSE, little-endian fields.
+/* edgebind serial protocol v2: COBS framing, CRC-16/CCITT-FALSE, little-endian fields.
  * Portable C99, no allocation, no I/O: the same file builds for an ESP32-S3 / RP2040 and for host tests.
  * The frame layout is specified in firmware_bridge/PROTOCOL.md and mirrored in edgebind/bridge/protocol.py.
  */
@@ -12,7 +12,8 @@
 extern "C" {
 #endif
 
-#define EB_PROTOCOL_VERSION 1u
+#define EB_PROTOCOL_VERSION 2u     /* written in every frame */
+#define EB_PROTOCOL_VERSION_MIN 1u /* oldest version the decoder accepts (v1 = v2 without the counters) */
 #define EB_HEADER_SIZE 8u
 #define EB_CRC_SIZE 2u
 #define EB_MAX_PAYLOAD 40960u /* header + body + CRC */
@@ -36,6 +37,8 @@ enum eb_error { EB_OK = 0, EB_ERR_COBS = -1, EB_ERR_CRC = -2, EB_ERR_VERSION = -
 #define EB_INFO_HAS_GYRO 0x01u
 #define EB_INFO_HAS_THERMAL 0x02u
 #define EB_IMU_HAS_GYRO 0x01u
+#define EB_IMU_HAS_THERMAL_COUNT 0x02u /* v2: u16 thermal frame count after the IMU header */
+#define EB_INFO_COUNTERS_SIZE 4u       /* v2: next IMU seq, next THERMAL seq after the strings */
 
 typedef struct {
     uint8_t version;
@@ -55,6 +58,8 @@ typedef struct {
     const char *firmware; /* each string at most 255 bytes of UTF-8 */
     const char *imu_sensor;
     const char *thermal_sensor;
+    uint16_t imu_next_seq;     /* v2: seq the next IMU sample will carry (0 after boot) */
+    uint16_t thermal_next_seq; /* v2: seq the next THERMAL frame will carry (0 after boot) */
 } eb_info;
 
 typedef struct {
@@ -63,6 +68,7 @@ typedef struct {
     uint16_t dt_us;   /* interval between samples */
     uint8_t channels; /* 6 with gyro, 3 without */
     const uint8_t *counts_le; /* n * channels little-endian int16 */
+    uint16_t thermal_count;   /* v2, flag EB_IMU_HAS_THERMAL_COUNT: THERMAL frames sent before this frame */
 } eb_imu;
 
 typedef struct {
@@ -96,6 +102,10 @@ int eb_frame_decode(uint8_t *block, size_t len, eb_header *hdr, const uint8_t **
 /* Bodies. Builders return body bytes or 0 when cap is too small / arguments are invalid. */
 size_t eb_build_info(uint8_t *body, size_t cap, const eb_info *info);
 size_t eb_build_imu(uint8_t *body, size_t cap, uint8_t n, int has_gyro, uint16_t dt_us, const int16_t *counts);
+/* v2: the same, carrying the number of THERMAL frames sent so far (mod 2^16) so the host counts thermal loss
+ * exactly. Firmware with a thermal stream should use this one. */
+size_t eb_build_imu_tc(uint8_t *body, size_t cap, uint8_t n, int has_gyro, uint16_t dt_us, const int16_t *counts,
+                       uint16_t thermal_count);
 size_t eb_build_thermal(uint8_t *body, size_t cap, const eb_thermal *th, const void *pixels);
 size_t eb_build_log(uint8_t *body, size_t cap, uint8_t level, const char *text);
 size_t eb_build_command(uint8_t *body, size_t cap, const eb_command *cmd);

@@ -70,20 +70,24 @@ static void check_frame(const char *name) {
 
 static void check_imu(const char *name) {
     eb_imu imu;
-    long n = next_long(), flags = next_long(), dt = next_long();
+    long n = next_long(), flags = next_long(), dt = next_long(), tc = next_long();
     int16_t counts[EB_MAX_IMU_BATCH * 6];
-    uint8_t rebuilt[4 + EB_MAX_IMU_BATCH * 12];
+    uint8_t rebuilt[6 + EB_MAX_IMU_BATCH * 12];
     int ok = 1;
     CHECK(strcmp(name, cur_name) == 0, "%s: I record does not follow its F record", name);
     CHECK(eb_parse_imu(cur_body, cur_body_len, &imu) == EB_OK, "%s: parse_imu failed", name);
     CHECK(imu.n == n && imu.flags == flags && imu.dt_us == dt, "%s: n/flags/dt %u/%u/%u", name, imu.n, imu.flags,
           imu.dt_us);
+    CHECK(tc < 0 ? !(imu.flags & EB_IMU_HAS_THERMAL_COUNT) : imu.thermal_count == tc, "%s: thermal count %u vs %ld",
+          name, imu.thermal_count, tc);
     for (long i = 0; i < n * imu.channels; i++) {
         counts[i] = (int16_t)next_long();
         ok &= eb_imu_count(&imu, (size_t)i / imu.channels, (size_t)i % imu.channels) == counts[i];
     }
     CHECK(ok, "%s: decoded counts differ", name);
-    size_t len = eb_build_imu(rebuilt, sizeof rebuilt, (uint8_t)n, (int)(flags & 1), (uint16_t)dt, counts);
+    size_t len = tc < 0 ? eb_build_imu(rebuilt, sizeof rebuilt, (uint8_t)n, (int)(flags & 1), (uint16_t)dt, counts)
+                        : eb_build_imu_tc(rebuilt, sizeof rebuilt, (uint8_t)n, (int)(flags & 1), (uint16_t)dt, counts,
+                                          (uint16_t)tc);
     CHECK(len == cur_body_len && memcmp(rebuilt, cur_body, len) == 0, "%s: rebuilt IMU body differs", name);
 }
 
@@ -131,13 +135,17 @@ static void check_info(const char *name) {
     want.gyro_fs_dps = (uint16_t)next_long();
     want.flags = (uint8_t)next_long();
     char *fw = strdup(next_tok()), *imu = strdup(next_tok()), *th = strdup(next_tok());
+    want.imu_next_seq = (uint16_t)next_long();
+    want.thermal_next_seq = (uint16_t)next_long();
     want.firmware = fw;
     want.imu_sensor = imu;
     want.thermal_sensor = th;
     CHECK(eb_parse_info(cur_body, cur_body_len, &info, strings) == EB_OK, "%s: parse_info failed", name);
     CHECK(info.accel_lsb_mps2 == want.accel_lsb_mps2 && info.gyro_lsb_rads == want.gyro_lsb_rads &&
           info.imu_rate_hz == want.imu_rate_hz && info.accel_fs_g == want.accel_fs_g &&
-          info.gyro_fs_dps == want.gyro_fs_dps && info.flags == want.flags, "%s: INFO fields differ", name);
+          info.gyro_fs_dps == want.gyro_fs_dps && info.flags == want.flags &&
+          info.imu_next_seq == want.imu_next_seq && info.thermal_next_seq == want.thermal_next_seq,
+          "%s: INFO fields differ", name);
     CHECK(strcmp(info.firmware, fw) == 0 && strcmp(info.imu_sensor, imu) == 0 && strcmp(info.thermal_sensor, th) == 0,
           "%s: INFO strings differ", name);
     size_t len = eb_build_info(rebuilt, sizeof rebuilt, &want);
@@ -288,6 +296,39 @@ static void test_stream_decoder(void) {
     CHECK(d.resyncs == 3 && d.bytes_discarded > 14, "resyncs %u, discarded %u", d.resyncs, d.bytes_discarded);
 }
 
+/* v2 decoders accept v1 frames (version byte 1, IMU body without the thermal count) and refuse newer versions. */
+static void test_versions(void) {
+    uint8_t body[64], wire[128];
+    int16_t counts[6] = {1, 2, 3, 4, 5, 6};
+    eb_header h;
+    const uint8_t *b;
+    size_t blen;
+    eb_imu imu;
+    for (uint8_t version = 1; version <= 3; version++) {
+        size_t len = eb_build_imu(body, sizeof body, 1, 1, 0, counts);
+        uint8_t payload[80];
+        payload[0] = version; payload[1] = EB_IMU; payload[2] = 5; payload[3] = 0;
+        memset(payload + 4, 0, 4);
+        memcpy(payload + EB_HEADER_SIZE, body, len);
+        uint16_t crc = eb_crc16(payload, EB_HEADER_SIZE + len);
+        payload[EB_HEADER_SIZE + len] = (uint8_t)(crc & 0xFF);
+        payload[EB_HEADER_SIZE + len + 1] = (uint8_t)(crc >> 8);
+        size_t n = eb_cobs_encode(payload, EB_HEADER_SIZE + len + 2, wire, sizeof wire);
+        int rc = eb_frame_decode(wire, n, &h, &b, &blen);
+        if (version <= EB_PROTOCOL_VERSION) {
+            CHECK(rc == EB_OK && h.version == version, "version %u frame: decode returned %d", version, rc);
+            CHECK(eb_parse_imu(b, blen, &imu) == EB_OK && imu.thermal_count == 0 && eb_imu_count(&imu, 0, 5) == 6,
+                  "version %u IMU body without thermal count does not parse", version);
+        } else {
+            CHECK(rc == EB_ERR_VERSION, "version %u frame: decode returned %d, want EB_ERR_VERSION", version, rc);
+        }
+    }
+    size_t len = eb_build_imu_tc(body, sizeof body, 1, 1, 0, counts, 300);
+    CHECK(eb_parse_imu(body, len, &imu) == EB_OK && imu.thermal_count == 300 && eb_imu_count(&imu, 0, 2) == 3,
+          "IMU body with thermal count does not round-trip");
+    CHECK(eb_parse_imu(body, EB_IMU_HEADER_SIZE + 1, &imu) == EB_ERR_LENGTH, "truncated thermal count accepted");
+}
+
 static void test_fuzz(void) {
     static uint8_t buf[512];
     eb_decoder d;
@@ -308,6 +349,7 @@ int main(int argc, char **argv) {
     CHECK(records > 20, "only %d golden records read from %s", records, argv[1]);
     test_roundtrip_random();
     test_stream_decoder();
+    test_versions();
     test_fuzz();
     free(cur_body);
     printf("golden records: %d\n%d passed, %d failed\n", records, passed, failed);
