@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from edgebind.bridge.protocol import PROTOCOL_VERSION
+
 FIRMWARE = Path(__file__).resolve().parents[1] / "firmware_bridge"
 
 
@@ -53,4 +55,4 @@ def test_reference_firmware_uses_only_the_library_api() -> None:
                  "eb_parse_command"):
         assert call in sketch, call
     header = (FIRMWARE / "src" / "edgebind_proto.h").read_text()
-    assert "EB_PROTOCOL_VERSION 1u" in header
+    assert f"EB_PROTOCOL_VERSION {PROTOCOL_VERSION}u" in header  # C and Python speak the same version
