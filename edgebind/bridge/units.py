@@ -54,12 +54,11 @@ class UnitOptions:
     gyro_range: str | None = None
 
     def __post_init__(self) -> None:
-        if self.accel_unit not in ACCEL_CHOICES:
-            raise ConfigError(f"unknown accelerometer unit '{self.accel_unit}'.{suggest(self.accel_unit, ACCEL_CHOICES)}"
-                              f" Use --accel-unit {'|'.join(ACCEL_CHOICES)}.")
-        if self.gyro_unit not in GYRO_CHOICES:
-            raise ConfigError(f"unknown gyroscope unit '{self.gyro_unit}'.{suggest(self.gyro_unit, GYRO_CHOICES)}"
-                              f" Use --gyro-unit {'|'.join(GYRO_CHOICES)}.")
+        for what, flag, value, choices in (("accelerometer", "--accel-unit", self.accel_unit, ACCEL_CHOICES),
+                                           ("gyroscope", "--gyro-unit", self.gyro_unit, GYRO_CHOICES)):
+            if value not in choices:
+                raise ConfigError(f"unknown {what} unit '{value}'.{suggest(value, choices)} Use {flag} "
+                                  f"{'|'.join(choices)}.")
 
 
 def detect_accel_unit(magnitudes: np.ndarray) -> tuple[str | None, float]:
@@ -143,14 +142,10 @@ def raw_count_scale(opts: UnitOptions, fmt: str) -> tuple[float, float, str]:
         raise SensorError(f"the lines are raw sensor counts ({fmt}, e.g. i2cdevlib MPU6050_raw 'a/g:'), which need "
                           "the sensor's LSB sizes: pass --sensor mpu6050 (and --accel-range/--gyro-range if the sketch "
                           "changed them from 2g/250dps).")
-    from edgebind.calibration.profiles import load_sensor_spec
+    from edgebind.calibration.profiles import accel_scale_mps2_per_lsb, gyro_scale_rads_per_lsb, load_sensor_spec
 
     spec = load_sensor_spec(opts.sensor, kind="imu")
     acc_range = opts.accel_range or spec["accel"]["default_range"]
     gyr_range = opts.gyro_range or spec["gyro"]["default_range"]
-    acc_lsb, gyr_lsb = spec["accel"]["lsb_per_g"], spec["gyro"]["lsb_per_dps"]
-    if acc_range not in acc_lsb or gyr_range not in gyr_lsb:
-        raise ConfigError(f"{spec['sensor']} has no range '{acc_range if acc_range not in acc_lsb else gyr_range}'; "
-                          f"accel ranges {', '.join(acc_lsb)}, gyro ranges {', '.join(gyr_lsb)}.")
-    return (G_MPS2 / float(acc_lsb[acc_range]), math.radians(1.0) / float(gyr_lsb[gyr_range]),
+    return (accel_scale_mps2_per_lsb(spec["sensor"], acc_range), gyro_scale_rads_per_lsb(spec["sensor"], gyr_range),
             f"{spec['sensor']} counts at {acc_range}/{gyr_range}")

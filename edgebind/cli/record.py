@@ -7,36 +7,42 @@ import os
 
 import click
 
+from edgebind.cli.link_options import describe_units, format_option, make_units, unit_options
+
 
 @click.command()
 @click.argument("port", envvar="EDGEBIND_PORT")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="Recording .npz to write.")
 @click.option("--duration", type=float, default=None, help="Seconds to record (default: until Ctrl-C or idle).")
-@click.option("--format", "fmt", type=click.Choice(["auto", "binary", "csv"]), default="auto", show_default=True)
+@format_option()
 @click.option("--baud", type=int, default=921600, show_default=True, help="Line rate (USB-CDC devices ignore it).")
-@click.option("--rate", "rate_hz", type=float, default=None, help="IMU rate in Hz for CSV lines without timestamps.")
+@click.option("--rate", "rate_hz", type=float, default=None, help="IMU rate in Hz for text lines without timestamps "
+              "[measured from arrival times].")
 @click.option("--idle", "idle_s", type=float, default=None, help="Stop after this many seconds without data.")
 @click.option("--calibration", type=click.Path(exists=True, dir_okay=False),
               help="Calibration profile (edgebind calibrate) applied to the samples before saving.")
 @click.option("--samples", "max_samples", type=int, default=None, help="Stop after this many IMU samples.")
+@unit_options()
 def record(port: str, output: str, duration: float | None, fmt: str, baud: int, rate_hz: float | None,
-           idle_s: float | None, calibration: str | None, max_samples: int | None) -> None:
+           idle_s: float | None, calibration: str | None, max_samples: int | None, **units: str | None) -> None:
     """Record PORT (a serial device, a simulator pty or a pyserial URL) to a Recording.
 
     Samples are stored in SI units with device timestamps; every link counter (CRC failures, resyncs,
-    sequence gaps, bytes discarded, malformed lines, queue drops, reconnects, clock offset and drift) goes
-    into the recording's meta.
+    sequence gaps, bytes discarded, malformed lines, queue drops, reconnects, device reboots, clock offset and
+    drift) and the units chosen go into the recording's meta. Text sketches (Serial Plotter, Teleplot, SparkFun,
+    i2cdevlib, CSV, MLX90640_simpletest frames) are detected; see docs/sensors.md.
 
     \b
     Example:
       edgebind record /dev/ttyACM0 -o walk.npz --duration 30
+      edgebind record /dev/ttyUSB0 --baud 115200 --sensor mpu6050 -o raw.npz
     """
     from edgebind.bridge.record import record as record_link
 
     if duration is None and idle_s is None and max_samples is None:
         idle_s = 2.0
     rec = record_link(port, duration_s=duration, fmt=fmt, baud=baud, rate_hz=rate_hz, idle_s=idle_s,
-                      max_samples=max_samples)
+                      max_samples=max_samples, units=make_units(**units))
     if calibration:
         from edgebind.calibration.apply import calibrate_recording
 
@@ -46,7 +52,9 @@ def record(port: str, output: str, duration: float | None, fmt: str, baud: int, 
     thermal = 0 if rec.thermal is None else len(rec.thermal)
     click.echo(f"wrote {path}: {len(rec.imu)} IMU samples ({rec.imu_rate_hz:.1f} Hz), {thermal} thermal frames, "
                f"format {rec.meta['format']}")
+    click.echo(f"units: {describe_units(rec.meta)}")
     lost = {k: c[k] for k in ("crc_failures", "resyncs", "seq_gaps", "samples_lost", "thermal_frames_lost",
-                              "bytes_discarded", "malformed_lines", "queue_dropped_bytes", "reconnects") if c.get(k)}
+                              "bytes_discarded", "malformed_lines", "queue_dropped_bytes", "reconnects",
+                              "device_reboots", "pauses", "thermal_bad_frames") if c.get(k)}
     click.echo(f"counters: {json.dumps(lost) if lost else 'no losses'}")
     click.echo(f"next: edgebind simulate {os.fspath(path)}   # replay it as a device")

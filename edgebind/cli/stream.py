@@ -7,6 +7,8 @@ from typing import Any
 
 import click
 
+from edgebind.cli.link_options import format_option, make_units, unit_options
+
 
 @click.command()
 @click.argument("port", envvar="EDGEBIND_PORT")
@@ -17,9 +19,9 @@ import click
 @click.option("--labels", type=click.Path(dir_okay=False), help="labels.txt: one label per line, '#' comments, "
               "'label: prompt | prompt' [the bundle's labels]. Re-read when it changes.")
 @click.option("--baud", type=int, default=921600, show_default=True, help="Line rate (USB-CDC ignores it).")
-@click.option("--format", "fmt", type=click.Choice(["auto", "binary", "csv"]), default="auto", show_default=True)
-@click.option("--rate", "rate_hz", type=float, help="IMU rate in Hz where the stream cannot tell it (CSV without "
-              "timestamps).")
+@format_option()
+@click.option("--rate", "rate_hz", type=float, help="IMU rate in Hz where the stream cannot tell it (text lines "
+              "without timestamps) [measured from arrival times].")
 @click.option("--hop", "hop_s", type=float, default=1.0, show_default=True, help="Seconds between IMU windows.")
 @click.option("--thermal-every", "thermal_every_s", type=float, help="Least seconds between thermal frames sent to "
               "the model [--hop].")
@@ -36,11 +38,12 @@ import click
 @click.option("--abstain", type=float, default=0.0, show_default=True,
               help="Answer 'unknown' below this smoothed top-1 probability.")
 @click.option("--allow-random-init", is_flag=True, help="Run a bundle exported with random weights (latency only).")
+@unit_options()
 def stream(port: str, bundle: str | None, checkpoint: str | None, sets: tuple[str, ...], labels: str | None,
            baud: int, fmt: str, rate_hz: float | None, hop_s: float, thermal_every_s: float | None,
            calibration: str | None, backend: str | None, threads: int | None, as_json: bool,
            max_windows: int | None, duration_s: float | None, fuse: bool, top_k: int, smooth_alpha: float,
-           abstain: float, allow_random_init: bool) -> None:
+           abstain: float, allow_random_init: bool, **units: str | None) -> None:
     """Label a live sensor stream on PORT with a bundle's IMU/thermal encoders.
 
     Ctrl-C ends the run with a summary (windows, latency p50/p99, drops, decode errors). An unplugged device is
@@ -82,7 +85,8 @@ def stream(port: str, bundle: str | None, checkpoint: str | None, sets: tuple[st
         summary = run_stream(port, bundle=bundle, checkpoint=checkpoint, overrides=parse_overrides(sets),
                              labels=labels, backend=backend, threads=threads, allow_random_init=allow_random_init,
                              options=options, on_result=on_result, on_start=on_start, baud=baud, fmt=fmt,
-                             rate_hz=rate_hz, duration_s=duration_s, calibration=calibration)
+                             rate_hz=rate_hz, duration_s=duration_s, calibration=calibration,
+                             units=make_units(**units))
     except BaseException:
         session = holder.get("session")
         if live is not None:

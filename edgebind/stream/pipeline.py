@@ -199,7 +199,7 @@ class StreamPipeline:
 
                 check_profile_parts(self.profile, event.imu_sensor, event.thermal_sensor, source="the device")
         elif isinstance(event, Gap):
-            if event.reason == "disconnect":
+            if event.reason in ("disconnect", "device reboot", "pause"):  # the time axis jumps: start windows over
                 self._disconnected = True
         elif isinstance(event, LogMessage):
             level = logging.WARNING if event.level in ("warning", "error") else logging.INFO

@@ -46,12 +46,13 @@ class StreamSession:
         duration_s: stop after this many seconds. Defaults to None (until ``max_windows``, Ctrl-C or the end).
         profile: calibration profile (a ``CalibrationProfile``, its dict or a JSON path). Defaults to None.
         reconnect: wait for an unplugged device and resume. Defaults to True.
+        units: unit flags and sensor profile for text lines (``edgebind.bridge.units.UnitOptions``).
     """
 
     def __init__(self, url: str, encoders: Encoders, labels: LabelSource, options: StreamOptions,
                  on_result: Callable[[LabelResult], None], *, baud: int = 921600, fmt: str = "auto",
                  rate_hz: float | None = None, duration_s: float | None = None, profile: Any = None,
-                 reconnect: bool = True) -> None:
+                 reconnect: bool = True, units: Any = None) -> None:
         if duration_s is not None and not duration_s > 0:
             raise ConfigError(f"--duration must be > 0 seconds, got {duration_s}.")
         if duration_s is not None and options.max_windows is not None:
@@ -61,7 +62,7 @@ class StreamSession:
 
             profile = as_profile(profile if not isinstance(profile, Path) else str(profile))
         self.url, self.baud, self.fmt, self.rate_hz = url, baud, fmt, rate_hz
-        self.duration_s, self.reconnect = duration_s, reconnect
+        self.duration_s, self.reconnect, self.units = duration_s, reconnect, units
         self.pipeline = StreamPipeline(encoders, labels, options, on_result, profile)
         self.interrupted = False
         self._stop = threading.Event()
@@ -121,7 +122,7 @@ class StreamSession:
         done_watch = threading.Thread(target=self._stop_when_done, name="edgebind-stream-done", daemon=True)
         try:
             with SensorSource(self.url, baud=self.baud, fmt=self.fmt, rate_hz=self.rate_hz,
-                              reconnect=self.reconnect) as src:
+                              reconnect=self.reconnect, units=self.units) as src:
                 self._source = src
                 for worker in workers:
                     worker.start()
@@ -169,7 +170,7 @@ def run_stream(port: str, *, bundle: str | Path | None = None, checkpoint: str |
                options: StreamOptions | None = None, on_result: Callable[[LabelResult], None] | None = None,
                on_start: Callable[[StreamSession], None] | None = None, baud: int = 921600, fmt: str = "auto",
                rate_hz: float | None = None, duration_s: float | None = None,
-               calibration: str | Path | None = None) -> StreamSummary:
+               calibration: str | Path | None = None, units: Any = None) -> StreamSummary:
     """Open the models and the labels, then stream ``port`` until done (what ``edgebind stream`` runs).
 
     Args:
@@ -186,6 +187,7 @@ def run_stream(port: str, *, bundle: str | Path | None = None, checkpoint: str |
         baud, fmt, rate_hz: the link (see ``SensorSource``).
         duration_s: stop after this many seconds.
         calibration: a calibration profile JSON applied to samples and frames.
+        units: unit flags and sensor profile for text lines. Defaults to auto units.
 
     Returns:
         The run's summary.
@@ -204,7 +206,8 @@ def run_stream(port: str, *, bundle: str | Path | None = None, checkpoint: str |
     with open_encoders(bundle_dir, ckpt, overrides, backend, threads, allow_random_init) as enc:
         label_source = LabelSource(labels, enc.bank, enc.text_embed, enc.text_model)
         session = StreamSession(port, enc, label_source, options or StreamOptions(), on_result or (lambda r: None),
-                                baud=baud, fmt=fmt, rate_hz=rate_hz, duration_s=duration_s, profile=calibration)
+                                baud=baud, fmt=fmt, rate_hz=rate_hz, duration_s=duration_s, profile=calibration,
+                                units=units)
         if on_start is not None:
             on_start(session)
         return session.run()
