@@ -43,11 +43,25 @@ class LineClock:
         return 1e9 / self.period_ns if self.period_ns else 0.0
 
     def fit(self) -> float | None:
-        """Least-squares period (ns) of the current segment, or None with fewer than 2 distinct arrival times."""
+        """Period (ns) of the current segment by least squares on the lower envelope of the arrivals, or None with
+        fewer than 2 distinct arrival times.
+
+        Arrival = send time + a latency that is never negative (and large for lines the OS buffered before the
+        port was read): after a first fit, the lines above the median residual are dropped twice and the fit
+        repeated, so late bursts do not tilt the line.
+        """
         if len(self._x) < 2 or self._y[-1] <= self._y[0]:
             return None
-        slope = float(np.polyfit(np.asarray(self._x), np.asarray(self._y), 1)[0])
-        return slope if slope > 0 else None
+        x, y = np.asarray(self._x), np.asarray(self._y)
+        slope, icpt = np.polyfit(x, y, 1)
+        for _ in range(2):
+            resid = y - (slope * x + icpt)
+            keep = resid <= np.median(resid)
+            if keep.sum() < 2 or np.ptp(x[keep]) == 0:
+                break
+            x, y = x[keep], y[keep]
+            slope, icpt = np.polyfit(x, y, 1)
+        return float(slope) if slope > 0 else None
 
     def span_s(self) -> float:
         """Host seconds covered by the current segment."""

@@ -139,6 +139,9 @@ class SensorSource:
                 if self._closed.is_set() or self.transport.closed:
                     for event in self._flush():
                         yield event
+                    problem = self.decoder.problem()
+                    if problem:
+                        raise SensorError(f"{self.url}: {problem}")
                     if self.transport.closed and not self._closed.is_set():
                         self.transport.read(0)  # re-raises the reader's error, if any
                     return

@@ -205,7 +205,7 @@ class TextDecoder:
 
     # ------------------------------------------------------------------ lines
     def _line(self, raw: bytes, host_t_ns: int, samples: list[_Sample], events: list[Event]) -> None:
-        text = raw.strip(b"\r \t\x00").decode("ascii", errors="replace")
+        text = raw.strip(b"\r \t\x00").decode("utf-8", errors="replace")
         if not text:
             return
         if self._thermal_line(text, host_t_ns, samples, events):
@@ -217,6 +217,11 @@ class TextDecoder:
             return
         if self._line_fmt is None:
             self._line_fmt = self.fmt = parsed.fmt
+            if parsed.units.get("accel") == "counts" and not self.units.sensor:
+                try:
+                    raw_count_scale(self.units, parsed.fmt)
+                except SensorError as exc:  # no unit without a sensor profile: say so at once
+                    self._error = str(exc)
         self._seen_data = True
         if parsed.fmt == "teleplot":
             self._teleplot(parsed, host_t_ns, samples, events)
