@@ -47,17 +47,19 @@ class LineClock:
         fewer than 2 distinct arrival times.
 
         Arrival = send time + a latency that is never negative (and large for lines the OS buffered before the
-        port was read): after a first fit, the lines above the median residual are dropped twice and the fit
-        repeated, so late bursts do not tilt the line.
+        port was read): lines arriving far later than the fit says (more than 4 median absolute deviations above
+        the median residual, at least 0.2 ms) are dropped and the fit repeated, so late bursts do not tilt it.
         """
         if len(self._x) < 2 or self._y[-1] <= self._y[0]:
             return None
         x, y = np.asarray(self._x), np.asarray(self._y)
         slope, icpt = np.polyfit(x, y, 1)
-        for _ in range(2):
+        for _ in range(5):
             resid = y - (slope * x + icpt)
-            keep = resid <= np.median(resid)
-            if keep.sum() < 2 or np.ptp(x[keep]) == 0:
+            med = float(np.median(resid))
+            mad = float(np.median(np.abs(resid - med)))
+            keep = resid <= med + 4 * max(mad, 2e5)
+            if keep.all() or keep.sum() < 2 or np.ptp(x[keep]) == 0:
                 break
             x, y = x[keep], y[keep]
             slope, icpt = np.polyfit(x, y, 1)
