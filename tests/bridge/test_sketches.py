@@ -37,7 +37,7 @@ def _check(rec, truth: np.ndarray, rate_hz: float, atol: np.ndarray) -> None:
 def test_adafruit_mpu6050_plotter() -> None:
     rate, truth = 100.0, imu_truth(220)
     items = [(0.0, "\r\n")] + [(i / rate, plotter_line(r)) for i, r in enumerate(truth)]
-    rec, stats, _ = record_board(items)
+    rec, _, _ = record_board(items)
     assert rec.meta["format"] == "plotter"
     assert rec.meta["units"]["accel_unit"] == "mps2" and rec.meta["units"]["gyro_unit"] == "rads"
     _check(rec, truth, rate, np.full(6, 0.005 + 1e-6))  # 2 decimals

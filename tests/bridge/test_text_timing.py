@@ -52,7 +52,7 @@ def test_line_rate_by_regression_within_half_a_percent(rate_hz: float) -> None:
     first = next(e for e in events if isinstance(e, DeviceInfo))
     assert first.imu_rate_hz == pytest.approx(rate_hz, rel=0.005)  # the first estimate (1-2 s of lines)
     assert dec.rate_hz == pytest.approx(rate_hz, rel=0.005)  # re-estimated as the stream ran
-    t, imu = _imu(events)
+    t, _ = _imu(events)
     assert len(t) == n and np.all(np.diff(t) > 0)
     assert 1e9 / np.median(np.diff(t)) == pytest.approx(rate_hz, rel=0.005)
     assert (t[-1] - t[0]) / 1e9 == pytest.approx((n - 1) / rate_hz, rel=0.005)  # N samples span N - 1 periods
