@@ -259,6 +259,7 @@ class BinaryDecoder:
         counts = np.frombuffer(body, dtype="<i2", offset=start).reshape(n, channels)  # (n, 3|6)
         self.stats["imu_samples"] += n
         t_ns = t0_ns + _ARANGE[:n] * (dt_us * 1000)
+        self._last_ns = max(self._last_ns, int(t_ns[-1]))  # a reboot's new segment starts after the last sample
         # int16 * float32 rounds once, exactly as the float64 product cast to float32 would
         si = counts * (self._lsb6 if has_gyro else self._lsb6[:3])  # (n, 3|6) float32
         gyro = si[:, 3:] if has_gyro else np.zeros((n, 3), np.float32)
