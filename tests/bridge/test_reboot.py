@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,8 @@ def test_simulated_device_restarted_on_the_same_link_loses_no_sample(tmp_path: P
     sim1 = SimulatedDevice(first, link=link).__enter__()
     try:
         with SensorSource(str(link), fmt="binary") as src:
+            deadline = threading.Timer(15.0, src.close)  # a broken reboot path fails instead of waiting forever
+            deadline.start()
             events = src.events(timeout_s=0.1)
             for event in events:
                 builder.add(event)
@@ -37,6 +40,7 @@ def test_simulated_device_restarted_on_the_same_link_loses_no_sample(tmp_path: P
                     if builder.samples >= 400:
                         break
                 stats = src.stats
+            deadline.cancel()
     finally:
         sim1.close()
     rec = builder.build({})
