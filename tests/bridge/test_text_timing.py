@@ -149,3 +149,16 @@ def test_pause_without_timestamps_keeps_the_time_axis() -> None:
     assert gap.missing == pytest.approx(200, abs=2)
     assert (t[300] - t[299]) / 1e9 == pytest.approx(2.01, abs=0.01)
     assert 1e9 / np.median(np.diff(t)) == pytest.approx(rate, rel=0.005)
+
+
+def test_teleplot_timestamps_are_milliseconds() -> None:
+    names = ("accX", "accY", "accZ")
+    lines = []
+    for i in range(30):
+        ts = 1000 + 40 * i  # Teleplot ">name:timestamp_ms:value", 25 Hz
+        lines += [(int(1e9 + i * 4e7), f">{n}:{ts}:{v}\r\n") for n, v in zip(names, (0.0, 0.1, 9.8), strict=True)]
+    dec = TextDecoder()
+    t, imu = _imu(_feed(dec, lines))
+    assert dec.fmt == "teleplot" and len(t) == 30
+    assert np.all(np.diff(t) == 40_000_000)
+    np.testing.assert_allclose(imu[0], [0.0, 0.1, 9.8, 0.0, 0.0, 0.0], atol=1e-6)
