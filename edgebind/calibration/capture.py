@@ -188,7 +188,7 @@ def collect(events: Iterable[Event], pipeline: CapturePipeline,
 def capture(url: str, windows: int, profile: CalibrationProfile | dict[str, Any] | str | None = None, *,
             baud: int = 921600, fmt: str = "auto", rate_hz: float | None = None, hop_s: float | None = None,
             max_duration_s: float | None = None,
-            on_progress: Callable[[int, int], None] | None = None) -> CalibrationSet:
+            on_progress: Callable[[int, int], None] | None = None, units: Any = None) -> CalibrationSet:
     """Collect an INT8 calibration set from a live sensor link.
 
     Args:
@@ -199,6 +199,7 @@ def capture(url: str, windows: int, profile: CalibrationProfile | dict[str, Any]
         hop_s: seconds between windows. Defaults to 5 s (no overlap, so windows are distinct).
         max_duration_s: give up after this long. Defaults to windows x hop + 30 s.
         on_progress: called with (imu windows, thermal frames) whenever a count changes.
+        units: unit flags and sensor profile for text lines (``edgebind.bridge.units.UnitOptions``).
 
     Raises:
         SensorError: the stream ended or timed out before enough inputs arrived (the message gives the counts).
@@ -210,7 +211,7 @@ def capture(url: str, windows: int, profile: CalibrationProfile | dict[str, Any]
     hop = hop_s or pipeline.imu_contract.window_s
     limit = max_duration_s if max_duration_s is not None else windows * hop + pipeline.imu_contract.window_s + 30.0
     t0 = time.monotonic()
-    with SensorSource(url, baud=baud, fmt=fmt, rate_hz=rate_hz) as src:
+    with SensorSource(url, baud=baud, fmt=fmt, rate_hz=rate_hz, units=units) as src:
         timer = threading.Timer(limit, src.close)  # events() waits while the port is open; closing ends it
         timer.daemon = True
         timer.start()

@@ -7,6 +7,8 @@ from typing import Any
 
 import click
 
+from edgebind.cli.link_options import format_option, make_units, unit_options
+
 PORT_HELP = "serial device, simulator pty or pyserial URL (loop://, socket://host:port)"
 
 
@@ -227,10 +229,11 @@ def thermal_cmd(source: str, output: Path, sensor: str | None, raw_units: str | 
 @click.option("--hop-s", type=float, default=None, help="Seconds between windows. Default: 5 (no overlap).")
 @click.option("--max-seconds", type=float, default=None, help="Give up after this long. Default: windows x hop + 35.")
 @click.option("--baud", default=921600, show_default=True, help="Line rate.")
-@click.option("--fmt", type=click.Choice(["auto", "binary", "csv"]), default="auto", show_default=True)
-@click.option("--rate-hz", type=float, default=None, help="IMU rate for CSV devices without timestamps.")
+@format_option("--fmt")
+@click.option("--rate-hz", type=float, default=None, help="IMU rate for text lines without timestamps.")
+@unit_options()
 def capture_cmd(port: str, output: Path, windows: int, profile: Path | None, hop_s: float | None,
-                max_seconds: float | None, baud: int, fmt: str, rate_hz: float | None) -> None:
+                max_seconds: float | None, baud: int, fmt: str, rate_hz: float | None, **units: Any) -> None:
     """Collect representative model inputs through the streaming path, for 'export --int8'.
 
     \b
@@ -245,7 +248,7 @@ def capture_cmd(port: str, output: Path, windows: int, profile: Path | None, hop
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task(f"capturing from {port}", total=windows)
         result = capture(port, windows, str(profile) if profile else None, baud=baud, fmt=fmt, rate_hz=rate_hz,
-                         hop_s=hop_s, max_duration_s=max_seconds,
+                         hop_s=hop_s, max_duration_s=max_seconds, units=make_units(**units),
                          on_progress=lambda n_imu, n_th: progress.update(task, completed=max(n_imu, n_th)))
     result.save(output)
     console.print(f"Wrote {output}: imu {tuple(result.imu.shape)}, thermal {tuple(result.thermal.shape)}"
