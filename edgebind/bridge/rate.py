@@ -12,6 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 
+_MAX_POINTS = 20_000
+
+
 class LineClock:
     """Device time (ns) of the k-th IMU line, from host arrival times.
 
@@ -86,6 +89,8 @@ class LineClock:
             self._last_fit_host = host_t_ns
         self._x.append(float(self.index - self._seg_index0))
         self._y.append(float(host_t_ns - self._seg_host0))
+        if len(self._x) > 2 * _MAX_POINTS:  # fit the most recent lines only: bounded memory, follows slow drift
+            del self._x[:-_MAX_POINTS], self._y[:-_MAX_POINTS]
         self._last_host = host_t_ns
         t = self.time_of(self.index)
         self.index += 1

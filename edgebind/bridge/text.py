@@ -121,6 +121,8 @@ class TextDecoder:
         self._first_host: int | None = None
         self._unit_info: dict[str, str] = {}
         self._seen_data = False
+        self._csv_sep: bytes | None = None  # separator of the first CSV line
+        self._sep: bytes | None = None  # set once the CSV layout is known: enables the fast path
         self._nonprintable = 0
         self._zeros = 0
 
@@ -205,6 +207,14 @@ class TextDecoder:
 
     # ------------------------------------------------------------------ lines
     def _line(self, raw: bytes, host_t_ns: int, samples: list[_Sample], events: list[Event]) -> None:
+        if self._sep and self._rows is None:  # fast path for CSV once the layout is known: float() takes bytes
+            try:
+                cols = list(map(float, raw.split(self._sep)))
+            except ValueError:
+                cols = []
+            if len(cols) == self._columns:
+                samples.append(_Sample(self._csv_dict(cols), host_t_ns))
+                return
         text = raw.strip(b"\r \t\x00").decode("utf-8", errors="replace")
         if not text:
             return
@@ -233,6 +243,8 @@ class TextDecoder:
                     self.clock.add(host_t_ns)  # a sample slot all the same: keeps the line rate unbiased
                 return
             values = {"_dotted": float(parsed.dotted), **{f"c{i}": v for i, v in enumerate(parsed.columns)}}
+            if self._csv_sep is None:
+                self._csv_sep = b"," if "," in text else (b"\t" if "\t" in text else b" ")
             samples.append(_Sample(values, host_t_ns))
         else:
             samples.append(_Sample(dict(parsed.values), host_t_ns))
@@ -365,6 +377,7 @@ class TextDecoder:
                 self.stats["malformed_lines"] += len(probe)
                 return
             self._columns, self._has_ts = columns, has_ts
+            self._sep = self._csv_sep
             kept = [s for s in probe if len(s.values) - 1 == columns]
             self.stats["malformed_lines"] += len(probe) - len(kept)
             probe = [self._csv_values(s) for s in kept]
@@ -398,14 +411,17 @@ class TextDecoder:
             events.append(ThermalFrame(t_ns=self._frame_time(before, host), temp_c=temp_c, host_t_ns=host))
 
     def _csv_values(self, s: _Sample) -> _Sample:
-        cols = [s.values[f"c{i}"] for i in range(self._columns)]
-        values: dict[str, float] = {}
+        return _Sample(self._csv_dict([s.values[f"c{i}"] for i in range(self._columns)]), s.host_t_ns, s.t_ns,
+                       s.index)
+
+    def _csv_dict(self, cols: list[float]) -> dict[str, float]:
+        """Columns of a CSV line with the learnt layout -> ``t``, ``ax`` .. ``gz``."""
+        values = dict(zip(ln.AXES, cols[int(self._has_ts):][:6], strict=False))
         if self._has_ts:
-            values["t"] = cols.pop(0)
-        if len(cols) > 6:
+            values["t"] = cols[0]
+        if len(cols) - int(self._has_ts) > 6:
             self.stats["extra_columns"] += 1
-        values.update(zip(ln.AXES, cols[:6], strict=False))
-        return _Sample(values, s.host_t_ns, s.t_ns, s.index)
+        return values
 
     def _choose_units(self, probe: list[_Sample], events: list[Event]) -> None:
         named_acc, named_gyr = self._group_units.get("accel"), self._group_units.get("gyro")
