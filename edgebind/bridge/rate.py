@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 
-
 _MAX_POINTS = 20_000
 
 
