@@ -62,12 +62,16 @@ class UnitOptions:
 
 
 def detect_accel_unit(magnitudes: np.ndarray) -> tuple[str | None, float]:
-    """(unit, median magnitude) from accelerometer magnitudes in the printed unit; unit None when ambiguous."""
+    """(unit, median magnitude) from accelerometer magnitudes in the printed unit.
+
+    The unit is None when the magnitude matches no anchor, or when it is not steady (spread above 20 % of the
+    median, or fewer than 8 samples): a moving board, or data with gravity removed, says nothing about the unit.
+    """
     finite = magnitudes[np.isfinite(magnitudes)]
     if not len(finite):
         return None, float("nan")
     med = float(np.median(finite))
-    if med <= 0:
+    if med <= 0 or len(finite) < 8 or float(np.std(finite)) > 0.2 * med:
         return None, med
     best = min(_GRAVITY_IN, key=lambda u: abs(math.log(med / _GRAVITY_IN[u])))
     return (best if abs(math.log(med / _GRAVITY_IN[best])) < _MATCH else None), med
@@ -95,9 +99,7 @@ def choose_accel_unit(opts: UnitOptions, named: str | None, magnitudes: np.ndarr
                               f"pass --accel-unit {named} (or auto).")
         return named, "named in the lines", _resting_warning(named, med)
     if flag != "auto":
-        finite = magnitudes[np.isfinite(magnitudes)]
-        steady = len(finite) >= 8 and float(np.std(finite)) < 0.2 * abs(med)  # mostly at rest: strong evidence
-        if found is not None and found != flag and steady:
+        if found is not None and found != flag:
             raise SensorError(
                 f"--accel-unit {flag} contradicts the data: the resting magnitude {med:.3g} would be "
                 f"{med * ACCEL_UNITS[flag]:.3g} m/s^2, and it reads as {found} ({med * ACCEL_UNITS[found]:.3g} m/s^2):"
@@ -105,7 +107,7 @@ def choose_accel_unit(opts: UnitOptions, named: str | None, magnitudes: np.ndarr
         return flag, "--accel-unit", _resting_warning(flag, med)
     if found is None:
         return "mps2", "default (magnitude matched no unit)", (
-            f"accelerometer magnitude {med:.3g} at the start matches none of g (1), m/s^2 (9.81) or mg (1000); "
+            f"accelerometer magnitude {med:.3g} at the start is not a steady 1 (g), 9.81 (m/s^2) or 1000 (mg); "
             "taken as m/s^2: pass --accel-unit g|mg|mps2 if that is wrong (or --sensor for raw counts).")
     return found, f"detected from the gravity magnitude {med:.3g}", None
 

@@ -162,3 +162,16 @@ def test_teleplot_timestamps_are_milliseconds() -> None:
     assert dec.fmt == "teleplot" and len(t) == 30
     assert np.all(np.diff(t) == 40_000_000)
     np.testing.assert_allclose(imu[0], [0.0, 0.1, 9.8, 0.0, 0.0, 0.0], atol=1e-6)
+
+
+def test_moving_data_without_gravity_is_not_taken_for_g(shared_recording) -> None:  # type: ignore[no-untyped-def]
+    """BasicMotions (a real smartwatch recording, gravity removed, |a| about 1 m/s^2 and varying) must stay m/s^2:
+    only a steady gravity magnitude names a unit."""
+    rec = shared_recording("imu/BasicMotions_TEST.ts")
+    lines = [(int(1e9 + i * 1e8), ",".join(f"{v:.5f}" for v in row) + "\r\n") for i, row in enumerate(rec.imu[:200])]
+    dec = TextDecoder()
+    events = _feed(dec, lines)
+    _, imu = _imu(events)
+    assert dec.info is not None and dec.info.extra["accel_unit"] == "mps2"
+    assert any("not a steady" in getattr(e, "text", "") for e in events)  # the warning names the flag
+    np.testing.assert_allclose(imu, rec.imu[:200], atol=5e-6)
