@@ -101,8 +101,9 @@ def mlx_frame(temp_c: np.ndarray) -> str:
 class PtyBoard:
     """A pseudo-terminal that prints ``(t_s, text)`` items at their times once :meth:`start` is called."""
 
-    def __init__(self, items: list[tuple[float, str]]) -> None:
+    def __init__(self, items: list[tuple[float, str]], wait_for_host: bool = False) -> None:
         self.items = items
+        self.wait_for_host = wait_for_host
         master, slave = os.openpty()
         tty.setraw(slave)
         self.port = os.ttyname(slave)
@@ -115,6 +116,15 @@ class PtyBoard:
         self._thread.start()
 
     def _run(self) -> None:
+        if self.wait_for_host:  # a board that prints from power-up; the host opens the port when it is ready
+            poller = select.poll()
+            poller.register(self.master, select.POLLIN)
+            while not self.done.is_set():
+                events = poller.poll(20)
+                if not (events and events[0][1] & select.POLLHUP):
+                    break
+                self.done.wait(0.01)
+            self.done.wait(0.3)  # pyserial flushes the input right after opening
         t0 = time.monotonic()
         for t, text in self.items:
             delay = t0 + t - time.monotonic()

@@ -101,3 +101,29 @@ def test_headerless_csv_in_g_and_dps_with_mlx90640_frames_between() -> None:
     for k, t in enumerate(rec.thermal_t_ns):
         i = 20 * k + 10
         assert rec.imu_t_ns[i] <= t <= rec.imu_t_ns[i + 1]
+
+
+def test_record_cli_prints_the_units_and_names_the_sensor_flag(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    from edgebind.cli import cli
+
+    from .sketches import PtyBoard
+
+    truth = imu_truth(150, seed=6)
+    items = [(i / 100.0, i2cdevlib_line(r)) for i, r in enumerate(truth)]
+    for args, ok in ((["--sensor", "mpu6050"], True), ([], False)):
+        board = PtyBoard(items, wait_for_host=True)
+        board.start()
+        try:
+            result = CliRunner().invoke(cli, ["record", board.port, "-o", str(tmp_path / "r.npz"), "--baud", "115200",
+                                              "--idle", "0.7", "--duration", "20", *args])
+        finally:
+            board.close()
+        if ok:
+            assert result.exit_code == 0, result.output
+            assert "units: raw mpu6050 counts at 2g/250dps" in result.output and "format i2cdevlib" in result.output
+        else:
+            assert result.exit_code == 1
+            error = result.output.strip().splitlines()[-1]
+            assert error.startswith("Error:") and "pass --sensor mpu6050" in error
