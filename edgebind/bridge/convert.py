@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -16,7 +17,7 @@ from edgebind.errors import SensorError, suggest
 
 log = logging.getLogger(__name__)
 
-KINDS = ("basicmotions", "daphnet", "cptv")
+KINDS = ("basicmotions", "daphnet", "cptv", "serial")
 DAPHNET_POSITIONS = ("ankle", "leg", "trunk")
 LEPTON_TLINEAR_SCALE_K = 0.01  # Lepton 3.5 radiometric TLinear at high resolution: counts are centi-kelvin
 KELVIN_OFFSET = 273.15
@@ -29,20 +30,20 @@ def detect_kind(path: Path) -> str:
         SensorError: unknown extension.
     """
     ext = path.suffix.lower()
-    kinds = {".ts": "basicmotions", ".csv": "daphnet", ".cptv": "cptv"}
+    kinds = {".ts": "basicmotions", ".csv": "daphnet", ".cptv": "cptv", ".log": "serial", ".txt": "serial"}
     if ext not in kinds:
         raise SensorError(f"cannot tell what {path} is from its extension '{ext}'; pass --kind "
                           f"{'|'.join(KINDS)}.")
     return kinds[ext]
 
 
-def convert(path: str | Path, kind: str = "auto", **kwargs: str) -> Recording:
+def convert(path: str | Path, kind: str = "auto", **kwargs: Any) -> Recording:
     """Convert one file from shared/data (or the same formats) to a Recording.
 
     Args:
-        path: a BasicMotions ``.ts``, Daphnet ``.csv`` or ``.cptv`` file.
+        path: a BasicMotions ``.ts``, Daphnet ``.csv``, ``.cptv`` file, or a saved serial log (``.log``/``.txt``).
         kind: ``auto`` (from the extension) or one of :data:`KINDS`.
-        **kwargs: passed on (``position`` for Daphnet).
+        **kwargs: passed on (``position`` for Daphnet; ``fmt``, ``rate_hz``, ``units`` for a serial log).
 
     Raises:
         SensorError: missing or malformed file, unknown kind.
@@ -57,7 +58,41 @@ def convert(path: str | Path, kind: str = "auto", **kwargs: str) -> Recording:
         return convert_daphnet(path, **kwargs)
     if kind == "cptv":
         return convert_cptv(path)
+    if kind == "serial":
+        return convert_serial_log(path, **kwargs)
     raise SensorError(f"unknown recording kind '{kind}'.{suggest(kind, KINDS)}")
+
+
+def convert_serial_log(path: Path, fmt: str = "auto", rate_hz: float | None = None, units: Any = None) -> Recording:
+    """A serial log saved from a terminal (Arduino Serial Monitor, ``screen -L``, ``cat /dev/ttyACM0 > x.log``),
+    decoded as ``edgebind record`` decodes the live port (docs/sensors.md), units included.
+
+    A log has no arrival times, so lines without a timestamp column need ``rate_hz``.
+
+    Raises:
+        SensorError: nothing usable in the file, no timestamps and no ``rate_hz``, or a unit/sensor problem.
+    """
+    from edgebind.bridge.record import RecordingBuilder
+    from edgebind.bridge.text import TextDecoder
+
+    dec = TextDecoder("auto" if fmt in ("auto", "text") else fmt, rate_hz=rate_hz, units=units)
+    builder = RecordingBuilder()
+    for event in dec.feed(path.read_bytes()) + dec.flush():
+        builder.add(event)
+    problem = dec.problem()
+    if problem:
+        raise SensorError(f"{path}: {problem}")
+    if dec.info is None or (not builder.samples and not builder.thermal):
+        raise SensorError(f"{path}: no IMU line or thermal frame of a known text format (docs/sensors.md); "
+                          f"counters {dec.stats}.")
+    if not dec.info.extra["timestamp_column"] and rate_hz is None and builder.samples:
+        raise SensorError(f"{path}: the lines carry no timestamp and a log has no arrival times; pass --rate HZ "
+                          "(the rate the sketch prints at).")
+    extra = dec.info.extra
+    meta = {"source": f"serial log {path.name}", "format": dec.fmt, "counters": dict(dec.stats),
+            "units": {k: v for k, v in extra.items() if "unit" in k and isinstance(v, str)},
+            "converted_by": "edgebind convert"}
+    return builder.build(meta)
 
 
 def convert_basicmotions(path: Path) -> Recording:

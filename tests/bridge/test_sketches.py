@@ -127,3 +127,27 @@ def test_record_cli_prints_the_units_and_names_the_sensor_flag(tmp_path) -> None
             assert result.exit_code == 1
             error = result.output.strip().splitlines()[-1]
             assert error.startswith("Error:") and "pass --sensor mpu6050" in error
+
+
+def test_convert_a_saved_serial_log_with_unit_flags(tmp_path, data_dir) -> None:  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    from edgebind.bridge.recording import Recording
+    from edgebind.cli import cli
+
+    truth = imu_truth(300, seed=7)
+    log = tmp_path / "monitor.log"  # headerless CSV in g and deg/s, as a terminal saved it
+    log.write_text("".join(",".join(f"{v:.4f}" for v in np.concatenate([r[:3] / G, np.degrees(r[3:])])) + "\r\n"
+                           for r in truth))
+    out = tmp_path / "walk.npz"
+    result = CliRunner().invoke(cli, ["convert", str(log), "--rate", "50", "--gyro-unit", "dps", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "accelerometer g (detected from the gravity magnitude" in result.output and "gyroscope dps" in result.output
+    rec = Recording.load(out)
+    assert len(rec.imu) == 300 and rec.imu_rate_hz == pytest.approx(50.0)
+    np.testing.assert_allclose(rec.imu, truth, atol=np.radians(0.00005) + 0.00005 * G)
+    no_rate = CliRunner().invoke(cli, ["convert", str(log), "-o", str(out)])
+    assert no_rate.exit_code == 1 and "pass --rate HZ" in no_rate.output
+    wrong = CliRunner().invoke(cli, ["convert", str(data_dir / "imu" / "BasicMotions_TEST.ts"), "--accel-unit", "g",
+                                     "-o", str(out)])
+    assert wrong.exit_code == 1 and "--accel-unit: only for a serial log" in wrong.output
