@@ -115,7 +115,7 @@ class TextDecoder:
         self._offset_ns = 0
         self._last_host = 0
         self._group: dict[str, float] = {}
-        self._group_units: dict[str, str] = {}
+        self._named_units: dict[str, str] = {}
         self._rows: list[list[float]] | None = None
         self._bad_rows: list[int] = []
         self._first_host: int | None = None
@@ -167,8 +167,11 @@ class TextDecoder:
         events: list[Event] = []
         if self._line_fmt == "teleplot" and self._group:
             self._complete_group(host_t_ns or self._last_host, events)
-        if not self._settled and (self._probe or self._held_frames):
+        if not self._settled and self._probe:
             self._settle(events)
+        for temp_c, _, host in self._held_frames:  # thermal only: host clock from the first byte
+            events.append(ThermalFrame(t_ns=self._frame_time(0, host), temp_c=temp_c, host_t_ns=host))
+        self._held_frames = []
         return events
 
     def feed(self, data: bytes, host_t_ns: int = 0) -> list[Event]:
@@ -249,7 +252,7 @@ class TextDecoder:
         else:
             samples.append(_Sample(dict(parsed.values), host_t_ns))
         for key, unit in parsed.units.items():
-            self._group_units.setdefault(key, unit)
+            self._named_units.setdefault(key, unit)
 
     def _unusable(self, text: str, raw: bytes, events: list[Event]) -> None:
         if text.startswith("ERR"):
@@ -274,13 +277,14 @@ class TextDecoder:
     def _teleplot(self, parsed: ln.ParsedLine, host_t_ns: int, samples: list[_Sample], events: list[Event]) -> None:
         """Teleplot sends one variable per line: a sample is complete when a variable repeats."""
         axis = next((k for k in parsed.values if k != "t"), None)
-        if axis is None:
+        if axis is None:  # a Teleplot variable that is no IMU axis (>temp:25)
+            self.stats["other_lines"] += 1
             return
         if axis in self._group:
             self._complete_group(host_t_ns, events, samples)
         self._group.update(parsed.values)
         for key, unit in parsed.units.items():
-            self._group_units.setdefault(key, unit)
+            self._named_units.setdefault(key, unit)
 
     def _complete_group(self, host_t_ns: int, events: list[Event], samples: list[_Sample] | None = None) -> None:
         group, self._group = self._group, {}
@@ -318,24 +322,26 @@ class TextDecoder:
     def _end_frame(self) -> None:
         if self._rows:  # a frame cut short (or too long): counted, never emitted
             self.stats["thermal_bad_frames"] += 1
-            self._bad_rows.append(len(self._rows))
+            self._bad_rows = [*self._bad_rows[-9:], len(self._rows)]
         self._rows = None
 
     def _frame(self, temp_c: np.ndarray, host_t_ns: int, events: list[Event]) -> None:
         self.stats["thermal_frames"] += 1
-        if not self._settled:
-            self._held_frames.append((temp_c, len(self._probe), host_t_ns))
-            if len(self._held_frames) >= 2 and not self._probe:
-                self._settle(events)  # thermal only: no IMU lines to wait for
+        if not self._settled and (self._probe or len(self._held_frames) < 1):
+            self._held_frames.append((temp_c, len(self._probe), host_t_ns))  # placed once the IMU clock is known
             return
+        for held, _, host in self._held_frames:  # thermal only so far: no IMU lines to wait for
+            events.append(ThermalFrame(t_ns=self._frame_time(0, host), temp_c=held, host_t_ns=host))
+        self._held_frames = []
         events.append(ThermalFrame(t_ns=self._frame_time(self.stats["imu_samples"], host_t_ns), temp_c=temp_c,
                                    host_t_ns=host_t_ns))
 
-    def _frame_time(self, imu_before: int, host_t_ns: int) -> int:
-        if not self.stats["imu_samples"] and not self._probe:
+    def _frame_time(self, imu_before: int, host_t_ns: int, probe: list[_Sample] | None = None) -> int:
+        """Device time of a thermal frame printed after ``imu_before`` IMU lines."""
+        if not self._settled or (not self.stats["imu_samples"] and not probe):
             return max(0, host_t_ns - (self._first_host or host_t_ns))  # thermal only: host clock from first byte
         if self._has_ts:
-            return max(self._last_t, 0)
+            return max(probe[max(imu_before - 1, 0)].t_ns if probe else self._last_t, 0)
         return self.clock.time_of(imu_before)
 
     # ------------------------------------------------------------------ samples
@@ -357,22 +363,13 @@ class TextDecoder:
         first = self._probe[0].values if self._probe else {}
         if "t" in first:
             return True
-        return "c0" in first and self._csv_layout()[1]
-
-    def _csv_layout(self) -> tuple[int, bool]:
-        counts = [sum(1 for k in s.values if k.startswith("c")) for s in self._probe]
-        columns = max(set(counts), key=counts.count)
-        first = [s.values["c0"] for s in self._probe if len(s.values) - 1 == columns]
-        increasing = len(first) < 2 or float(np.mean(np.diff(first) > 0)) >= 0.9
-        return columns, columns % 3 == 1 and columns >= 4 and increasing
+        return "c0" in first and _csv_layout(self._probe)[1]
 
     def _settle(self, events: list[Event]) -> None:
         """Learn layout, timestamp unit, units and rate from the held lines, then emit them."""
         probe, self._probe = self._probe, []
         if probe and "c0" in probe[0].values:
-            self._probe = probe
-            columns, has_ts = self._csv_layout()
-            self._probe = []
+            columns, has_ts = _csv_layout(probe)
             if columns - int(has_ts) < 3:
                 self.stats["malformed_lines"] += len(probe)
                 return
@@ -408,7 +405,8 @@ class TextDecoder:
                     s.t_ns = self.clock.time_of(s.index)
             self._emit(probe, events, timed=not self._has_ts)
         for temp_c, before, host in held:
-            events.append(ThermalFrame(t_ns=self._frame_time(before, host), temp_c=temp_c, host_t_ns=host))
+            t_ns = self._frame_time(min(before, len(probe)), host, probe)
+            events.append(ThermalFrame(t_ns=t_ns, temp_c=temp_c, host_t_ns=host))
 
     def _csv_values(self, s: _Sample) -> _Sample:
         return _Sample(self._csv_dict([s.values[f"c{i}"] for i in range(self._columns)]), s.host_t_ns, s.t_ns,
@@ -424,7 +422,9 @@ class TextDecoder:
         return values
 
     def _choose_units(self, probe: list[_Sample], events: list[Event]) -> None:
-        named_acc, named_gyr = self._group_units.get("accel"), self._group_units.get("gyro")
+        if not probe:
+            return
+        named_acc, named_gyr = self._named_units.get("accel"), self._named_units.get("gyro")
         self._has_gyro = bool(probe) and "gx" in probe[0].values
         if named_acc == "counts":
             acc_lsb, gyr_lsb, how = raw_count_scale(self.units, self.fmt)
@@ -529,6 +529,16 @@ class TextDecoder:
         missing = max(0, round(gap_ns * rate / 1e9) - 1) if reason == "pause" else 0
         self.stats["pauses"] += reason == "pause"
         events.append(Gap(stream="imu", missing=missing, reason=reason, t_ns=t_ns, duration_ns=int(gap_ns)))
+
+
+def _csv_layout(probe: list[_Sample]) -> tuple[int, bool]:
+    """(column count, first column is a timestamp) of CSV lines: the commonest count; ``3k + 1`` columns whose
+    first column increases (on 90 % of lines) carry a timestamp."""
+    counts = [sum(1 for k in s.values if k.startswith("c")) for s in probe]
+    columns = max(set(counts), key=counts.count)
+    first = [s.values["c0"] for s in probe if len(s.values) - 1 == columns]
+    increasing = len(first) < 2 or float(np.mean(np.diff(first) > 0)) >= 0.9
+    return columns, columns % 3 == 1 and columns >= 4 and increasing
 
 
 class CsvDecoder(TextDecoder):

@@ -175,3 +175,18 @@ def test_moving_data_without_gravity_is_not_taken_for_g(shared_recording) -> Non
     assert dec.info is not None and dec.info.extra["accel_unit"] == "mps2"
     assert any("not a steady" in getattr(e, "text", "") for e in events)  # the warning names the flag
     np.testing.assert_allclose(imu, rec.imu[:200], atol=5e-6)
+
+
+def test_thermal_only_simpletest_stream() -> None:
+    """MLX90640_simpletest alone (2 Hz frames, header lines first): frames in degrees C on the host clock."""
+    rng = np.random.default_rng(8)
+    frames = np.round(rng.normal(24, 2, (3, 24, 32)), 1)
+    head = "Adafruit MLX90640 Simple Test\r\nFound Adafruit MLX90640\r\nSerial number 0x00A1B2C3D4E5\r\n"
+    lines = [(int(1e9), head)] + [(int(1e9 + 5e8 * (k + 1)), mlx_frame(f)) for k, f in enumerate(frames)]
+    dec = TextDecoder()
+    events = _feed(dec, lines)
+    got = [e for e in events if isinstance(e, ThermalFrame)]
+    assert len(got) == 3 and dec.stats["header_lines"] == 3 and dec.problem() is None
+    np.testing.assert_allclose(np.stack([g.temp_c for g in got]), frames, atol=1e-4)
+    assert [g.t_ns for g in got] == [500_000_000, 1_000_000_000, 1_500_000_000]
+    assert not [e for e in events if getattr(e, "level", "") == "warning"]
