@@ -25,13 +25,18 @@ STRICT_C = ["-std=c99", "-O1", "-g", "-Wall", "-Wextra", "-Wpedantic", "-Werror"
             "-D_POSIX_C_SOURCE=200809L"]
 
 
-def _tool(name: str, package: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        msg = f"{name} not found: apt-get install {package}"
+def _require(present: bool, what: str, package: str) -> None:
+    if not present:
+        msg = f"{what} not found: apt-get install {package}"
         if os.environ.get("EDGEBIND_REQUIRE_TOOLCHAINS") == "1":
             pytest.fail(msg)
         pytest.skip(msg)
+
+
+def _tool(name: str, package: str) -> str:
+    path = shutil.which(name)
+    _require(path is not None, name, package)
+    assert path is not None
     return path
 
 
@@ -137,3 +142,13 @@ def test_qemu_cortex_m3_firmware_is_recorded_sample_for_sample(tmp_path: Path) -
     out = tmp_path / "synth.npz"
     _make(tmp_path / "build", "qemu-record", "SECONDS=4", f"OUT={out}")
     _check_synthetic_recording(Recording.load(out), rate_hz=200.0, seconds=4.0, thermal_hz=2.0)
+
+
+def test_simavr_atmega328p_firmware_is_recorded_sample_for_sample(tmp_path: Path) -> None:
+    """`make simavr-record`: the same session code on an 8-bit AVR (2 KB RAM, IMU only, 100 Hz), UART on a pty."""
+    _tool("avr-gcc", "gcc-avr avr-libc")
+    _tool("simavr", "simavr")
+    _require(Path("/usr/include/simavr/parts/uart_pty.h").is_file(), "simavr's uart_pty.h", "libsimavr-dev")
+    out = tmp_path / "synth.npz"
+    _make(tmp_path / "build", "simavr-record", "SECONDS=4", f"OUT={out}")
+    _check_synthetic_recording(Recording.load(out), rate_hz=100.0, seconds=4.0, thermal_hz=0.0)
