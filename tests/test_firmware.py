@@ -152,3 +152,38 @@ def test_simavr_atmega328p_firmware_is_recorded_sample_for_sample(tmp_path: Path
     out = tmp_path / "synth.npz"
     _make(tmp_path / "build", "simavr-record", "SECONDS=4", f"OUT={out}")
     _check_synthetic_recording(Recording.load(out), rate_hz=100.0, seconds=4.0, thermal_hz=0.0)
+
+
+def _sizes(size_tool: str, *files: Path) -> dict[str, tuple[int, int]]:
+    """Berkeley `size` output -> {file name relative to its build dir: (flash, RAM)}."""
+    out = subprocess.run([size_tool, *map(str, files)], capture_output=True, text=True, check=True).stdout
+    sizes = {}
+    for line in out.splitlines()[1:]:
+        text, data, bss, _, _, name = line.split()
+        sizes[name] = (int(text) + int(data), int(data) + int(bss))
+    return sizes
+
+
+def test_library_builds_for_avr_and_cortex_m0plus_and_protocol_md_has_their_footprint(tmp_path: Path) -> None:
+    _tool("arm-none-eabi-gcc", "gcc-arm-none-eabi libnewlib-arm-none-eabi")
+    _tool("avr-gcc", "gcc-avr avr-libc")
+    build = tmp_path / "build"
+    _make(build, "footprint")
+    objs = {t: build / t / "edgebind_proto.o" for t in ("cm3", "cm0plus", "avr")}
+    # each object is really for its core: ELF machine (ARM 40, AVR 83) and the Arm architecture tag
+    assert {t: int.from_bytes(p.read_bytes()[18:20], "little") for t, p in objs.items()} == \
+        {"cm3": 40, "cm0plus": 40, "avr": 83}
+    for target, arch in (("cm3", "v7"), ("cm0plus", "v6S-M")):
+        attrs = subprocess.run(["arm-none-eabi-readelf", "-A", str(objs[target])], capture_output=True, text=True)
+        assert f"Tag_CPU_arch: {arch}\n" in attrs.stdout, attrs.stdout
+    arm = _sizes("arm-none-eabi-size", objs["cm3"], objs["cm0plus"], build / "qemu" / "edgebind-synth.elf")
+    avr = _sizes("avr-size", objs["avr"], build / "avr" / "edgebind-synth.elf")
+    built = list(arm.values())[:2] + [next(iter(avr.values()))] + [list(arm.values())[2], list(avr.values())[1]]
+    table = (FIRMWARE / "PROTOCOL.md").read_text().split("## 12. Footprint")[1]
+    rows = [tuple(int(v) for v in m) for m in re.findall(r"^\|[^|]+\|[^|]+\| (\d+) \| (\d+) \|$", table, re.M)]
+    assert len(rows) == 5, rows
+    for (flash, ram), (doc_flash, doc_ram) in zip(built, rows, strict=True):
+        # compilers differ a little between releases; beyond 15 % the table is stale: make footprint, update it
+        assert abs(flash - doc_flash) <= 0.15 * doc_flash and abs(ram - doc_ram) <= 0.15 * max(doc_ram, 1), \
+            (built, rows)
+    assert built[2][0] < 8 * 1024 and built[4][1] < 2048  # ATmega328P: library under 8 kB flash, image in 2 kB RAM
