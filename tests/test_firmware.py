@@ -154,13 +154,13 @@ def test_simavr_atmega328p_firmware_is_recorded_sample_for_sample(tmp_path: Path
     _check_synthetic_recording(Recording.load(out), rate_hz=100.0, seconds=4.0, thermal_hz=0.0)
 
 
-def _sizes(size_tool: str, *files: Path) -> dict[str, tuple[int, int]]:
-    """Berkeley `size` output -> {file name relative to its build dir: (flash, RAM)}."""
+def _sizes(size_tool: str, *files: Path) -> list[tuple[int, int]]:
+    """Berkeley `size` output -> (flash, RAM) per file, in argument order."""
     out = subprocess.run([size_tool, *map(str, files)], capture_output=True, text=True, check=True).stdout
-    sizes = {}
+    sizes = []
     for line in out.splitlines()[1:]:
-        text, data, bss, _, _, name = line.split()
-        sizes[name] = (int(text) + int(data), int(data) + int(bss))
+        text, data, bss, *_ = line.split()
+        sizes.append((int(text) + int(data), int(data) + int(bss)))
     return sizes
 
 
@@ -176,9 +176,9 @@ def test_library_builds_for_avr_and_cortex_m0plus_and_protocol_md_has_their_foot
     for target, arch in (("cm3", "v7"), ("cm0plus", "v6S-M")):
         attrs = subprocess.run(["arm-none-eabi-readelf", "-A", str(objs[target])], capture_output=True, text=True)
         assert f"Tag_CPU_arch: {arch}\n" in attrs.stdout, attrs.stdout
-    arm = _sizes("arm-none-eabi-size", objs["cm3"], objs["cm0plus"], build / "qemu" / "edgebind-synth.elf")
-    avr = _sizes("avr-size", objs["avr"], build / "avr" / "edgebind-synth.elf")
-    built = list(arm.values())[:2] + [next(iter(avr.values()))] + [list(arm.values())[2], list(avr.values())[1]]
+    arm = list(_sizes("arm-none-eabi-size", objs["cm3"], objs["cm0plus"], build / "qemu" / "edgebind-synth.elf"))
+    avr = list(_sizes("avr-size", objs["avr"], build / "avr" / "edgebind-synth.elf"))
+    built = [arm[0], arm[1], avr[0], arm[2], avr[1]]  # the table's row order
     table = (FIRMWARE / "PROTOCOL.md").read_text().split("## 12. Footprint")[1]
     rows = [tuple(int(v) for v in m) for m in re.findall(r"^\|[^|]+\|[^|]+\| (\d+) \| (\d+) \|$", table, re.M)]
     assert len(rows) == 5, rows
