@@ -79,7 +79,7 @@ def synth_thermal(f: int) -> np.ndarray:
 def _check_synthetic_recording(rec: Recording, rate_hz: float, seconds: float, thermal_hz: float) -> None:
     dev = rec.meta["device"]
     c = rec.meta["counters"]
-    assert dev["firmware"].startswith("edgebind-synth") and dev["imu_rate_hz"] == rate_hz, dev
+    assert dev["firmware"].startswith("edgebind-synth") and dev["imu_rate_hz"] == np.float32(rate_hz), dev
     lost = {k: c[k] for k in ("samples_lost", "seq_gaps", "thermal_frames_lost", "crc_failures", "resyncs",
                               "bytes_discarded", "queue_dropped_bytes", "recorder_non_monotonic") if c.get(k)}
     assert not lost, lost
@@ -92,8 +92,12 @@ def _check_synthetic_recording(rec: Recording, rate_hz: float, seconds: float, t
     expected = synth_imu(np.arange(n))
     bad = np.flatnonzero(np.any(np.concatenate([accel, gyro], 1) != expected, axis=1))
     assert bad.size == 0, f"{bad.size} of {n} samples differ from the waveform, first {bad[:5]}"
-    # the device rate holds: every interval is the device's period, and the device clock keeps host time
-    np.testing.assert_array_equal(np.diff(rec.imu_t_ns), round(1e9 / rate_hz))
+    # the device rate holds: every interval is the device's period (after a SET_RATE, once the device answered
+    # with the rate it really runs at), and the device clock keeps host time
+    changed = [lg["t_ns"] for lg in rec.meta["logs"] if lg["text"].startswith("rates now:")]
+    after = rec.imu_t_ns[1:] > (changed[-1] if changed else -1)
+    assert after.mean() > 0.95, changed
+    np.testing.assert_array_equal(np.diff(rec.imu_t_ns)[after], round(1e9 / rate_hz))
     # the issue asks for 1 %; measured up to 0.18 % over 4 s on a loaded 2-core host (the estimate, not QEMU)
     assert abs(rec.meta["counters"]["clock_drift_ppb"]) < 1e7, rec.meta["clock"]
     if thermal_hz:
@@ -145,13 +149,16 @@ def test_qemu_cortex_m3_firmware_is_recorded_sample_for_sample(tmp_path: Path) -
 
 
 def test_simavr_atmega328p_firmware_is_recorded_sample_for_sample(tmp_path: Path) -> None:
-    """`make simavr-record`: the same session code on an 8-bit AVR (2 KB RAM, IMU only, 100 Hz), UART on a pty."""
+    """`make simavr-record`: the same session code on an 8-bit AVR (2 KB RAM, IMU only), UART on a pty. The host
+    asks for 120 Hz; the device runs on whole microseconds (8333 us) and INFO says so: 120.0048 Hz."""
     _tool("avr-gcc", "gcc-avr avr-libc")
     _tool("simavr", "simavr")
     _require(Path("/usr/include/simavr/parts/uart_pty.h").is_file(), "simavr's uart_pty.h", "libsimavr-dev")
     out = tmp_path / "synth.npz"
-    _make(tmp_path / "build", "simavr-record", "SECONDS=4", f"OUT={out}")
-    _check_synthetic_recording(Recording.load(out), rate_hz=100.0, seconds=4.0, thermal_hz=0.0)
+    _make(tmp_path / "build", "simavr-record", "SECONDS=4", f"OUT={out}", "RATE=120")
+    rec = Recording.load(out)
+    assert [lg["text"] for lg in rec.meta["logs"]] == ["rates now: imu 120.005 Hz, thermal 0.000 Hz"]
+    _check_synthetic_recording(rec, rate_hz=1e6 / 8333, seconds=4.0, thermal_hz=0.0)
 
 
 def _sizes(size_tool: str, *files: Path) -> list[tuple[int, int]]:

@@ -73,11 +73,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--simavr-pty", type=Path, default=None, help="the simavr runner (make simavr-pty)")
+    ap.add_argument("--rate", type=float, default=None, help="IMU rate to ask for (SET_RATE); default the image's")
     args = ap.parse_args(argv)
     with boot(args.emulator, args.elf, args.simavr_pty) as pty:
         print(f"{args.emulator} booted {args.elf}; UART on {pty}", flush=True)
         cmd = [sys.executable, "-c", "from edgebind.cli import main; main()", "record", pty, "-o", str(args.out),
-               "--duration", str(args.seconds)]
+               "--duration", str(args.seconds), *(["--rate", str(args.rate)] if args.rate else [])]
         return subprocess.run(cmd).returncode
 
 
