@@ -157,6 +157,16 @@ static void test_session(void) {
           (const char *)got.bodies[0] + 1);
     CHECK(got.info[1].imu_rate_hz == 333.33333f && got.info[1].thermal_rate_hz == 8.0f, "INFO rates %g %g",
           got.info[1].imu_rate_hz, got.info[1].thermal_rate_hz);
+
+    /* a second START while streaming (the host reconnected): the waiting samples go out first, numbered on */
+    host_sends(&d, EB_CMD_START, &start, 90000);
+    eb_device_imu(&d, 91000, s);
+    eb_device_imu(&d, 94000, s);
+    host_sends(&d, EB_CMD_START, &start, 95000);
+    decode_all();
+    CHECK(got.n == 3 && got.type[0] == EB_INFO && got.type[1] == EB_IMU && got.type[2] == EB_INFO,
+          "restart: %d frames", got.n);
+    CHECK(got.imu[1].n == 2 && got.seq[1] == 10, "restart: %u samples from seq %u", got.imu[1].n, got.seq[1]);
 }
 
 int main(void) {

@@ -101,8 +101,8 @@ uint8_t eb_device_rx(eb_device *d, uint8_t byte, uint32_t now_us, eb_command *cm
     if (eb_parse_command(&h, body, len, cmd) != EB_OK) return 0;
     switch (cmd->type) {
     case EB_CMD_START:
+        eb_device_flush(d); /* a START while streaming (host reconnected) loses no waiting sample */
         d->stream_mask = cmd->stream_mask ? cmd->stream_mask : 0x03u;
-        d->n = 0;
         eb_device_send_info(d, now_us);
         d->streaming = 1;
         break;
