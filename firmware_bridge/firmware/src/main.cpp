@@ -200,7 +200,7 @@ static void apply_rate(const eb_command &cmd, uint32_t now) {
     if (cmd.stream == EB_STREAM_IMU) got = imu_begin(cmd.rate_hz);
     else got = have_mlx ? thermal_begin(cmd.rate_hz) : 0.0f;
     if (got <= 0.0f) {
-        eb_device_log(&dev, now, EB_LOG_WARNING, "set_rate refused (rate must be positive); rate unchanged");
+        eb_device_log(&dev, now, EB_LOG_WARNING, "set_rate refused (rate not positive, or the sensor did not answer); rate unchanged");
         return;
     }
     if (cmd.stream == EB_STREAM_IMU) imu_hz = got;
