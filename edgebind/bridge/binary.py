@@ -216,7 +216,7 @@ class BinaryDecoder:
             pos += 1 + n
         if pos > len(body) or not acc > 0:
             raise ValueError("INFO frame truncated or accel scale not positive")
-        counters = p.INFO_COUNTERS.unpack_from(body, pos) if h.version >= 2 else None
+        counters = p.INFO_COUNTERS.unpack_from(body, pos) if len(body) >= pos + p.INFO_COUNTERS.size else None
         self._lsb6 = np.array([acc] * 3 + [gyr] * 3, dtype=np.float32)
         if self._went_back(h.t_us):  # the INFO a device sends after (re)booting, stamped before our last frame
             self._reboot(h.t_us, host_t_ns, events)

@@ -78,8 +78,9 @@ def calibrate() -> None:
 @click.option("--gyro-range", default=None, help="Gyroscope range setting, e.g. 500dps.")
 @click.option("--axis-map", default="+x,+y,+z", show_default=True,
               help="Model axis <- signed sensor axis, e.g. +y,-x,+z.")
-@click.option("--model", "accel_model", type=click.Choice(["auto", "diagonal", "symmetric"]), default="auto",
-              show_default=True, help="Accelerometer matrix: per-axis scale, or full symmetric 3x3 (needs 9+ poses).")
+@click.option("--model", "accel_model", type=click.Choice(["auto", "faces", "diagonal", "symmetric"]), default="auto",
+              show_default=True,
+              help="Accelerometer matrix: full 3x3 from the six faces, per-axis scale, or symmetric (9+ poses).")
 @click.option("--tilted", is_flag=True, help="Live: also ask for six tilted positions (full 3x3 matrix).")
 @click.option("--hold-s", default=3.0, show_default=True, help="Live: seconds recorded per position.")
 @click.option("--settle-s", default=0.5, show_default=True,

@@ -158,10 +158,33 @@ size_t eb_build_info(uint8_t *body, size_t cap, const eb_info *info) {
         if (k == 0) return 0;
         pos += k;
     }
-    if (cap < pos + EB_INFO_COUNTERS_SIZE) return 0;
-    put_u16(body + pos, info->imu_next_seq);
-    put_u16(body + pos + 2, info->thermal_next_seq);
+    return pos;
+}
+
+size_t eb_build_info_seq(uint8_t *body, size_t cap, const eb_info *info, uint16_t imu_next_seq,
+                         uint16_t thermal_next_seq) {
+    size_t pos = eb_build_info(body, cap, info);
+    if (pos == 0 || cap < pos + EB_INFO_COUNTERS_SIZE) return 0;
+    put_u16(body + pos, imu_next_seq);
+    put_u16(body + pos + 2, thermal_next_seq);
     return pos + EB_INFO_COUNTERS_SIZE;
+}
+
+static size_t info_strings_end(const uint8_t *body, size_t len) {
+    size_t pos = EB_INFO_FIXED_SIZE;
+    for (int i = 0; i < 3; i++) {
+        if (pos >= len) return 0;
+        pos += 1u + body[pos];
+    }
+    return pos <= len ? pos : 0;
+}
+
+int eb_info_next_seq(const uint8_t *body, size_t len, uint16_t *imu_next_seq, uint16_t *thermal_next_seq) {
+    size_t pos = len >= EB_INFO_FIXED_SIZE ? info_strings_end(body, len) : 0;
+    if (pos == 0 || pos + EB_INFO_COUNTERS_SIZE > len) return 0;
+    *imu_next_seq = get_u16(body + pos);
+    *thermal_next_seq = get_u16(body + pos + 2);
+    return 1;
 }
 
 static size_t build_imu(uint8_t *body, size_t cap, uint8_t n, int has_gyro, uint16_t dt_us, const int16_t *counts,
@@ -302,12 +325,6 @@ int eb_parse_info(const uint8_t *body, size_t len, eb_info *out, char strings[3]
     out->firmware = strings[0];
     out->imu_sensor = strings[1];
     out->thermal_sensor = strings[2];
-    out->imu_next_seq = 0;
-    out->thermal_next_seq = 0;
-    if (pos + EB_INFO_COUNTERS_SIZE <= len) { /* v2 */
-        out->imu_next_seq = get_u16(body + pos);
-        out->thermal_next_seq = get_u16(body + pos + 2);
-    }
     return EB_OK;
 }
 

@@ -58,8 +58,6 @@ typedef struct {
     const char *firmware; /* each string at most 255 bytes of UTF-8 */
     const char *imu_sensor;
     const char *thermal_sensor;
-    uint16_t imu_next_seq;     /* v2: seq the next IMU sample will carry (0 after boot) */
-    uint16_t thermal_next_seq; /* v2: seq the next THERMAL frame will carry (0 after boot) */
 } eb_info;
 
 typedef struct {
@@ -101,6 +99,10 @@ int eb_frame_decode(uint8_t *block, size_t len, eb_header *hdr, const uint8_t **
 
 /* Bodies. Builders return body bytes or 0 when cap is too small / arguments are invalid. */
 size_t eb_build_info(uint8_t *body, size_t cap, const eb_info *info);
+/* v2: INFO followed by the seq the next IMU sample and the next THERMAL frame will carry (0, 0 after boot), so the
+ * host counts losses from the start of each stream. */
+size_t eb_build_info_seq(uint8_t *body, size_t cap, const eb_info *info, uint16_t imu_next_seq,
+                         uint16_t thermal_next_seq);
 size_t eb_build_imu(uint8_t *body, size_t cap, uint8_t n, int has_gyro, uint16_t dt_us, const int16_t *counts);
 /* v2: the same, carrying the number of THERMAL frames sent so far (mod 2^16) so the host counts thermal loss
  * exactly. Firmware with a thermal stream should use this one. */
@@ -115,6 +117,8 @@ int eb_parse_thermal(const uint8_t *body, size_t len, eb_thermal *out);
 float eb_thermal_celsius(const eb_thermal *th, size_t index);
 /* Strings of INFO are copied NUL-terminated into strings[3][256]. */
 int eb_parse_info(const uint8_t *body, size_t len, eb_info *out, char strings[3][256]);
+/* v2 counters of an INFO body: 1 and the values when present, 0 for an INFO without them. */
+int eb_info_next_seq(const uint8_t *body, size_t len, uint16_t *imu_next_seq, uint16_t *thermal_next_seq);
 int eb_parse_command(const eb_header *hdr, const uint8_t *body, size_t len, eb_command *out);
 
 /* Streaming decoder: feed bytes one at a time; returns 1 when a valid frame completed. */

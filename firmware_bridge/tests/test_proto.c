@@ -135,20 +135,24 @@ static void check_info(const char *name) {
     want.gyro_fs_dps = (uint16_t)next_long();
     want.flags = (uint8_t)next_long();
     char *fw = strdup(next_tok()), *imu = strdup(next_tok()), *th = strdup(next_tok());
-    want.imu_next_seq = (uint16_t)next_long();
-    want.thermal_next_seq = (uint16_t)next_long();
+    long want_imu_next = next_long(), want_thermal_next = next_long();
+    uint16_t imu_next = 0, thermal_next = 0;
     want.firmware = fw;
     want.imu_sensor = imu;
     want.thermal_sensor = th;
     CHECK(eb_parse_info(cur_body, cur_body_len, &info, strings) == EB_OK, "%s: parse_info failed", name);
     CHECK(info.accel_lsb_mps2 == want.accel_lsb_mps2 && info.gyro_lsb_rads == want.gyro_lsb_rads &&
           info.imu_rate_hz == want.imu_rate_hz && info.accel_fs_g == want.accel_fs_g &&
-          info.gyro_fs_dps == want.gyro_fs_dps && info.flags == want.flags &&
-          info.imu_next_seq == want.imu_next_seq && info.thermal_next_seq == want.thermal_next_seq,
-          "%s: INFO fields differ", name);
+          info.gyro_fs_dps == want.gyro_fs_dps && info.flags == want.flags, "%s: INFO fields differ", name);
+    CHECK(eb_info_next_seq(cur_body, cur_body_len, &imu_next, &thermal_next) == 1 && imu_next == want_imu_next &&
+          thermal_next == want_thermal_next, "%s: INFO counters %u/%u", name, imu_next, thermal_next);
     CHECK(strcmp(info.firmware, fw) == 0 && strcmp(info.imu_sensor, imu) == 0 && strcmp(info.thermal_sensor, th) == 0,
           "%s: INFO strings differ", name);
-    size_t len = eb_build_info(rebuilt, sizeof rebuilt, &want);
+    size_t len = eb_build_info_seq(rebuilt, sizeof rebuilt, &want, (uint16_t)want_imu_next,
+                                   (uint16_t)want_thermal_next);
+    CHECK(eb_build_info(rebuilt + 512, 512, &want) + EB_INFO_COUNTERS_SIZE == len &&
+          eb_info_next_seq(rebuilt + 512, len - EB_INFO_COUNTERS_SIZE, &imu_next, &thermal_next) == 0,
+          "%s: a v1 INFO body has no counters", name);
     CHECK(len == cur_body_len && memcmp(rebuilt, cur_body, len) == 0, "%s: rebuilt INFO body differs", name);
     free(fw);
     free(imu);
