@@ -146,3 +146,24 @@ def test_endless_garbage_is_bounded_and_diagnosed() -> None:
     assert len(dec._buf) <= p.MAX_ENCODED_BYTES
     assert dec.stats["bytes_discarded"] > 60_000
     assert "baud" in (dec.problem() or "")
+
+
+def test_version_1_frames_still_decode() -> None:
+    """A v1 device (no counters in INFO, no thermal count in IMU frames) is read by the v2 host."""
+    from cobs import cobs
+
+    def v1(ftype: int, seq: int, t_us: int, body: bytes) -> bytes:
+        payload = p.HEADER.pack(1, ftype, seq, t_us) + body
+        return bytes(cobs.encode(payload + p.CRC.pack(p.crc16(payload)))) + p.DELIMITER
+
+    info = p.encode_info(0, accel_lsb_mps2=0.001, gyro_lsb_rads=0.0001, imu_rate_hz=100.0)
+    _, info_body = p.parse_frame(info[:-1])
+    info_v1 = info_body[: -p.INFO_COUNTERS.size]  # v1 INFO ends after the strings
+    imu_body = p.IMU.pack(2, p.IMU_HAS_GYRO, 10_000) + np.arange(12, dtype="<i2").tobytes()
+    stream = v1(p.FrameType.INFO, 0, 0, info_v1) + v1(p.FrameType.IMU, 0, 0, imu_body)
+    stream += v1(p.FrameType.IMU, 5, 50_000, imu_body)  # 3 samples lost
+    dec = BinaryDecoder()
+    events = dec.feed(stream)
+    batches = [e for e in events if isinstance(e, ImuBatch)]
+    assert len(batches) == 2 and dec.stats["samples_lost"] == 3 and dec.stats["bad_version"] == 0
+    np.testing.assert_allclose(batches[0].accel_mps2[1], [0.006, 0.007, 0.008], rtol=1e-6)  # counts 6, 7, 8
