@@ -67,6 +67,11 @@ class ClockEstimator:
         return self._fit
 
     @property
+    def first_device_ns(self) -> int | None:
+        """Device time of the oldest pair the estimate rests on (None without pairs)."""
+        return next(iter(self._minima.values()))[0] if self._minima else None
+
+    @property
     def ready(self) -> bool:
         """True once at least two buckets of device time have been seen (drift is then estimable)."""
         return len(self._minima) >= 2

@@ -12,6 +12,21 @@ from __future__ import annotations
 import numpy as np
 
 _MAX_POINTS = 20_000
+UNIT_NS = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
+
+
+def timestamp_unit(stamps: np.ndarray, host_ns: np.ndarray, dotted: bool) -> str:
+    """The unit of a timestamp column: ``s``, ``ms``, ``us`` or ``ns``.
+
+    From how fast the stamps advance against the host clock when the lines have arrival times spanning 0.2 s or
+    more (``millis()`` advances 1000 per second, ``micros()`` 10^6: right at any rate), else from a decimal point
+    (seconds) or the step between lines (1000 or more: microseconds).
+    """
+    if len(stamps) > 1 and host_ns[-1] - host_ns[0] > 2e8 and stamps[-1] > stamps[0]:
+        per_s = (stamps[-1] - stamps[0]) / ((host_ns[-1] - host_ns[0]) / 1e9)  # stamp units per host second
+        return min(UNIT_NS, key=lambda u: abs(np.log(per_s * UNIT_NS[u] / 1e9)))
+    step = float(np.median(np.diff(stamps))) if len(stamps) > 1 else 0.0
+    return "s" if dotted else ("us" if step >= 1000 else "ms")
 
 
 class LineClock:

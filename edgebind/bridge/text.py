@@ -33,7 +33,8 @@ import numpy as np
 
 from edgebind.bridge import lines as ln
 from edgebind.bridge.events import DeviceInfo, Event, Gap, ImuBatch, LogMessage, ThermalFrame
-from edgebind.bridge.rate import LineClock
+from edgebind.bridge.mlx_text import SimpletestFrames
+from edgebind.bridge.rate import UNIT_NS, LineClock, timestamp_unit
 from edgebind.bridge.units import (
     ACCEL_UNITS,
     GYRO_UNITS,
@@ -66,7 +67,6 @@ TEXT_COUNTERS = (
 
 _PROBE_LINES = 8
 _MAX_LINE = 8192
-_UNIT_NS = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
 _HEADER_UNIT = re.compile(r"(?:^|[_\[( ])(ns|us|µs|ms|s)[\])]?$")
 _REBOOT_BACK_NS = 1_000_000_000  # a timestamp this far back is a restarted device clock, not a stray line
 
@@ -116,8 +116,7 @@ class TextDecoder:
         self._last_host = 0
         self._group: dict[str, float] = {}
         self._named_units: dict[str, str] = {}
-        self._rows: list[list[float]] | None = None
-        self._bad_rows: list[int] = []
+        self._frames = SimpletestFrames()
         self._first_host: int | None = None
         self._unit_info: dict[str, str] = {}
         self._seen_data = False
@@ -138,18 +137,16 @@ class TextDecoder:
         """Forget a partial line and a partial thermal frame (after a reconnect); keeps layout and counters."""
         self.stats["bytes_discarded"] += len(self._buf)
         self._buf.clear()
-        self._rows = None
+        self._frames.rows = None
         self._group.clear()
 
     def problem(self) -> str | None:
         """A one-line diagnosis when the input cannot be decoded as intended (else None)."""
         if self._error:
             return self._error
-        if len(self._bad_rows) >= 2 and not self.stats["thermal_frames"]:
-            rows = max(set(self._bad_rows), key=self._bad_rows.count)
-            return (f"thermal frames after a separator line have {rows} rows of {ln.MLX_COLS} values, not "
-                    f"{ln.MLX_ROWS}: MLX90640_simpletest prints one '----' line then all {ln.MLX_ROWS} rows per frame;"
-                    f" print every row (for h < {ln.MLX_ROWS}) and nothing between them.")
+        thermal = self._frames.problem(self.stats["thermal_frames"])
+        if thermal:
+            return thermal
         if self.stats["lines_ok"] or self.stats["thermal_frames"] or self.stats["bytes_in"] < 256 or self._probe:
             return None
         if self._zeros:
@@ -210,7 +207,7 @@ class TextDecoder:
 
     # ------------------------------------------------------------------ lines
     def _line(self, raw: bytes, host_t_ns: int, samples: list[_Sample], events: list[Event]) -> None:
-        if self._sep and self._rows is None:  # fast path for CSV once the layout is known: float() takes bytes
+        if self._sep and not self._frames.open:  # fast path for CSV once the layout is known: float() takes bytes
             try:
                 cols = list(map(float, raw.split(self._sep)))
             except ValueError:
@@ -298,32 +295,15 @@ class TextDecoder:
             samples.append(sample)
 
     def _thermal_line(self, text: str, host_t_ns: int, samples: list[_Sample], events: list[Event]) -> bool:
-        """MLX90640_simpletest frames: a separator line, then 24 rows of 32 values. True if the line was used."""
-        if ln.is_separator(text):
-            self._end_frame()
-            self._rows = []
-            return True
-        row = ln.numbers(text) if text[0] in "-+.0123456789" else None
-        if row is not None and len(row) == ln.MLX_COLS:
-            if self._rows is None:
-                self._rows = []
-            self._rows.append(row)
-            if len(self._rows) == ln.MLX_ROWS:
-                frame = np.array(self._rows, dtype=np.float32)  # (24, 32) degrees C, top row first
-                self._rows = None
-                if samples:  # IMU lines of this chunk come before the frame
-                    self._take(samples, events)
-                    samples.clear()
-                self._frame(frame, host_t_ns, events)
-            return True
-        self._end_frame()
-        return False
-
-    def _end_frame(self) -> None:
-        if self._rows:  # a frame cut short (or too long): counted, never emitted
-            self.stats["thermal_bad_frames"] += 1
-            self._bad_rows = [*self._bad_rows[-9:], len(self._rows)]
-        self._rows = None
+        """MLX90640_simpletest frame lines (separator, rows). True if the line was one."""
+        used, frame = self._frames.line(text)
+        self.stats["thermal_bad_frames"] = self._frames.bad_frames
+        if frame is not None:
+            if samples:  # IMU lines of this chunk come before the frame
+                self._take(samples, events)
+                samples.clear()
+            self._frame(frame, host_t_ns, events)
+        return used
 
     def _frame(self, temp_c: np.ndarray, host_t_ns: int, events: list[Event]) -> None:
         self.stats["thermal_frames"] += 1
@@ -452,14 +432,8 @@ class TextDecoder:
             unit = "ms"  # Teleplot timestamps are milliseconds
         ts = np.array([s.values["t"] for s in probe], dtype=np.float64)
         hosts = np.array([s.host_t_ns for s in probe], dtype=np.float64)
-        if unit is None and len(ts) > 1 and hosts[-1] - hosts[0] > 2e8 and ts[-1] > ts[0]:
-            per_s = (ts[-1] - ts[0]) / ((hosts[-1] - hosts[0]) / 1e9)  # stamp units per host second
-            unit = min(("s", "ms", "us", "ns"), key=lambda u: abs(np.log(per_s * _UNIT_NS[u] / 1e9)))
-        if unit is None:
-            step = float(np.median(np.diff(ts))) if len(ts) > 1 else 0.0
-            dotted = any(s.values.get("_dotted") for s in probe)
-            unit = "s" if dotted else ("us" if step >= 1000 else "ms")
-        return _UNIT_NS[unit]
+        dotted = any(s.values.get("_dotted") for s in probe)
+        return UNIT_NS[unit or timestamp_unit(ts, hosts, dotted)]
 
     def _ts_rate(self, probe: list[_Sample]) -> float:
         ts = np.array([s.values["t"] for s in probe], dtype=np.float64)
