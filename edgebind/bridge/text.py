@@ -407,6 +407,9 @@ class TextDecoder:
         named_acc, named_gyr = self._named_units.get("accel"), self._named_units.get("gyro")
         self._has_gyro = bool(probe) and "gx" in probe[0].values
         if named_acc == "counts":
+            if (self.units.accel_unit, self.units.gyro_unit) != ("auto", "auto"):
+                raise SensorError(f"the lines are raw counts ({self.fmt}), scaled by the sensor profile; drop "
+                                  "--accel-unit/--gyro-unit and give --sensor (with --accel-range/--gyro-range).")
             acc_lsb, gyr_lsb, how = raw_count_scale(self.units, self.fmt)
             self._scale = np.array([acc_lsb] * 3 + [gyr_lsb] * 3)
             self._unit_info = {"accel_unit": "counts", "gyro_unit": "counts", "unit_source": how}

@@ -190,3 +190,13 @@ def test_thermal_only_simpletest_stream() -> None:
     np.testing.assert_allclose(np.stack([g.temp_c for g in got]), frames, atol=1e-4)
     assert [g.t_ns for g in got] == [500_000_000, 1_000_000_000, 1_500_000_000]
     assert not [e for e in events if getattr(e, "level", "") == "warning"]
+
+
+def test_unit_flag_on_raw_counts_is_a_one_line_error() -> None:
+    from .sketches import i2cdevlib_line
+
+    lines = [(int(1e9 + i * 1e7), i2cdevlib_line(r)) for i, r in enumerate(imu_truth(30))]
+    dec = TextDecoder(units=UnitOptions(sensor="mpu6050", accel_unit="g"))
+    events = _feed(dec, lines)
+    assert "drop --accel-unit/--gyro-unit and give --sensor" in (dec.problem() or "")
+    assert not [e for e in events if isinstance(e, ImuBatch)]
