@@ -1,0 +1,36 @@
+"""Adapters to the robotics world at the edge: ROS 2 bags (MCAP) in and out, a live Foxglove view.
+
+Nothing else in edgebind imports this package at module level; its third-party libraries (``mcap``,
+``mcap-ros2-support``, ``foxglove-sdk``: the ``edgebind[ros]`` extra) are imported only when a ``.mcap`` file is
+read or written or a Foxglove view is served. Modules:
+
+* :mod:`edgebind.ros.msgdefs`  ROS 2 message definitions (the standard ones we read and write, and ours).
+* :mod:`edgebind.ros.messages` pure conversions between ROS messages and arrays in SI units / degrees C.
+* :mod:`edgebind.ros.bag_in`   a bag -> a :class:`~edgebind.bridge.recording.Recording`, streamed.
+* :mod:`edgebind.ros.bag_out`  a Recording -> a bag; a live session -> a bag (:class:`SessionBag`).
+* :mod:`edgebind.ros.live`     the live Foxglove WebSocket view (:class:`FoxgloveView`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from edgebind.errors import ConfigError
+
+BAG_SUFFIXES = (".mcap",)
+
+
+def is_bag(path: str | Path) -> bool:
+    """True for a path that names an MCAP bag (by its extension)."""
+    return Path(path).suffix.lower() in BAG_SUFFIXES
+
+
+def require(module: str) -> None:
+    """Import ``module`` or raise a ConfigError naming the extra to install."""
+    import importlib
+
+    try:
+        importlib.import_module(module)
+    except ImportError as exc:
+        raise ConfigError(f"{module} is not installed ({exc}); ROS bags and the Foxglove view need the ros extra: "
+                          "pip install 'edgebind[ros]'.") from None
