@@ -13,9 +13,14 @@ read or written or a Foxglove view is served. Modules:
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from edgebind.errors import ConfigError
+
+if TYPE_CHECKING:
+    from edgebind.bridge.recording import Recording
 
 BAG_SUFFIXES = (".mcap",)
 
@@ -34,3 +39,33 @@ def require(module: str) -> None:
     except ImportError as exc:
         raise ConfigError(f"{module} is not installed ({exc}); ROS bags and the Foxglove view need the ros extra: "
                           "pip install 'edgebind[ros]'.") from None
+
+
+def load_recording(path: str | Path, options: Any = None,
+                   modalities: Collection[str] = ("imu", "thermal", "labels")) -> Recording:
+    """A Recording from a ``.npz`` or, through :func:`edgebind.ros.bag_in.read_bag`, a ``.mcap`` bag.
+
+    Args:
+        path: the file.
+        options: a :class:`~edgebind.ros.bag_in.BagOptions` for bags (topics, thermal unit). Defaults to found.
+        modalities: what to read from a bag. Defaults to all.
+
+    Raises:
+        SensorError: see ``Recording.load`` and ``read_bag``.
+    """
+    if is_bag(path):
+        from edgebind.ros.bag_in import read_bag
+
+        return read_bag(path, options, modalities)
+    from edgebind.bridge.recording import Recording
+
+    return Recording.load(path)
+
+
+def save_recording(rec: Recording, path: str | Path) -> Path:
+    """Write ``rec`` as a ``.mcap`` bag (:func:`edgebind.ros.bag_out.write_recording_bag`) or a ``.npz``."""
+    if is_bag(path):
+        from edgebind.ros.bag_out import write_recording_bag
+
+        return write_recording_bag(rec, path)
+    return rec.save(path)

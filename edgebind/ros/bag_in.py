@@ -243,8 +243,8 @@ class _Accumulator:
         if self.thermal_topic is not None and self.frames:
             shapes = sorted({fr.shape for fr in self.frames})
             if len(shapes) > 1:
-                raise SensorError(f"{path}: thermal topic {self.thermal_topic} changes frame size ({shapes}); split the "
-                                  "bag where the camera mode changes (mcap filter) and convert each part.")
+                raise SensorError(f"{path}: thermal topic {self.thermal_topic} changes frame size ({shapes}); split "
+                                  "the bag where the camera mode changes (mcap filter) and convert each part.")
             order = np.argsort(np.asarray(self.frame_t), kind="stable")
             raw = np.stack([self.frames[i] for i in order])  # (M, H, W)
             thermal, thermal_t = to_celsius(raw, str(unit), sensor), np.asarray(self.frame_t, np.int64)[order]
