@@ -76,41 +76,37 @@ def _fail(path: Path, exc: Exception) -> SensorError:
                        f"off, recover what it holds with 'mcap recover {path} -o fixed.mcap' (mcap CLI).")
 
 
-def _open(path: Path) -> tuple[Any, Any, Any]:
-    """(file, reader, summary) or a SensorError naming the fix."""
+def _summary(path: Path) -> tuple[dict[str, str], dict[str, str] | None]:
+    """(topic -> message type, the ``edgebind`` metadata record or None) from the bag's summary section.
+
+    Raises:
+        SensorError: a missing file, or no readable summary (a truncated or foreign file), naming the fix.
+    """
     require("mcap_ros2")
     from mcap.exceptions import McapError
     from mcap.reader import make_reader
-    from mcap_ros2.decoder import DecoderFactory
 
     if not path.is_file():
         raise SensorError(f"bag {path} does not exist; write one with 'edgebind record PORT -o {path.name}'.")
-    f = path.open("rb")
-    try:
-        reader = make_reader(f, decoder_factories=[DecoderFactory()])
-        summary = reader.get_summary()
-    except (McapError, struct.error, ValueError, EOFError) as exc:
-        f.close()
-        raise _fail(path, exc) from None
-    if summary is None:
-        f.close()
-        raise _fail(path, ValueError("no summary section"))
-    return f, reader, summary
+    with path.open("rb") as f:
+        try:
+            reader = make_reader(f)
+            summary = reader.get_summary()
+            if summary is None:
+                raise ValueError("no summary section")
+            stored = next((dict(r.metadata) for r in reader.iter_metadata() if r.name == META_NAME), None)
+        except (McapError, struct.error, ValueError, EOFError) as exc:
+            raise _fail(path, exc) from None
+    topics = {}
+    for ch in summary.channels.values():
+        schema = summary.schemas.get(ch.schema_id)
+        topics[ch.topic] = schema.name if schema is not None else ""
+    return topics, stored
 
 
 def bag_topics(path: str | Path) -> dict[str, str]:
     """Topic -> message type of every channel in the bag."""
-    f, _, summary = _open(Path(path))
-    f.close()
-    return _topics(summary)
-
-
-def _topics(summary: Any) -> dict[str, str]:
-    out = {}
-    for ch in summary.channels.values():
-        schema = summary.schemas.get(ch.schema_id)
-        out[ch.topic] = schema.name if schema is not None else ""
-    return out
+    return _summary(Path(path))[0]
 
 
 def _pick(topics: dict[str, str], kind: str, types: tuple[str, ...], explicit: str | None, flag: str,
@@ -134,13 +130,6 @@ def _pick(topics: dict[str, str], kind: str, types: tuple[str, ...], explicit: s
     return candidates[0] if candidates else None
 
 
-def _edgebind_meta(reader: Any) -> dict[str, Any] | None:
-    for record in reader.iter_metadata():
-        if record.name == META_NAME:
-            return dict(record.metadata)
-    return None
-
-
 def read_bag(path: str | Path, options: BagOptions | None = None,
              modalities: Collection[str] = ("imu", "thermal", "labels")) -> Recording:
     """Read a ROS 2 bag into a Recording (IMU in SI units per REP 145, thermal in degrees C, String labels).
@@ -159,42 +148,49 @@ def read_bag(path: str | Path, options: BagOptions | None = None,
         ConfigError: a missing thermal unit, or ``counts`` without a sensor.
     """
     path, opts = Path(path), options or BagOptions()
-    f, reader, summary = _open(path)
-    with f:
-        topics = _topics(summary)
-        stored = _edgebind_meta(reader)
-        imu_t = _pick(topics, "IMU", IMU_TYPES, opts.imu_topic, "--imu-topic", path) if "imu" in modalities else None
-        th_t = (_pick(topics, "thermal", THERMAL_TYPES, opts.thermal_topic, "--thermal-topic", path)
-                if "thermal" in modalities else None)
-        lab_t = (_pick(topics, "label", LABEL_TYPES, opts.label_topic, "--label-topic", path)
-                 if "labels" in modalities else None)
-        if imu_t is None and th_t is None:
-            listing = ", ".join(f"{t} ({ty})" for t, ty in sorted(topics.items())) or "no topics"
-            wanted = " or ".join(m for m in ("IMU", "thermal") if m.lower() in modalities)
-            raise SensorError(f"{path} has no {wanted} topic (it has {listing}); record sensor_msgs/msg/Imu "
-                              "(or Image) topics, or name yours with --imu-topic / --thermal-topic.")
-        unit = opts.thermal_unit
-        if th_t is not None:
-            if unit is None and stored is not None and stored.get("thermal_topic") == th_t:
-                unit = stored.get("thermal_unit")
-            if unit is None:
-                raise SensorError(f"{path}: thermal topic {th_t} has no standard radiometric unit; pass --thermal-unit "
-                                  "celsius, kelvin_x100 (Lepton TLinear, centi-kelvin) or counts (with "
-                                  "--thermal-sensor).")
-            check_thermal_unit(unit, opts.thermal_sensor)
-        wanted_topics = [t for t in (imu_t, th_t, lab_t) if t is not None]
-        acc = _Accumulator(path, imu_t, th_t, lab_t)
-        from mcap.exceptions import McapError
-
-        try:
-            for _schema, channel, message, msg in reader.iter_decoded_messages(wanted_topics, log_time_order=False):
-                acc.add(channel.topic, msg, message.log_time)
-        except (McapError, struct.error, ValueError, EOFError) as exc:
-            raise _fail(path, exc) from None
+    topics, stored = _summary(path)
+    imu_t = _pick(topics, "IMU", IMU_TYPES, opts.imu_topic, "--imu-topic", path) if "imu" in modalities else None
+    th_t = (_pick(topics, "thermal", THERMAL_TYPES, opts.thermal_topic, "--thermal-topic", path)
+            if "thermal" in modalities else None)
+    lab_t = (_pick(topics, "label", LABEL_TYPES, opts.label_topic, "--label-topic", path)
+             if "labels" in modalities else None)
+    if imu_t is None and th_t is None:
+        listing = ", ".join(f"{t} ({ty})" for t, ty in sorted(topics.items())) or "no topics"
+        wanted = " or ".join(m for m in ("IMU", "thermal") if m.lower() in modalities)
+        raise SensorError(f"{path} has no {wanted} topic (it has {listing}); record sensor_msgs/msg/Imu "
+                          "(or Image) topics, or name yours with --imu-topic / --thermal-topic.")
+    unit = opts.thermal_unit
+    if th_t is not None:
+        if unit is None and stored is not None and stored.get("thermal_topic") == th_t:
+            unit = stored.get("thermal_unit")
+        if unit is None:
+            raise SensorError(f"{path}: thermal topic {th_t} has no standard radiometric unit; pass --thermal-unit "
+                              "celsius, kelvin_x100 (Lepton TLinear, centi-kelvin) or counts (with "
+                              "--thermal-sensor).")
+        check_thermal_unit(unit, opts.thermal_sensor)
+    acc = _Accumulator(path, imu_t, th_t, lab_t)
+    for topic, msg, log_time in _iter_messages(path, [t for t in (imu_t, th_t, lab_t) if t is not None]):
+        acc.add(topic, msg, log_time)
     rec = acc.recording(unit, opts.thermal_sensor)
     if stored is not None and "recording_meta" in stored and stored.get("imu_topic") == imu_t:
         rec.meta = json.loads(stored["recording_meta"])  # an edgebind bag: its Recording's meta, unchanged
     return rec
+
+
+def _iter_messages(path: Path, topics: list[str]) -> Iterator[tuple[str, Any, int]]:
+    """(topic, decoded message, log time ns) in file order. The non-seeking reader holds one chunk at a time; the
+    indexed reader would also hold every message's index entry (~700 bytes each)."""
+    from mcap.exceptions import McapError
+    from mcap.reader import NonSeekingReader
+    from mcap_ros2.decoder import DecoderFactory
+
+    with path.open("rb") as f:
+        reader = NonSeekingReader(f, decoder_factories=[DecoderFactory()])
+        try:
+            for _schema, channel, message, msg in reader.iter_decoded_messages(topics, log_time_order=False):
+                yield channel.topic, msg, message.log_time
+        except (McapError, struct.error, ValueError, EOFError) as exc:
+            raise _fail(path, exc) from None
 
 
 class _Accumulator:
@@ -284,7 +280,5 @@ def iter_bag_labels(path: str | Path, topic: str = "/edgebind/labels") -> Iterat
     """The ``stream --json`` lines of a session bag's ``edgebind_msgs/msg/WindowLabel`` topic, in file order."""
     from edgebind.ros.messages import label_line
 
-    f, reader, _ = _open(Path(path))
-    with f:
-        for _s, _c, _m, msg in reader.iter_decoded_messages([topic], log_time_order=False):
-            yield label_line(msg)
+    for _topic, msg, _t in _iter_messages(Path(path), [topic]):
+        yield label_line(msg)
