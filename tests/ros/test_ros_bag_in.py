@@ -83,7 +83,7 @@ def test_counts_go_through_the_sensor_profile(tmp_path: Path, lepton_counts: tup
     bag = BagWriter(tmp_path / "t.mcap")
     bag.write("/cam", "sensor_msgs/msg/Image", image_msg(0, lepton_counts[0][0], "16UC1"), 0)
     bag.close()
-    with pytest.raises(ConfigError, match="--thermal-sensor lepton3.5"):
+    with pytest.raises(ConfigError, match=r"--thermal-sensor lepton3\.5"):
         read_bag(tmp_path / "t.mcap", BagOptions(thermal_unit="counts"))
     rec = read_bag(tmp_path / "t.mcap", BagOptions(thermal_unit="counts", thermal_sensor="lepton3.5"))
     assert rec.thermal is not None  # the Lepton profile reads these counts as TLinear 0.01 K
