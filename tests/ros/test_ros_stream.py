@@ -1,0 +1,132 @@
+"""``edgebind stream --mcap`` on a simulated device, read back by ``mcap_ros2``; the Foxglove view, read by a real
+WebSocket client."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import struct
+import threading
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from edgebind.bridge.recording import Recording
+from edgebind.bridge.remix import trim
+from edgebind.bridge.simulator import SimulatedDevice
+from edgebind.cli import cli
+from edgebind.ros.messages import label_line
+
+LABELS = "Standing\nRunning\nWalking\nBadminton: playing badminton | a badminton match\n"
+
+
+@pytest.fixture
+def labels_file(tmp_path: Path) -> Path:
+    p = tmp_path / "labels.txt"
+    p.write_text(LABELS)
+    return p
+
+
+@pytest.fixture
+def device(imu_400: Recording):  # type: ignore[no-untyped-def]
+    with SimulatedDevice(trim(imu_400, 10.0), fmt="binary", speed=4.0) as sim:
+        yield sim
+
+
+def read_ros2(path: Path) -> list[Any]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from mcap_ros2.reader import read_ros2_messages
+
+        return list(read_ros2_messages(str(path), log_time_order=False))
+
+
+def test_stream_mcap_logs_raw_messages_and_labels_matching_json(device: SimulatedDevice, tiny_ckpt: Path,
+                                                                 labels_file: Path, imu_400: Recording,
+                                                                 tmp_path: Path) -> None:
+    bag = tmp_path / "session.mcap"
+    result = CliRunner().invoke(cli, ["stream", str(device.link), "--checkpoint", str(tiny_ckpt), "--labels",
+                                      str(labels_file), "--json", "--max-windows", "3", "--hop", "0.5", "--mcap",
+                                      str(bag), "--mcap-embeddings"])
+    assert result.exit_code == 0, result.output
+    assert f"mcap: logging the session to {bag}" in result.stderr
+    lines = [json.loads(line) for line in result.stdout.strip().splitlines()][:-1]
+    msgs = read_ros2(bag)
+    topics = {m.channel.topic: m.schema.name for m in msgs}
+    assert topics == {"/imu": "sensor_msgs/msg/Imu", "/edgebind/labels": "edgebind_msgs/msg/WindowLabel",
+                      "/edgebind/embeddings": "edgebind_msgs/msg/Embedding"}
+    logged = [label_line(m.ros_msg) for m in msgs if m.channel.topic == "/edgebind/labels"]
+    assert logged == lines and len(lines) == 3
+    emb = [m.ros_msg for m in msgs if m.channel.topic == "/edgebind/embeddings"]
+    assert [e.index for e in emb] == [0, 1, 2] and len(emb[0].data) == 1024
+    np.testing.assert_allclose([np.linalg.norm(e.data) for e in emb], 1.0, atol=1e-5)
+    imu = [m.ros_msg for m in msgs if m.channel.topic == "/imu"]
+    t = np.array([m.header.stamp.sec * 10**9 + m.header.stamp.nanosec for m in imu])
+    assert len(imu) >= 2000 and np.all(np.diff(t) == 2_500_000)  # every sample the windows saw, none lost
+    got = np.array([[m.linear_acceleration.x, m.angular_velocity.z] for m in imu])
+    np.testing.assert_allclose(got, imu_400.imu[: len(imu)][:, [0, 5]], atol=0.01)  # int16 link quantisation
+    assert lines[-1]["t_end_s"] * 1e9 <= t[-1]
+
+
+def test_mcap_embeddings_needs_mcap(tiny_ckpt: Path) -> None:
+    result = CliRunner().invoke(cli, ["stream", "loop://", "--checkpoint", str(tiny_ckpt), "--mcap-embeddings"])
+    assert result.exit_code == 1 and "pass --mcap session.mcap too" in result.output
+
+
+async def _foxglove_client(url: str, subscribed: threading.Event, want: int) -> tuple[list[dict[str, Any]],
+                                                                                       dict[str, list[Any]]]:
+    import websockets
+
+    received: dict[str, list[Any]] = {}
+    async with websockets.connect(url, subprotocols=["foxglove.sdk.v1"]) as ws:  # type: ignore[list-item]
+        channels: list[dict[str, Any]] = []
+        while not channels:
+            msg = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            if msg["op"] == "advertise":
+                channels = msg["channels"]
+        by_sub = {i: c for i, c in enumerate(channels)}
+        await ws.send(json.dumps({"op": "subscribe", "subscriptions": [{"id": i, "channelId": c["id"]}
+                                                                      for i, c in by_sub.items()]}))
+        subscribed.set()
+        while len(received.get("/edgebind/labels", [])) < want:
+            data = await asyncio.wait_for(ws.recv(), 60)
+            if isinstance(data, bytes) and data[0] == 1:  # binary MessageData: op, subscription, log time, payload
+                sub, _log_time = struct.unpack_from("<IQ", data, 1)
+                received.setdefault(by_sub[sub]["topic"], []).append(data[13:])
+    return channels, received
+
+
+def test_foxglove_client_receives_channels_imu_and_labels(device: SimulatedDevice, tiny_ckpt: Path,
+                                                          labels_file: Path) -> None:
+    from edgebind.ros.session import SessionOutputs
+    from edgebind.stream.pipeline import StreamOptions
+    from edgebind.stream.session import run_stream
+
+    results: list[dict[str, Any]] = []
+    with SessionOutputs(foxglove="127.0.0.1:0") as outputs:
+        assert outputs.view.url.startswith("ws://127.0.0.1:") and outputs.view.port > 0
+        subscribed = threading.Event()
+        box: dict[str, Any] = {}
+        client = threading.Thread(target=lambda: box.update(out=asyncio.run(
+            _foxglove_client(outputs.view.url, subscribed, want=2))))
+        client.start()
+        assert subscribed.wait(20)
+
+        def on_result(r: Any) -> None:
+            outputs.on_result(r)
+            results.append(r.to_json())
+
+        run_stream(str(device.link), checkpoint=tiny_ckpt, labels=str(labels_file), on_result=on_result,
+                   on_event=outputs.on_event, options=StreamOptions(hop_s=0.5, max_windows=2))
+        client.join(60)
+    channels, received = box["out"]
+    assert {c["topic"]: (c["encoding"], c["schemaName"]) for c in channels} == {
+        "/imu": ("json", "edgebind.ImuSample"), "/thermal/image": ("protobuf", "foxglove.RawImage"),
+        "/edgebind/labels": ("json", "edgebind.WindowLabel")}
+    assert [json.loads(p) for p in received["/edgebind/labels"]] == results
+    first = json.loads(received["/imu"][0])
+    assert set(first) == {"t_ns", "accel_mps2", "gyro_rads"} and len(received["/imu"]) >= 2000
