@@ -1,0 +1,54 @@
+"""The edges of the ros package: without the extra installed, addresses, and convert between .npz and .mcap."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from edgebind.bridge.recording import Recording
+from edgebind.bridge.remix import trim
+from edgebind.cli import cli
+from edgebind.errors import ConfigError
+from edgebind.ros.live import parse_address
+
+
+def test_without_the_extra_a_bag_names_the_install(robot_bag: Path, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "mcap_ros2", None)  # as if mcap-ros2-support were not installed
+    result = CliRunner().invoke(cli, ["convert", str(robot_bag), "-o", str(tmp_path / "x.npz")])
+    assert result.exit_code == 1 and "pip install 'edgebind[ros]'" in result.output
+
+
+def test_importing_the_commands_loads_neither_ros_libraries_nor_torch() -> None:
+    code = ("import sys, edgebind.cli.stream, edgebind.cli.convert, edgebind.ros.session, edgebind.ros.live; "
+            "print(sorted(m for m in ('torch', 'mcap', 'mcap_ros2', 'foxglove') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize(("address", "expected"), [("127.0.0.1:8765", ("127.0.0.1", 8765)),
+                                                   ("0.0.0.0", ("0.0.0.0", 8765)), ("9000", ("127.0.0.1", 9000)),
+                                                   (":0", ("127.0.0.1", 0))])
+def test_foxglove_addresses(address: str, expected: tuple[str, int]) -> None:
+    assert parse_address(address) == expected
+
+
+def test_bad_foxglove_port() -> None:
+    with pytest.raises(ConfigError, match=r"port '99999' is not 0\.\.65535; e\.g\. --foxglove 127\.0\.0\.1:8765"):
+        parse_address("localhost:99999")
+
+
+def test_convert_npz_to_mcap_and_back(imu_400: Recording, tmp_path: Path) -> None:
+    trim(imu_400, 1.0).save(tmp_path / "a.npz")
+    for src, dst in (("a.npz", "b.mcap"), ("b.mcap", "c.npz")):
+        result = CliRunner().invoke(cli, ["convert", str(tmp_path / src), "-o", str(tmp_path / dst)])
+        assert result.exit_code == 0, result.output
+    a, c = Recording.load(tmp_path / "a.npz"), Recording.load(tmp_path / "c.npz")
+    np.testing.assert_array_equal(c.imu, a.imu)
+    np.testing.assert_array_equal(c.imu_t_ns, a.imu_t_ns)
+    assert c.labels is not None and c.labels.tolist() == a.labels.tolist() and c.meta == a.meta  # type: ignore[union-attr]
