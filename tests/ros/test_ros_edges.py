@@ -52,3 +52,22 @@ def test_convert_npz_to_mcap_and_back(imu_400: Recording, tmp_path: Path) -> Non
     np.testing.assert_array_equal(c.imu, a.imu)
     np.testing.assert_array_equal(c.imu_t_ns, a.imu_t_ns)
     assert c.labels is not None and c.labels.tolist() == a.labels.tolist() and c.meta == a.meta  # type: ignore[union-attr]
+
+
+def test_calibrate_imu_from_a_robot_bag_equals_from_the_recording(tmp_path: Path) -> None:
+    from conftest import BagWriter, imu_msg
+
+    from edgebind.calibration.profiles import CalibrationProfile
+    from edgebind.calibration.synthetic import SIX_FACES, random_truth, simulate_session
+
+    s = simulate_session(*random_truth(np.random.default_rng(0), full_matrix=False), SIX_FACES, seed=1)
+    Recording(imu=s.imu, imu_t_ns=s.t_ns).save(tmp_path / "six.npz")
+    bag = BagWriter(tmp_path / "six.mcap")
+    for t, row in zip(s.t_ns.tolist(), s.imu, strict=True):
+        bag.write("/imu/data_raw", "sensor_msgs/msg/Imu", imu_msg(t, row), t)
+    bag.close()
+    for src in ("six.npz", "six.mcap"):
+        result = CliRunner().invoke(cli, ["calibrate", "imu", str(tmp_path / src), "--sensor", "mpu6050",
+                                          "--imu-topic", "/imu/data_raw", "-o", str(tmp_path / f"{src}.json")])
+        assert result.exit_code == 0, result.output
+    assert CalibrationProfile.load(tmp_path / "six.mcap.json") == CalibrationProfile.load(tmp_path / "six.npz.json")

@@ -102,6 +102,8 @@ async def _foxglove_client(url: str, subscribed: threading.Event, want: int) -> 
 
 def test_foxglove_client_receives_channels_imu_and_labels(device: SimulatedDevice, tiny_ckpt: Path,
                                                           labels_file: Path) -> None:
+    pytest.importorskip("websockets", reason="the WebSocket client of this test (pip install websockets)")
+    pytest.importorskip("foxglove", reason="the ros extra (pip install 'edgebind[ros]') is not installed")
     from edgebind.ros.session import SessionOutputs
     from edgebind.stream.pipeline import StreamOptions
     from edgebind.stream.session import run_stream
