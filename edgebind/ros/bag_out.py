@@ -50,6 +50,11 @@ class _Bag:
         self.writer = Writer(self._file)
         self._schemas: dict[str, Any] = {}
 
+    def add_edgebind_metadata(self, topics: BagTopics, **extra: str) -> None:
+        """The ``edgebind`` metadata record: which topics hold what, and the thermal unit (degrees C)."""
+        self.writer.add_metadata("edgebind", {"imu_topic": topics.imu, "thermal_topic": topics.thermal,
+                                              "thermal_unit": "celsius", **extra})
+
     def write(self, topic: str, datatype: str, message: dict[str, Any], log_time_ns: int) -> None:
         schema = self._schemas.get(datatype)
         if schema is None:
@@ -85,9 +90,7 @@ def write_recording_bag(rec: Recording, path: str | Path, topics: BagTopics | No
         if rec.labels is not None and rec.label_t_ns is not None:
             for t, label in zip(rec.label_t_ns.tolist(), rec.labels.tolist(), strict=True):
                 bag.write(tp.truth, msgdefs.STRING, {"data": label}, t)
-        stored = {"recording_meta": json.dumps(rec.meta, sort_keys=True), "imu_topic": tp.imu,
-                  "thermal_topic": tp.thermal, "thermal_unit": "celsius", "label_topic": tp.truth}
-        bag.writer.add_metadata("edgebind", stored)
+        bag.add_edgebind_metadata(tp, recording_meta=json.dumps(rec.meta, sort_keys=True), label_topic=tp.truth)
     finally:
         bag.close()
     return bag.path
@@ -108,6 +111,7 @@ class SessionBag:
     def __init__(self, path: str | Path, embeddings: bool = False, topics: BagTopics | None = None) -> None:
         self.topics, self.embeddings = topics or BagTopics(), embeddings
         self._bag = _Bag(path)
+        self._bag.add_edgebind_metadata(self.topics, window_label_topic=self.topics.labels)
         self._lock = threading.Lock()
         self.counts = {"imu": 0, "thermal": 0, "labels": 0, "embeddings": 0}
 
