@@ -54,6 +54,19 @@ def test_convert_npz_to_mcap_and_back(imu_400: Recording, tmp_path: Path) -> Non
     assert c.labels is not None and c.labels.tolist() == a.labels.tolist() and c.meta == a.meta  # type: ignore[union-attr]
 
 
+def test_thermal_only_clip_round_trips(data_dir: Path, tmp_path: Path) -> None:
+    clip = data_dir / "thermal" / "20240507-074536.cptv"
+    for src, dst in ((clip, tmp_path / "c.npz"), (tmp_path / "c.npz", tmp_path / "c.mcap"),
+                     (tmp_path / "c.mcap", tmp_path / "back.npz")):
+        result = CliRunner().invoke(cli, ["convert", str(src), "-o", str(dst)])
+        assert result.exit_code == 0, result.output
+    a, b = Recording.load(tmp_path / "c.npz"), Recording.load(tmp_path / "back.npz")
+    assert a.thermal is not None and b.thermal is not None and len(b.imu) == 0
+    np.testing.assert_array_equal(b.thermal, a.thermal)
+    np.testing.assert_array_equal(b.thermal_t_ns, a.thermal_t_ns)  # type: ignore[arg-type]
+    assert b.meta == a.meta
+
+
 def test_calibrate_imu_from_a_robot_bag_equals_from_the_recording(tmp_path: Path) -> None:
     from conftest import BagWriter, imu_msg
 

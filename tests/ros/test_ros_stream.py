@@ -19,8 +19,7 @@ from edgebind.bridge.recording import Recording
 from edgebind.bridge.remix import trim
 from edgebind.bridge.simulator import SimulatedDevice
 from edgebind.cli import cli
-from edgebind.ros.bag_in import read_bag
-from edgebind.ros.messages import label_line
+from edgebind.ros.bag_in import iter_bag_labels, read_bag
 
 LABELS = "Standing\nRunning\nWalking\nBadminton: playing badminton | a badminton match\n"
 
@@ -71,8 +70,7 @@ def test_stream_mcap_logs_raw_messages_and_labels_matching_json(device: Simulate
     assert topics == {"/imu": "sensor_msgs/msg/Imu", "/thermal/image": "sensor_msgs/msg/Image",
                       "/edgebind/labels": "edgebind_msgs/msg/WindowLabel",
                       "/edgebind/embeddings": "edgebind_msgs/msg/Embedding"}
-    logged = [label_line(m.ros_msg) for m in msgs if m.channel.topic == "/edgebind/labels"]
-    assert logged == lines and sum(line["modality"] == "imu" for line in lines) == 3
+    assert list(iter_bag_labels(bag)) == lines and sum(line["modality"] == "imu" for line in lines) == 3
     emb = [m.ros_msg for m in msgs if m.channel.topic == "/edgebind/embeddings"]
     assert [(e.modality, e.index) for e in emb] == [(x["modality"], x["index"]) for x in lines]
     assert len(emb[0].data) == 1024
