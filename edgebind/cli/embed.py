@@ -33,8 +33,7 @@ def embed(modality: str, inputs: tuple[str, ...], checkpoint: str | None, bundle
     """Embed MODALITY inputs with ImageBind's encoder.
 
     \b
-    imu:     .npy (6, 2000)/(N, 6, 2000) as is; a Recording .npz, ROS 2 bag .mcap or CSV is resampled into 5 s
-             windows
+    imu:     .npy (6, 2000)/(N, 6, 2000) as is; a Recording .npz, bag .mcap or CSV is resampled into 5 s windows
     thermal: .npy (N, 1, 224, 224) as is; images, .cptv clips, bags, °C arrays are mapped and resized
     text:    strings as arguments, or --file labels.txt
 
