@@ -84,3 +84,14 @@ def test_calibrate_imu_from_a_robot_bag_equals_from_the_recording(tmp_path: Path
                                           "--imu-topic", "/imu/data_raw", "-o", str(tmp_path / f"{src}.json")])
         assert result.exit_code == 0, result.output
     assert CalibrationProfile.load(tmp_path / "six.mcap.json") == CalibrationProfile.load(tmp_path / "six.npz.json")
+
+
+def test_a_busy_foxglove_port_names_the_fix() -> None:
+    pytest.importorskip("foxglove", reason="the ros extra (pip install 'edgebind[ros]') is not installed")
+    from edgebind.errors import SensorError
+    from edgebind.ros.live import FoxgloveView
+
+    with FoxgloveView("127.0.0.1:0") as first:
+        assert first.url == f"ws://127.0.0.1:{first.port}" and str(first.port) in first.app_url
+        with pytest.raises(SensorError, match=r"cannot serve Foxglove on 127\.0\.0\.1:\d+ \(.*in use.*--foxglove"):
+            FoxgloveView(f"127.0.0.1:{first.port}")
