@@ -9,6 +9,7 @@ read or written or a Foxglove view is served. Modules:
 * :mod:`edgebind.ros.bag_in`   a bag -> a :class:`~edgebind.bridge.recording.Recording`, streamed.
 * :mod:`edgebind.ros.bag_out`  a Recording -> a bag; a live session -> a bag (:class:`SessionBag`).
 * :mod:`edgebind.ros.live`     the live Foxglove WebSocket view (:class:`FoxgloveView`).
+* :mod:`edgebind.ros.session`  the bag and the view as one stream observer (``stream --mcap/--foxglove``).
 """
 
 from __future__ import annotations
