@@ -30,7 +30,7 @@ THERMAL_TYPES = (msgdefs.IMAGE, msgdefs.COMPRESSED_IMAGE)
 LABEL_TYPES = (msgdefs.STRING,)
 NO_TOPIC = "none"  # --label-topic none: ignore every String topic
 META_NAME = "edgebind"  # MCAP metadata record written by bag_out
-REP145 = ("REP 145: accel = specific force in m/s^2 with gravity, gyro in rad/s, time = header.stamp")
+REP145 = "REP 145: accel = specific force in m/s^2 with gravity, gyro in rad/s, time = header.stamp"
 
 
 @dataclass(frozen=True)
@@ -104,11 +104,6 @@ def _summary(path: Path) -> tuple[dict[str, str], dict[str, str] | None]:
     return topics, stored
 
 
-def bag_topics(path: str | Path) -> dict[str, str]:
-    """Topic -> message type of every channel in the bag."""
-    return _summary(Path(path))[0]
-
-
 def _pick(topics: dict[str, str], kind: str, types: tuple[str, ...], explicit: str | None, flag: str,
           path: Path) -> str | None:
     """The topic to read for ``kind``: the one named, or the only one of ``types``; None when there is none."""
@@ -172,7 +167,8 @@ def read_bag(path: str | Path, options: BagOptions | None = None,
     for topic, msg, log_time in _iter_messages(path, [t for t in (imu_t, th_t, lab_t) if t is not None]):
         acc.add(topic, msg, log_time)
     rec = acc.recording(unit, opts.thermal_sensor)
-    if stored is not None and "recording_meta" in stored and stored.get("imu_topic") == imu_t:
+    if (stored is not None and "recording_meta" in stored and imu_t in (None, stored.get("imu_topic"))
+            and th_t in (None, stored.get("thermal_topic"))):
         rec.meta = json.loads(stored["recording_meta"])  # an edgebind bag: its Recording's meta, unchanged
     return rec
 
