@@ -57,11 +57,11 @@ def image_msg(t_ns: int, frame: np.ndarray, encoding: str, big_endian: bool = Fa
 class BagWriter:
     """``mcap_ros2.writer.Writer`` with the standard schemas, as a test writes a robot's bag."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, chunk_size: int = 1 << 20) -> None:
         from mcap_ros2.writer import Writer
 
         self.f = path.open("wb")
-        self.w = Writer(self.f)
+        self.w = Writer(self.f, chunk_size=chunk_size)
         self.schemas = {name: self.w.register_msgdef(name, text) for name, text in (
             ("sensor_msgs/msg/Imu", ROS_IMU), ("sensor_msgs/msg/Image", ROS_IMAGE),
             ("sensor_msgs/msg/CompressedImage", ROS_COMPRESSED), ("std_msgs/msg/String", ROS_STRING))}
