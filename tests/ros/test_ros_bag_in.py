@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import BagWriter, image_msg, imu_msg
+from roskit import BagWriter, image_msg, imu_msg
 
 from edgebind.bridge.recording import Recording
 from edgebind.cli import cli

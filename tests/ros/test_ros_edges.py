@@ -68,7 +68,7 @@ def test_thermal_only_clip_round_trips(data_dir: Path, tmp_path: Path) -> None:
 
 
 def test_calibrate_imu_from_a_robot_bag_equals_from_the_recording(tmp_path: Path) -> None:
-    from conftest import BagWriter, imu_msg
+    from roskit import BagWriter, imu_msg
 
     from edgebind.calibration.profiles import CalibrationProfile
     from edgebind.calibration.synthetic import SIX_FACES, random_truth, simulate_session
