@@ -113,6 +113,8 @@ def stream(port: str, bundle: str | None, checkpoint: str | None, sets: tuple[st
     finally:
         if outputs is not None:
             outputs.close()
+            for line in outputs.lines():
+                click.echo(line, err=True)
     if live is not None:
         live.stop()
         click.echo("")

@@ -29,6 +29,7 @@ class SessionOutputs:
             raise ConfigError("--mcap-embeddings logs into the session bag; pass --mcap session.mcap too.")
         self.bag: Any = None
         self.view: Any = None
+        self.closed = False
         if foxglove is not None:
             from edgebind.ros.live import FoxgloveView
 
@@ -60,17 +61,23 @@ class SessionOutputs:
             sink.on_result(result)
 
     def lines(self) -> list[str]:
-        """What the user should know: where the bag goes, which URL to open."""
+        """What the user should know: which URL to open and where the bag goes; after :meth:`close`, what it holds."""
         out = []
-        if self.view is not None:
+        if self.view is not None and not self.closed:
             out.append(f"foxglove: open {self.view.url} in Foxglove (Open connection -> Foxglove WebSocket), or "
                        f"{self.view.app_url}")
-        if self.bag is not None:
+        if self.bag is not None and not self.closed:
             out.append(f"mcap: logging the session to {self.bag.path}")
+        elif self.bag is not None:
+            c = self.bag.counts
+            out.append(f"mcap: wrote {self.bag.path} ({c['imu']} IMU samples, {c['thermal']} thermal frames, "
+                       f"{c['labels']} labels, {c['embeddings']} embeddings); next: edgebind convert {self.bag.path} "
+                       "-o session.npz")
         return out
 
     def close(self) -> None:
         """Finish the bag and stop the server."""
+        self.closed = True
         if self.bag is not None:
             self.bag.close()
         if self.view is not None:

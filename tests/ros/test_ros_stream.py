@@ -81,6 +81,9 @@ def test_stream_mcap_logs_raw_messages_and_labels_matching_json(device: Simulate
     got = np.array([[m.linear_acceleration.x, m.angular_velocity.z] for m in imu])
     np.testing.assert_allclose(got, session_rec.imu[: len(imu)][:, [0, 5]], atol=0.01)  # int16 link quantisation
     assert max(x["t_end_s"] for x in lines) * 1e9 <= t[-1]
+    frames = sum(m.channel.topic == "/thermal/image" for m in msgs)
+    assert (f"mcap: wrote {bag} ({len(imu)} IMU samples, {frames} thermal frames, {len(lines)} labels, {len(emb)} "
+            "embeddings)") in result.stderr
     back = read_bag(bag)  # a session bag reads back as a Recording: its thermal unit is recorded in the bag
     assert back.thermal is not None and session_rec.thermal is not None and back.thermal_t_ns is not None
     assert back.thermal.shape[1:] == (24, 32) and len(back.imu) == len(imu)
