@@ -30,6 +30,7 @@ THERMAL_TYPES = (msgdefs.IMAGE, msgdefs.COMPRESSED_IMAGE)
 LABEL_TYPES = (msgdefs.STRING,)
 NO_TOPIC = "none"  # --label-topic none: ignore every String topic
 META_NAME = "edgebind"  # MCAP metadata record written by bag_out
+MAX_REPEATED_STAMPS = 0.1  # more repeats than this fraction: the driver does not stamp samples (an error)
 REP145 = "REP 145: accel = specific force in m/s^2 with gravity, gyro in rad/s, time = header.stamp"
 
 
@@ -226,7 +227,12 @@ class _Accumulator:
         if self.imu_topic is not None:
             if not len(imu):
                 raise SensorError(f"{path}: IMU topic {self.imu_topic} holds no messages; pick another --imu-topic.")
+            n = len(imu)
             imu, imu_t, dropped = _sorted_unique(imu, imu_t)
+            if dropped > MAX_REPEATED_STAMPS * n:
+                raise SensorError(f"{path}: {dropped} of {n} messages on {self.imu_topic} repeat an earlier "
+                                  "header.stamp, so the driver does not stamp its samples; set header.stamp to each "
+                                  "sample's time in the IMU driver (REP 145) and record again.")
             meta.update({"imu_topic": self.imu_topic, "imu_frame_id": _one(self.frame_ids["imu"]),
                          "imu_rate_hz": float(1e9 / np.median(np.diff(imu_t))) if len(imu_t) > 1 else 0.0,
                          "gravity_included": True, "has_gyro": self.no_gyro == 0, "units": REP145,

@@ -92,14 +92,23 @@ def test_counts_go_through_the_sensor_profile(tmp_path: Path, lepton_counts: tup
 
 def test_rep145_no_gyro_and_unsorted_duplicate_stamps(tmp_path: Path) -> None:
     bag = BagWriter(tmp_path / "imu.mcap")
-    for t in (3, 1, 2, 2):  # a driver that re-publishes, out of order
+    for t in (3, 1, 2, 2, *range(4, 13)):  # a driver that re-publishes once, out of order
         bag.write("/imu", "sensor_msgs/msg/Imu", imu_msg(t * 2_500_000, [0, 0, 9.81, 0, 0, t], gyro_cov0=-1.0), t)
     bag.close()
     rec = read_bag(tmp_path / "imu.mcap")
-    np.testing.assert_array_equal(rec.imu_t_ns, [2_500_000, 5_000_000, 7_500_000])
-    np.testing.assert_array_equal(rec.imu[:, 5], [1, 2, 3])
+    np.testing.assert_array_equal(rec.imu_t_ns, np.arange(1, 13) * 2_500_000)
+    np.testing.assert_array_equal(rec.imu[:, 5], np.arange(1, 13))
     np.testing.assert_allclose(rec.imu[:, 2], 9.81, rtol=1e-7)  # +g on z at rest: specific force, gravity kept
     assert rec.meta["has_gyro"] is False and rec.meta["imu_duplicate_stamps_dropped"] == 1
+
+
+def test_unstamped_imu_messages(tmp_path: Path) -> None:
+    bag = BagWriter(tmp_path / "zero.mcap")
+    for i in range(20):  # a driver that leaves header.stamp at zero
+        bag.write("/imu", "sensor_msgs/msg/Imu", imu_msg(0, [0, 0, 9.81, 0, 0, 0]), i * 2_500_000)
+    bag.close()
+    with pytest.raises(SensorError, match=r"19 of 20 messages on /imu repeat an earlier header\.stamp"):
+        read_bag(tmp_path / "zero.mcap")
 
 
 def _two_imu_bag(path: Path) -> Path:
