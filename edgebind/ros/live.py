@@ -78,7 +78,7 @@ class FoxgloveView:
         self.context = foxglove.Context()
         try:
             self.server = foxglove.start_server(name="edgebind", host=self.host, port=port, context=self.context)
-        except Exception as exc:  # the SDK raises its own FoxgloveError for bind failures
+        except (RuntimeError, OSError) as exc:  # the SDK raises RuntimeError("FoxgloveError: Failed to bind ...")
             raise SensorError(f"cannot serve Foxglove on {self.host}:{port} ({exc}); pick a free port, e.g. "
                               f"--foxglove {self.host}:0 (any free port).") from None
         self.imu = foxglove.Channel(tp.imu, schema=IMU_SCHEMA, message_encoding="json", context=self.context)
