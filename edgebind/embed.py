@@ -59,18 +59,9 @@ def load_inputs(modality: str, inputs: Sequence[str], hop_s: float | None = None
 def _imu_input(path: Path, hop_s: float | None, rate_hz: float | None, calibration: str | Path | None,
                bag: Any = None) -> np.ndarray:
     from edgebind.preprocess.imu import DEFAULT_IMU_CONTRACT, load_imu_csv, load_imu_input, windows_from_recording
-    from edgebind.ros import is_bag
+    from edgebind.ros import is_bag, load_recording
 
-    if is_bag(path):  # a ROS 2 bag is read as the Recording it holds, then windowed like a .npz
-        from edgebind.ros import load_recording
-
-        rec = load_recording(path, bag, ("imu",))
-        if calibration is not None:
-            from edgebind.calibration.apply import calibrate_recording
-
-            rec = calibrate_recording(rec, calibration)
-        return windows_from_recording(rec, DEFAULT_IMU_CONTRACT.window_s if hop_s is None else hop_s)[0]
-    if calibration is None:
+    if calibration is None and not is_bag(path):
         return load_imu_input(path, hop_s=hop_s, rate_hz=rate_hz)
     from edgebind.bridge.recording import Recording
     from edgebind.calibration.apply import calibrate_recording
@@ -81,14 +72,18 @@ def _imu_input(path: Path, hop_s: float | None, rate_hz: float | None, calibrati
         x = load_imu_input(path)
         flat = apply_imu_profile(x.transpose(0, 2, 1).reshape(-1, 6), str(calibration))  # (N*T, 6)
         return np.ascontiguousarray(flat.reshape(x.shape[0], x.shape[2], 6).transpose(0, 2, 1))
-    rec = Recording.load(path) if suffix == ".npz" else load_imu_csv(path, rate_hz=rate_hz)
-    rec = calibrate_recording(rec, calibration)
+    if is_bag(path):  # a ROS 2 bag is read as the Recording it holds, then windowed like a .npz
+        rec = load_recording(path, bag, ("imu",))
+    else:
+        rec = Recording.load(path) if suffix == ".npz" else load_imu_csv(path, rate_hz=rate_hz)
+    if calibration is not None:
+        rec = calibrate_recording(rec, calibration)
     return windows_from_recording(rec, DEFAULT_IMU_CONTRACT.window_s if hop_s is None else hop_s)[0]
 
 
 def _thermal_input(path: Path, calibration: str | Path | None, bag: Any = None) -> np.ndarray:
     from edgebind.preprocess.thermal import load_cptv, load_thermal_input, map_temperature, to_model_input
-    from edgebind.ros import is_bag
+    from edgebind.ros import is_bag, load_recording
 
     if calibration is None and not is_bag(path):
         return load_thermal_input(path)
@@ -96,8 +91,6 @@ def _thermal_input(path: Path, calibration: str | Path | None, bag: Any = None) 
 
     suffix = path.suffix.lower()
     if is_bag(path):  # a ROS 2 bag is read as the Recording it holds
-        from edgebind.ros import load_recording
-
         raw = load_recording(path, bag, ("thermal",)).thermal
         if raw is None:
             raise InputError(f"bag {path} has a thermal topic without frames; pick another with --thermal-topic.")
