@@ -152,6 +152,20 @@ def test_unknown_encoding(tmp_path: Path) -> None:
     assert code == 1 and "image encoding 'rgb8' is not a single-channel thermal format; publish one of mono8" in out
 
 
+def test_jpeg_is_refused(tmp_path: Path) -> None:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.full((24, 32), 128, np.uint8)).save(buf, format="JPEG")
+    bag = BagWriter(tmp_path / "jpeg.mcap")
+    bag.write("/cam/compressed", "sensor_msgs/msg/CompressedImage",
+              {"header": {"stamp": {"sec": 0, "nanosec": 0}, "frame_id": "f"}, "format": "jpeg",
+               "data": buf.getvalue()}, 0)
+    bag.close()
+    with pytest.raises(SensorError, match="compressed format 'jpeg' loses temperatures; publish PNG"):
+        read_bag(tmp_path / "jpeg.mcap", BagOptions(thermal_unit="celsius"))
+
+
 def test_thermal_topic_needs_a_unit(robot_bag: Path) -> None:
     with pytest.raises(SensorError, match="no standard radiometric unit; pass --thermal-unit"):
         read_bag(robot_bag)
