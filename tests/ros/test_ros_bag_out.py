@@ -110,3 +110,25 @@ def test_record_writes_a_bag_that_convert_reads_back(imu_400: Recording, tmp_pat
     assert len(back.imu) >= 1000 and back.meta["format"] == "binary"  # the recorder's meta survived the bag
     np.testing.assert_allclose(back.imu[:1000], imu_400.imu[:1000], atol=0.01)  # int16 link quantisation
     assert np.all(np.diff(back.imu_t_ns) == 2_500_000)
+
+
+def _fields(msgdef: str) -> list[list[tuple[str, str]]]:
+    """Each section's (type, name) pairs, comments and default values dropped."""
+    sections = []
+    for part in msgdef.split("=" * 80):
+        lines = [ln.split("#")[0].split() for ln in part.strip().splitlines() if not ln.startswith("MSG:")]
+        sections.append([(w[0], w[1]) for w in lines if len(w) >= 2])
+    return sections
+
+
+@pytest.mark.parametrize("name", ["sensor_msgs/msg/Imu", "sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage",
+                                  "std_msgs/msg/String"])
+def test_written_schemas_are_the_standard_ros2_definitions(name: str) -> None:
+    """A bag must also replay in ROS 2 (ros2 bag play decodes with its own compiled types): same fields, same order."""
+    import roskit
+
+    from edgebind.ros.msgdefs import MSGDEFS
+
+    standard = {"sensor_msgs/msg/Imu": roskit.ROS_IMU, "sensor_msgs/msg/Image": roskit.ROS_IMAGE,
+                "sensor_msgs/msg/CompressedImage": roskit.ROS_COMPRESSED, "std_msgs/msg/String": roskit.ROS_STRING}
+    assert _fields(MSGDEFS[name]) == _fields(standard[name])
