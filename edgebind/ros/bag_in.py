@@ -278,9 +278,16 @@ def _sorted_unique(imu: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return imu[keep], t[keep], dropped
 
 
-def iter_bag_labels(path: str | Path, topic: str = "/edgebind/labels") -> Iterator[dict[str, Any]]:
-    """The ``stream --json`` lines of a session bag's ``edgebind_msgs/msg/WindowLabel`` topic, in file order."""
+def iter_bag_labels(path: str | Path, topic: str | None = None) -> Iterator[dict[str, Any]]:
+    """The ``stream --json`` lines of a session bag's ``edgebind_msgs/msg/WindowLabel`` topic, in file order.
+
+    Args:
+        path: a bag written by ``edgebind stream --mcap``.
+        topic: the label topic. Defaults to ``BagTopics().labels`` (``/edgebind/labels``).
+    """
+    from edgebind.ros.bag_out import BagTopics
     from edgebind.ros.messages import label_line
 
-    for _topic, msg, _t in _iter_messages(Path(path), [topic]):
+    _summary(Path(path))  # a missing or truncated bag: the same one-line error as read_bag
+    for _topic, msg, _t in _iter_messages(Path(path), [topic or BagTopics().labels]):
         yield label_line(msg)
