@@ -16,17 +16,26 @@ UNIT_NS = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
 
 
 def timestamp_unit(stamps: np.ndarray, host_ns: np.ndarray, dotted: bool) -> str:
-    """The unit of a timestamp column: ``s``, ``ms``, ``us`` or ``ns``.
+    """The unit of a timestamp column: ``s`` (a decimal point), ``ms`` or ``us``.
 
-    From how fast the stamps advance against the host clock when the lines have arrival times spanning 0.2 s or
-    more (``millis()`` advances 1000 per second, ``micros()`` 10^6: right at any rate), else from a decimal point
-    (seconds) or the step between lines (1000 or more: microseconds).
+    A sensor runs at 0.5-5000 Hz. A step below 200 can only be milliseconds (as microseconds it would be above
+    5 kHz), a step above 2000 only microseconds (below 0.5 Hz as milliseconds). In between (``millis()`` at
+    0.5-5 Hz, or ``micros()`` at 500-5000 Hz) the line rate on the host clock decides, which is off by a factor
+    of 1000 for the wrong unit, so a replay at 10x still reads right. Without arrival times: 1000 or more is us.
     """
-    if len(stamps) > 1 and host_ns[-1] - host_ns[0] > 2e8 and stamps[-1] > stamps[0]:
-        per_s = (stamps[-1] - stamps[0]) / ((host_ns[-1] - host_ns[0]) / 1e9)  # stamp units per host second
-        return min(UNIT_NS, key=lambda u: abs(np.log(per_s * UNIT_NS[u] / 1e9)))
-    step = float(np.median(np.diff(stamps))) if len(stamps) > 1 else 0.0
-    return "s" if dotted else ("us" if step >= 1000 else "ms")
+    if dotted:
+        return "s"
+    diffs = np.diff(stamps)
+    step = float(np.median(diffs[diffs > 0])) if np.any(diffs > 0) else 0.0
+    if step < 200:
+        return "ms"
+    if step > 2000:
+        return "us"
+    span_s = (host_ns[-1] - host_ns[0]) / 1e9 if len(host_ns) > 1 else 0.0
+    if span_s > 0.2:
+        lines_per_s = (len(stamps) - 1) / span_s
+        return min(("ms", "us"), key=lambda u: abs(np.log(lines_per_s * step * UNIT_NS[u] / 1e9)))
+    return "us" if step >= 1000 else "ms"
 
 
 class LineClock:

@@ -8,8 +8,8 @@ The first lines (at least 8, and 1-2 s of arrival times when the lines carry no 
 
 * the CSV layout: ``3k + 1`` columns whose first column increases hold a timestamp, then accelerometer x, y, z and
   optionally gyroscope x, y, z (extra columns are ignored and counted);
-* the timestamp unit: from a header (``t_us``, ``time_ms`` ...), else from how fast the stamps advance against the
-  host clock (ms advance 1000/s, us 10^6/s), else from a decimal point (s) or the step (>= 1000: us);
+* the timestamp unit: from a header (``t_us``, ``time_ms`` ...), else from the step and, where it is ambiguous,
+  the line rate on the host clock (:func:`edgebind.bridge.rate.timestamp_unit`);
 * the units (:mod:`edgebind.bridge.units`): named in the line, ``--accel-unit``/``--gyro-unit``, or the resting
   gravity magnitude; raw counts (i2cdevlib) through the sensor profile (``--sensor``);
 * without timestamps, the line rate (:class:`edgebind.bridge.rate.LineClock`, regression on arrival times).
@@ -333,17 +333,11 @@ class TextDecoder:
         for s in samples:
             s.index = self.clock.index
             self.clock.add(s.host_t_ns)
+        # units come from the first second or two of data (a few lines of a slow wobble or of data with gravity
+        # removed could look like a steady 1 g), and so does the line rate
         span_s = self.clock.span_s()
-        n = len(self._probe)
-        if n >= _PROBE_LINES and (self._has_ts_candidate() or self._given_rate or span_s >= 2.0
-                                  or (span_s >= 1.0 and n >= 20)):
+        if len(self._probe) >= _PROBE_LINES and (span_s >= 2.0 or (span_s >= 1.0 and len(self._probe) >= 20)):
             self._settle(events)
-
-    def _has_ts_candidate(self) -> bool:
-        first = self._probe[0].values if self._probe else {}
-        if "t" in first:
-            return True
-        return "c0" in first and _csv_layout(self._probe)[1]
 
     def _settle(self, events: list[Event]) -> None:
         """Learn layout, timestamp unit, units and rate from the held lines, then emit them."""

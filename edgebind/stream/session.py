@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from edgebind.bridge.events import Event
 from edgebind.errors import ConfigError
 from edgebind.stream.encoders import Encoders
 from edgebind.stream.labels import LabelSource
@@ -47,12 +48,15 @@ class StreamSession:
         profile: calibration profile (a ``CalibrationProfile``, its dict or a JSON path). Defaults to None.
         reconnect: wait for an unplugged device and resume. Defaults to True.
         units: unit flags and sensor profile for text lines (``edgebind.bridge.units.UnitOptions``).
+        on_event: called with each source event before the pipeline sees it (reader thread), e.g. to log the raw
+            messages (``edgebind.ros.SessionBag``). Defaults to None.
     """
 
     def __init__(self, url: str, encoders: Encoders, labels: LabelSource, options: StreamOptions,
                  on_result: Callable[[LabelResult], None], *, baud: int = 921600, fmt: str = "auto",
                  rate_hz: float | None = None, duration_s: float | None = None, profile: Any = None,
-                 reconnect: bool = True, units: Any = None) -> None:
+                 reconnect: bool = True, on_event: Callable[[Event], None] | None = None,
+                 units: Any = None) -> None:
         if duration_s is not None and not duration_s > 0:
             raise ConfigError(f"--duration must be > 0 seconds, got {duration_s}.")
         if duration_s is not None and options.max_windows is not None:
@@ -63,6 +67,7 @@ class StreamSession:
             profile = as_profile(profile if not isinstance(profile, Path) else str(profile))
         self.url, self.baud, self.fmt, self.rate_hz = url, baud, fmt, rate_hz
         self.duration_s, self.reconnect, self.units = duration_s, reconnect, units
+        self.on_event = on_event
         self.pipeline = StreamPipeline(encoders, labels, options, on_result, profile)
         self.interrupted = False
         self._stop = threading.Event()
@@ -134,6 +139,8 @@ class StreamSession:
                     for event in src.events(timeout_s=0.25):
                         if self._stop.is_set():
                             break
+                        if self.on_event is not None:
+                            self.on_event(event)
                         self.pipeline.feed(event)
                         now = time.monotonic_ns()
                         if now - last_stats > LINK_STATS_EVERY_NS:
@@ -170,7 +177,8 @@ def run_stream(port: str, *, bundle: str | Path | None = None, checkpoint: str |
                options: StreamOptions | None = None, on_result: Callable[[LabelResult], None] | None = None,
                on_start: Callable[[StreamSession], None] | None = None, baud: int = 921600, fmt: str = "auto",
                rate_hz: float | None = None, duration_s: float | None = None,
-               calibration: str | Path | None = None, units: Any = None) -> StreamSummary:
+               calibration: str | Path | None = None,
+               on_event: Callable[[Event], None] | None = None, units: Any = None) -> StreamSummary:
     """Open the models and the labels, then stream ``port`` until done (what ``edgebind stream`` runs).
 
     Args:
@@ -187,6 +195,7 @@ def run_stream(port: str, *, bundle: str | Path | None = None, checkpoint: str |
         baud, fmt, rate_hz: the link (see ``SensorSource``).
         duration_s: stop after this many seconds.
         calibration: a calibration profile JSON applied to samples and frames.
+        on_event: called with each source event (reader thread), e.g. ``SessionBag.on_event``.
         units: unit flags and sensor profile for text lines. Defaults to auto units.
 
     Returns:
@@ -207,7 +216,7 @@ def run_stream(port: str, *, bundle: str | Path | None = None, checkpoint: str |
         label_source = LabelSource(labels, enc.bank, enc.text_embed, enc.text_model)
         session = StreamSession(port, enc, label_source, options or StreamOptions(), on_result or (lambda r: None),
                                 baud=baud, fmt=fmt, rate_hz=rate_hz, duration_s=duration_s, profile=calibration,
-                                units=units)
+                                on_event=on_event, units=units)
         if on_start is not None:
             on_start(session)
         return session.run()

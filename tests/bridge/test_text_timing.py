@@ -200,3 +200,13 @@ def test_unit_flag_on_raw_counts_is_a_one_line_error() -> None:
     events = _feed(dec, lines)
     assert "drop --accel-unit/--gyro-unit and give --sensor" in (dec.problem() or "")
     assert not [e for e in events if isinstance(e, ImuBatch)]
+
+
+def test_timestamp_unit_of_a_replay_at_10x() -> None:
+    """millis() of a 2 Hz sensor replayed 10x faster (20 lines/s) is still milliseconds, micros at 1 kHz too."""
+    for stamps, lines_per_s, step_ns in ((np.arange(30) * 500, 20.0, 500_000_000),
+                                         (np.arange(3000) * 1000, 10_000.0, 1_000_000)):
+        host = (1e9 + np.arange(len(stamps)) / lines_per_s * 1e9).astype(np.int64)
+        dec = TextDecoder()
+        t, _ = _imu(_feed(dec, [(int(h), f"{s},0.01,0.02,9.81\r\n") for h, s in zip(host, stamps, strict=True)]))
+        assert np.all(np.diff(t) == step_ns)
