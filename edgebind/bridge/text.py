@@ -4,7 +4,8 @@ One decoder reads every text format of :mod:`edgebind.bridge.lines` (CSV, Serial
 i2cdevlib raw counts) and Adafruit ``MLX90640_simpletest`` thermal frames, alone or between IMU lines. With
 ``fmt="auto"`` the first IMU line decides the format; a named format only accepts its own lines.
 
-The first lines (at least 8, and 1-2 s of arrival times when the lines carry no clock) are held to learn:
+The first lines (at least 8, covering 1 s of device time by their timestamps or ``rate_hz``, else 1-2 s of
+arrival times) are held to learn:
 
 * the CSV layout: ``3k + 1`` columns whose first column increases hold a timestamp, then accelerometer x, y, z and
   optionally gyroscope x, y, z (extra columns are ignored and counted);
@@ -333,11 +334,24 @@ class TextDecoder:
         for s in samples:
             s.index = self.clock.index
             self.clock.add(s.host_t_ns)
-        # units come from the first second or two of data (a few lines of a slow wobble or of data with gravity
-        # removed could look like a steady 1 g), and so does the line rate
-        span_s = self.clock.span_s()
-        if len(self._probe) >= _PROBE_LINES and (span_s >= 2.0 or (span_s >= 1.0 and len(self._probe) >= 20)):
+        # units come from the first second of data (a few lines of a slow wobble, or of data with gravity removed,
+        # can look like a steady 1 g); the line rate needs 1-2 s of arrival times
+        host_s, n = self.clock.span_s(), len(self._probe)
+        if n >= _PROBE_LINES and (host_s >= 2.0 or (host_s >= 1.0 and n >= 20) or self._probe_device_s() >= 1.0):
             self._settle(events)
+
+    def _probe_device_s(self) -> float:
+        """Device seconds the held lines span, where their timestamps or ``--rate`` tell it (else 0)."""
+        first = self._probe[0].values
+        if "t" in first or ("c0" in first and _csv_layout(self._probe)[1]):
+            key = "t" if "t" in first else "c0"
+            ts = np.array([s.values.get(key, np.nan) for s in self._probe], dtype=np.float64)
+            hosts = np.array([s.host_t_ns for s in self._probe], dtype=np.float64)
+            unit = self.ts_unit if self.ts_unit != "auto" else self._header_unit
+            unit = unit or ("ms" if self.fmt == "teleplot" else
+                            timestamp_unit(ts, hosts, any(s.values.get("_dotted") for s in self._probe)))
+            return float(np.nanmax(ts) - np.nanmin(ts)) * UNIT_NS[unit] / 1e9
+        return (n - 1) / self._given_rate if (n := len(self._probe)) and self._given_rate else 0.0
 
     def _settle(self, events: list[Event]) -> None:
         """Learn layout, timestamp unit, units and rate from the held lines, then emit them."""
