@@ -5,8 +5,8 @@ is the target's, else write the exact ``trtexec`` recipe into the bundle (``buil
 Every network is built strongly typed (``NetworkDefinitionCreationFlag.STRONGLY_TYPED``, ``trtexec
 --stronglyTyped``): the ONNX says each tensor's type. fp16 bundles hold an fp16 ONNX with LayerNorm/Softmax/output
 tail in fp32; int8 bundles hold a QDQ ONNX (explicit quantisation). No weak-typing API (precision builder flags,
-precision constraints, per-layer precisions, ``--int8/--fp16/--layerPrecisions``) is used: TensorRT 10.12
-deprecated them and 11.0 removed them. On 11.x strong typing is always on and the flag is accepted, so one path
+precision constraints, per-layer precisions, or trtexec's precision flags) is used: TensorRT 10.12 deprecated them
+and 11.0 removed them. On 11.x strong typing is always on and the flag is accepted, so one path
 serves both majors.
 
 DLA (TensorRT 10 only; 11.x has no DLA) runs fp16 and int8 with static shapes, so a DLA engine gets a profile with
