@@ -226,10 +226,13 @@ def test_dla_placement_per_layer() -> None:
 
     info = {"Layers": [{"Name": "{ForeignNode[/blocks.0/attn/qkv/MatMul...]}", "LayerType": "DLA"},
                        {"Name": "/blocks.0/attn/MatMul", "LayerType": "MatrixMultiply"},
-                       {"Name": "/norm/LayerNormalization", "LayerType": "Normalization"}],
+                       {"Name": "/norm/LayerNormalization", "LayerType": "Normalization"},
+                       {"Name": "{ForeignNode[/blocks.1/attn/MatMul...]}", "LayerType": "Myelin"},  # GPU fusion
+                       "/head/Reshape"],  # a layer named only (profiling verbosity below detailed)
             "Bindings": ["input", "embedding"]}
     assert dla_placement(info) == {"dla_layers": ["{ForeignNode[/blocks.0/attn/qkv/MatMul...]}"],
-                                   "gpu_fallback_layers": ["/blocks.0/attn/MatMul", "/norm/LayerNormalization"]}
+                                   "gpu_fallback_layers": ["/blocks.0/attn/MatMul", "/norm/LayerNormalization",
+                                                           "{ForeignNode[/blocks.1/attn/MatMul...]}", "/head/Reshape"]}
 
 
 def test_pad_batch_for_static_profiles() -> None:
