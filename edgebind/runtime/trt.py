@@ -9,13 +9,18 @@ checks ``set_input_shape`` and ``execute_async_v3``.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from edgebind.bundle import Bundle
 from edgebind.errors import BundleError, InputError
 from edgebind.runtime.base import BaseRunner
+
+if TYPE_CHECKING:  # checked against tensorrt-stubs (scripts/trt_stubs.py); imported lazily at run time
+    import tensorrt as trt
+
+    from edgebind.runtime.cuda import CudaStream, DeviceBuffer
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +57,11 @@ class TensorRTRunner(BaseRunner):
         self.min_batch = int(batch.get("min", 1))
         self.profile_max = int(batch.get("max", 1))
         self.max_batch = self.profile_max
-        self.engine: Any = None
-        self.context: Any = None
-        self._trt_runtime: Any = None
-        self._stream: Any = None
-        self._buffers: list[Any] = []
+        self.engine: trt.ICudaEngine | None = None
+        self.context: trt.IExecutionContext | None = None
+        self._trt_runtime: trt.Runtime | None = None
+        self._stream: CudaStream | None = None
+        self._buffers: list[DeviceBuffer] = []
         self._out_dtype: np.dtype[Any] = np.dtype(np.float32)
 
     def activate(self) -> None:
@@ -69,16 +74,17 @@ class TensorRTRunner(BaseRunner):
 
         rebuild = f"rebuild it: edgebind build-engine {self.bundle.path}"
         self._trt_runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
-        self.engine = self._trt_runtime.deserialize_cuda_engine(self.bundle.file(self.record["file"]).read_bytes())
-        if self.engine is None:
+        engine = self._trt_runtime.deserialize_cuda_engine(self.bundle.file(self.record["file"]).read_bytes())
+        if engine is None:
             raise BundleError(f"TensorRT could not load {self.record['file']}; {rebuild}")
-        self.context = self.engine.create_execution_context()
+        self.engine = engine
+        self.context = context = engine.create_execution_context()
         e = self.entry
-        in_dtype = np.dtype(trt.nptype(self.engine.get_tensor_dtype(e.input_name)))
+        in_dtype = np.dtype(trt.nptype(engine.get_tensor_dtype(e.input_name)))
         if in_dtype != np.dtype(e.input_dtype):
             raise BundleError(f"{self.record['file']} takes {in_dtype} input but the manifest says {e.input_dtype}; "
                               f"{rebuild}")
-        self._out_dtype = np.dtype(trt.nptype(self.engine.get_tensor_dtype(e.output_name)))
+        self._out_dtype = np.dtype(trt.nptype(engine.get_tensor_dtype(e.output_name)))
         per_sample = int(np.prod([int(d) for d in e.input_shape[1:]]))
         self._stream = CudaStream()
         try:
@@ -90,7 +96,7 @@ class TensorRTRunner(BaseRunner):
             self.deactivate()
             raise
         for name, buf in ((e.input_name, d_in), (e.output_name, d_out)):
-            if not self.context.set_tensor_address(name, buf.ptr):
+            if not context.set_tensor_address(name, buf.ptr):
                 raise BundleError(f"TensorRT refused the device address of '{name}' in {self.record['file']}; "
                                   f"{rebuild}")
 
@@ -109,20 +115,23 @@ class TensorRTRunner(BaseRunner):
         from edgebind.export.tensorrt import pad_batch
 
         e = self.entry
+        assert self.context is not None and self._stream is not None, "activate() first"
+        context, stream = self.context, self._stream
         x = feeds[e.input_name]
         n = len(x)
         xb = np.ascontiguousarray(pad_batch(x, self.min_batch))
-        if not self.context.set_input_shape(e.input_name, tuple(xb.shape)):
+        if not context.set_input_shape(e.input_name, tuple(xb.shape)):
             raise InputError(f"TensorRT rejected input shape {tuple(xb.shape)} for {self.record['file']}: its profile "
                              f"takes batch {self.min_batch}..{self.max_batch}. Use runner.embed(x), which splits "
                              "batches.")
-        out = np.empty(tuple(self.context.get_tensor_shape(e.output_name)), dtype=self._out_dtype)
+        dims = context.get_tensor_shape(e.output_name)
+        out = np.empty([dims[i] for i in range(len(dims))], dtype=self._out_dtype)
         d_in, d_out = self._buffers
-        d_in.upload(xb, self._stream)
-        if not self.context.execute_async_v3(self._stream.handle):
+        d_in.upload(xb, stream)
+        if not context.execute_async_v3(stream.handle):
             raise BundleError(f"TensorRT execution of {self.record['file']} failed; rerun with 'edgebind -vv'.")
-        d_out.download(out, self._stream)
-        self._stream.synchronize()
+        d_out.download(out, stream)
+        stream.synchronize()
         return {e.output_name: out[:n].astype(np.float32, copy=False)}
 
     def describe(self) -> dict[str, Any]:
