@@ -72,6 +72,7 @@ def trtexec_embed(bundle: Bundle, entry: EncoderEntry, x: np.ndarray) -> np.ndar
         for i in range(0, len(xs), int(batch["max"])):
             chunk = trt_export.pad_batch(xs[i : i + int(batch["max"])], int(batch["min"]))
             chunk.tofile(inp)
+            out.unlink(missing_ok=True)  # never read the previous batch's outputs
             run_trtexec(trtexec_infer_command(entry, len(chunk), str(inp), str(out), entry.engine.get("dla_core")),
                         bundle.path)
             n = min(len(xs) - i, int(batch["max"]))

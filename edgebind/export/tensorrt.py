@@ -97,10 +97,11 @@ def gpu_identity() -> dict[str, str] | None:
 
         err, props = cudart.cudaGetDeviceProperties(0)
         if err == cudart.cudaError_t.cudaSuccess:
-            name = props.name.split(b"\x00", 1)[0].decode(errors="replace")
+            name = props.name
+            name = name.split(b"\x00", 1)[0].decode(errors="replace") if isinstance(name, bytes) else str(name)
             return {"gpu": name, "compute_capability": f"{props.major}.{props.minor}"}
-    except ImportError:
-        pass
+    except (ImportError, OSError, RuntimeError):  # a broken CUDA install must not stop the CPU path
+        log.debug("cuda-python query failed", exc_info=True)
     smi = shutil.which("nvidia-smi")
     if smi:
         try:
@@ -323,7 +324,7 @@ def check_engine_compat(record: dict[str, Any], gpu: dict[str, str] | None, vers
     if version is None:
         raise BundleError(f"{record['file']} needs TensorRT {record.get('tensorrt')}, which does not import here; "
                           "install it (JetPack ships it) or use --backend onnxruntime.")
-    if record.get("tensorrt") != version:
+    if parse_version(str(record.get("tensorrt"))) != parse_version(version):  # "10.3.0" (trtexec) is "10.3.0.30"
         raise BundleError(f"engine {record['file']} was built with TensorRT {record.get('tensorrt')}, this is "
                           f"TensorRT {version}; engines do not carry over between versions. {rebuild}")
 

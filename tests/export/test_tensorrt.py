@@ -255,7 +255,7 @@ def test_engine_verdict() -> None:
     assert engine_verdict({"passed": True, "failures": []}) == (True, None)
 
 
-def test_runner_refuses_engines_without_a_passing_parity(agx_int8: Path) -> None:
+def test_runner_refuses_engines_without_a_passing_parity(agx_int8: Path, caplog: pytest.LogCaptureFixture) -> None:
     from edgebind.runtime import open_runner
 
     with pytest.raises(BundleError, match=r"is unusable: parity not measured yet\. Rebuild and check it on this "
@@ -270,6 +270,11 @@ def test_runner_refuses_engines_without_a_passing_parity(agx_int8: Path) -> None
         del old.encoders["imu"].engine[k]
     with pytest.raises(BundleError, match="is unusable: it has no parity verdict"):
         open_runner(old, "imu", backend="tensorrt")
+    from edgebind.runtime import default_backend
+
+    with caplog.at_level("WARNING", logger="edgebind.runtime"):
+        assert default_backend(failed, "imu") == "onnxruntime"  # an unusable engine is never picked by default
+    assert "the imu engine is unusable (failed parity: seeded: min cosine 0.91 < 0.98)" in caplog.text
     ok = _with_engine(agx_int8, usable=True, unusable_reason=None)
     runner = open_runner(ok, "imu", backend="tensorrt")  # accepted; running it needs the GPU it was built for
     if trt_version() is None:
@@ -350,6 +355,7 @@ def test_engine_for_another_gpu_refuses_with_rebuild_message() -> None:
     with pytest.raises(BundleError, match="no NVIDIA GPU is visible"):
         check_engine_compat(rec, None, None, "out/b")
     check_engine_compat(rec, ORIN, "10.3.0", "out/b")
+    check_engine_compat(rec, ORIN, "10.3.0.30", "out/b")  # trtexec logs 10.3.0; the Python package says 10.3.0.30
 
 
 def test_trtexec_version_parse() -> None:
