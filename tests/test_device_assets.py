@@ -1,5 +1,5 @@
-"""The robot-side assets in export/: the systemd unit passes ``systemd-analyze verify`` and its ExecStart line, as
-systemd expands it, is accepted by the real ``edgebind stream`` command; so is the container's ENTRYPOINT + CMD."""
+"""The robot-side assets in export/: the systemd units pass ``systemd-analyze verify`` and their ExecStart lines, as
+systemd expands them, are accepted by the real ``edgebind stream`` command; so is the container's ENTRYPOINT + CMD."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-UNIT = REPO / "export" / "systemd" / "edgebind-stream.service"
+SYSTEMD = REPO / "export" / "systemd"
+UNIT = SYSTEMD / "edgebind-stream.service"
+SOCKET_UNITS = (SYSTEMD / "edgebind-labels.socket", SYSTEMD / "edgebind-labels@.service")
 DOCKERFILE = REPO / "export" / "container" / "Dockerfile"
 
 
@@ -49,10 +51,19 @@ def test_unit_starts_on_boot_restarts_and_logs_to_journald() -> None:
     assert svc["StateDirectory"] == ["edgebind"]  # systemd creates /var/lib/edgebind for the service user
 
 
-def test_unit_exec_start_parses_with_the_real_cli() -> None:
+def test_socket_units_send_json_lines_to_one_client() -> None:
+    sock = unit_settings(SOCKET_UNITS[0].read_text())
+    assert sock["Socket"]["Accept"] == ["yes"] and sock["Socket"]["MaxConnections"] == ["1"]
+    assert sock["Install"]["WantedBy"] == ["sockets.target"]
+    svc = unit_settings(SOCKET_UNITS[1].read_text())["Service"]
+    assert svc["StandardOutput"] == ["socket"] and svc["StandardError"] == ["journal"]
+
+
+@pytest.mark.parametrize("unit", [UNIT, SOCKET_UNITS[1]], ids=lambda p: p.name)
+def test_unit_exec_start_parses_with_the_real_cli(unit: Path) -> None:
     from edgebind.cli.stream import stream
 
-    svc = unit_settings(UNIT.read_text())["Service"]
+    svc = unit_settings(unit.read_text())["Service"]
     env = dict(e.split("=", 1) for e in svc["Environment"])
     words = expand(svc["ExecStart"][0], env)
     assert words[0] == "/opt/edgebind/venv/bin/edgebind" and words[1] == "stream"
@@ -70,11 +81,14 @@ def test_systemd_analyze_verify(tmp_path: Path) -> None:
     if not Path(exe).is_file():
         pytest.skip("the edgebind console script is not installed (pip install -e .)")
     # verify checks that ExecStart's program exists: point it at this machine's edgebind, nothing else changes
-    unit = tmp_path / UNIT.name
-    unit.write_text(UNIT.read_text().replace("/opt/edgebind/venv/bin/edgebind", exe))
-    res = subprocess.run([analyze, "verify", str(unit)], capture_output=True, text=True, check=False)
+    units = []
+    for src in (UNIT, *SOCKET_UNITS):
+        units.append(tmp_path / src.name)
+        units[-1].write_text(src.read_text().replace("/opt/edgebind/venv/bin/edgebind", exe))
+    res = subprocess.run([analyze, "verify", *map(str, units)], capture_output=True, text=True, check=False,
+                         cwd=tmp_path)
     assert res.returncode == 0 and res.stdout.strip() == "", res.stdout + res.stderr
-    assert "edgebind-stream.service" not in res.stderr, res.stderr
+    assert "edgebind-" not in res.stderr, res.stderr
 
 
 def test_container_runs_stream_on_l4t_tensorrt(monkeypatch: pytest.MonkeyPatch) -> None:
