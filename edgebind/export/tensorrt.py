@@ -209,11 +209,11 @@ def write_recipe(bundle: Any, target: Target, dla_core: int | None, dla_batch: i
     lines = ["#!/usr/bin/env bash",
              f"# Builds this bundle's TensorRT engines for {target.name} ({target.description}).",
              "# Run it on the device itself: engines are specific to the GPU and the TensorRT version (10.3 to 11.x).",
-             "# edgebind build-engine runs the trtexec commands recorded in manifest.json (tensorrt.commands) where",
-             "# the tensorrt Python package is absent, then runs every engine on parity.npz and records the result;",
-             "# an engine without a passing parity is marked unusable and the runtime refuses it.",
+             "# edgebind build-engine --trtexec runs the trtexec commands below (also in manifest.json,",
+             "# tensorrt.commands), then runs every engine on parity.npz and records the result; an engine without",
+             "# a passing parity is marked unusable and the runtime refuses it.",
              "set -euo pipefail", 'cd "$(dirname "$0")"',
-             "# For reference, build-engine runs (then one trtexec --loadEngine ... --exportOutput per parity batch):"]
+             "# The builds (then one trtexec --loadEngine ... --exportOutput per parity batch):"]
     lines += [f"#   {shlex.join(c)}" for c in commands.values()]
     lines.append(f'exec "${{EDGEBIND:-edgebind}}" build-engine . --trtexec{dla} "$@"')
     script = bundle.path / SCRIPT
