@@ -86,6 +86,11 @@ def check_version(version: str) -> tuple[int, int, int]:
     return v
 
 
+def supported_range() -> str:
+    """The TensorRT versions edgebind builds and runs with, as a requirement: ``>=10.3,<12``."""
+    return f">={MIN_VERSION[0]}.{MIN_VERSION[1]},<{MAX_MAJOR + 1}"
+
+
 def gpu_identity() -> dict[str, str] | None:
     """``{"gpu": name, "compute_capability": "8.7"}`` of this machine's GPU 0, or None without one.
 
@@ -220,7 +225,8 @@ def write_recipe(bundle: Any, target: Target, dla_core: int | None, dla_batch: i
     script.write_text("\n".join(lines) + "\n")
     script.chmod(0o755)
     return {"mode": "recipe", "script": SCRIPT, "commands": {m: shlex.join(c) for m, c in commands.items()},
-            "strongly_typed": True, "target_compute_capability": target.compute_capability, "dla_core": dla_core,
+            "strongly_typed": True, "tensorrt_supported": supported_range(),
+            "target_compute_capability": target.compute_capability, "dla_core": dla_core,
             "workspace_mb": target.workspace_mb, "batch": profile_batches(target, dla_core, dla_batch)}
 
 
@@ -360,5 +366,5 @@ def check_dla_version(dla_core: int | None, version: tuple[int, int, int]) -> No
 
 __all__ = ["MAX_MAJOR", "MIN_VERSION", "build_engine", "can_build_here", "check_dla", "check_dla_version",
            "check_engine_compat", "check_version", "dla_placement", "engine_file", "engine_record", "gpu_identity",
-           "layer_info_file", "pad_batch", "parse_version", "profile_batches", "shape", "shapes", "trt_version",
-           "write_recipe"]
+           "layer_info_file", "pad_batch", "parse_version", "profile_batches", "shape", "shapes", "supported_range",
+           "trt_version", "write_recipe"]

@@ -50,6 +50,7 @@ def _with_engine(bundle_dir: Path, **record: object) -> Bundle:
 def test_recipe_is_strongly_typed_with_a_static_dla_profile(agx_int8: Path) -> None:
     b = load_bundle(agx_int8)
     assert b.tensorrt is not None and b.tensorrt["mode"] == "recipe" and b.tensorrt["strongly_typed"]
+    assert b.tensorrt["tensorrt_supported"] == ">=10.3,<12"
     if trt_version() is None:
         assert b.tensorrt["built_here"] is False and "tensorrt" in b.tensorrt["why_not"]
     assert b.tensorrt["batch"] == {"min": 1, "opt": 1, "max": 1}
@@ -144,11 +145,11 @@ def test_version_window_and_dla_on_tensorrt_11() -> None:
 def test_requirement_is_capped_at_the_supported_major() -> None:
     import tomllib
 
-    from edgebind.export.tensorrt import MAX_MAJOR
+    from edgebind.export.tensorrt import MAX_MAJOR, supported_range
 
     extra = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]["trt"]
     trt_req = next(r for r in extra if r.startswith("tensorrt"))
-    assert f"<{MAX_MAJOR + 1}" in trt_req and ">=10.3" in trt_req
+    assert trt_req == f"tensorrt{supported_range()}" and f"<{MAX_MAJOR + 1}" in trt_req
     assert any(r.startswith("cuda-bindings") for r in extra)
 
 
