@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from edgebind.bundle import Bundle, EncoderEntry, load_bundle
-from edgebind.errors import BundleError, EdgebindError, ParityError
+from edgebind.errors import BundleError, ConfigError, EdgebindError, ParityError
 from edgebind.export import tensorrt as trt_export
 from edgebind.export.targets import get_target
 
@@ -70,13 +70,13 @@ def trtexec_embed(bundle: Bundle, entry: EncoderEntry, x: np.ndarray) -> np.ndar
     with tempfile.TemporaryDirectory(prefix="edgebind-trtexec-") as tmp:
         inp, out = Path(tmp) / "input.bin", Path(tmp) / "output.json"
         for i in range(0, len(xs), int(batch["max"])):
-            chunk = trt_export.pad_batch(xs[i : i + int(batch["max"])], int(batch["min"]))
+            part = xs[i : i + int(batch["max"])]
+            chunk = trt_export.pad_batch(part, int(batch["min"]))
             chunk.tofile(inp)
             out.unlink(missing_ok=True)  # never read the previous batch's outputs
             run_trtexec(trtexec_infer_command(entry, len(chunk), str(inp), str(out), entry.engine.get("dla_core")),
                         bundle.path)
-            n = min(len(xs) - i, int(batch["max"]))
-            outs.append(read_trtexec_output(out, entry.output_name).reshape(len(chunk), -1)[:n])
+            outs.append(read_trtexec_output(out, entry.output_name).reshape(len(chunk), -1)[: len(part)])
     return np.concatenate(outs).astype(np.float32, copy=False)
 
 
@@ -98,6 +98,8 @@ def check_engine(bundle: Bundle, modality: str, splits: Mapping[str, tuple[np.nd
     """
     from edgebind.export.parity import measure_parity
 
+    if via not in VIA:
+        raise ConfigError(f"unknown parity path '{via}'; use one of {', '.join(VIA)}.")
     entry = bundle.encoder(modality)
     assert entry.engine is not None
     report: dict[str, Any] | None = None

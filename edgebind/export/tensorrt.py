@@ -46,12 +46,14 @@ DLA_PRECISIONS = ("fp16", "int8")
 
 
 def trt_version() -> str | None:
-    """The installed TensorRT version, or None where ``tensorrt`` does not import."""
+    """The installed TensorRT version, or None where ``tensorrt`` does not import or is only its type stubs
+    (``tensorrt-stubs`` installs a ``tensorrt`` folder that imports as an empty namespace package)."""
     try:
         import tensorrt as trt
     except ImportError:
         return None
-    return str(getattr(trt, "__version__", "unknown"))
+    version = getattr(trt, "__version__", None)
+    return str(version) if version else None
 
 
 def parse_version(version: str) -> tuple[int, int, int]:

@@ -291,7 +291,8 @@ def test_unmeasured_parity_leaves_the_engine_unusable(agx_int8: Path, monkeypatc
     monkeypatch.delenv("TRTEXEC", raising=False)
     b = _with_engine(agx_int8)
     splits = parity_splits(b, "imu")
-    for via, why in (("trtexec", "trtexec is not on PATH"), ("runner", "no NVIDIA GPU is visible here")):
+    for via, why in (("trtexec", "trtexec is not on PATH"),
+                     ("runner", "imu.engine is a TensorRT engine but no NVIDIA GPU is visible here")):
         assert check_engine(b, "imu", splits, via=via) is False
         rec = b.encoders["imu"].engine
         assert rec is not None and rec["usable"] is False and rec["parity"] is None
@@ -299,6 +300,8 @@ def test_unmeasured_parity_leaves_the_engine_unusable(agx_int8: Path, monkeypatc
         with pytest.raises(BundleError, match=r"imu engine imu\.engine: parity not measured .* marked unusable; the "
                                               "runtime refuses it"):
             raise_if_unusable(b)
+    with pytest.raises(ConfigError, match="unknown parity path 'polygraphy'; use one of runner, trtexec"):
+        check_engine(b, "imu", splits, via="polygraphy")
     rec["parity"] = {"passed": False, "failures": ["seeded: min cosine 0.5 < 0.98"], "precision": "int8",
                      "artifact": "trtexec", "splits": {"seeded": {"min_cosine": 0.5, "max_abs": 0.3,
                                                                   "top1_agreement": None}}}
@@ -357,6 +360,18 @@ def test_engine_for_another_gpu_refuses_with_rebuild_message() -> None:
         check_engine_compat(rec, None, None, "out/b")
     check_engine_compat(rec, ORIN, "10.3.0", "out/b")
     check_engine_compat(rec, ORIN, "10.3.0.30", "out/b")  # trtexec logs 10.3.0; the Python package says 10.3.0.30
+
+
+def test_type_stubs_do_not_count_as_tensorrt() -> None:
+    import importlib
+
+    try:
+        trt = importlib.import_module("tensorrt")
+    except ImportError:
+        pytest.skip("no tensorrt folder at all (tensorrt-stubs not installed)")
+    if getattr(trt, "__version__", None):
+        pytest.skip("the real TensorRT is installed")
+    assert trt_version() is None  # tensorrt-stubs' folder imports as an empty namespace package
 
 
 def test_trtexec_version_parse() -> None:
