@@ -26,7 +26,9 @@ from edgebind.export.targets import TARGETS
               type=click.Choice(["minmax", "entropy", "percentile"]), help="int8 activation range estimator.")
 @click.option("--labels", type=click.Path(dir_okay=False), help="labels.txt (embedded with the checkpoint's text "
               "encoder) or a prebuilt labels.npz.")
-@click.option("--dla-core", type=int, help="TensorRT DLA core (jetson-orin-nx, jetson-agx-orin).")
+@click.option("--dla-core", type=int, help="TensorRT DLA core (jetson-orin-nx, jetson-agx-orin; --fp16 or --int8).")
+@click.option("--dla-batch", default=1, show_default=True, help="Static batch of a DLA engine (DLA has no dynamic "
+              "shapes).")
 @click.option("--tolerance", "tolerances", multiple=True, metavar="NAME=VALUE",
               help="Loosen a parity threshold, e.g. min_cosine=0.97 (see the error of a failed export).")
 @click.option("--opset", default=18, show_default=True, help="ONNX opset (>= 17).")
@@ -34,8 +36,8 @@ from edgebind.export.targets import TARGETS
               "[out/<modalities>-<target>-<precision>].")
 def export(target: str, fp16: bool, int8: bool, checkpoint: str | None, random_init: bool, preset: str | None,
            sets: tuple[str, ...], modalities: str, fmt: str | None, calibration: tuple[str, ...],
-           calibration_method: str, labels: str | None, dla_core: int | None, tolerances: tuple[str, ...],
-           opset: int, output: str | None) -> None:
+           calibration_method: str, labels: str | None, dla_core: int | None, dla_batch: int,
+           tolerances: tuple[str, ...], opset: int, output: str | None) -> None:
     """Export encoders to a bundle a device can run, and measure its parity.
 
     \b
@@ -48,8 +50,8 @@ def export(target: str, fp16: bool, int8: bool, checkpoint: str | None, random_i
     from edgebind.export import export_bundle
 
     if fp16 and int8:
-        raise ConfigError("pass either --fp16 or --int8, not both (int8 bundles already run the rest in fp16 on "
-                          "TensorRT).")
+        raise ConfigError("pass either --fp16 or --int8, not both (an int8 bundle's QDQ ONNX already says which "
+                          "tensors are int8).")
     tol: dict[str, float] = {}
     for item in tolerances:
         name, sep, value = item.partition("=")
@@ -63,8 +65,8 @@ def export(target: str, fp16: bool, int8: bool, checkpoint: str | None, random_i
     bundle = export_bundle(
         output, target=target, precision=precision, modalities=modalities, checkpoint=checkpoint,
         random_init=random_init, preset=preset, overrides=parse_overrides(sets), calibration=calibration or None,
-        calibration_method=calibration_method, labels=labels, fmt=fmt, dla_core=dla_core, tolerance=tol or None,
-        opset=opset)
+        calibration_method=calibration_method, labels=labels, fmt=fmt, dla_core=dla_core, dla_batch=dla_batch,
+        tolerance=tol or None, opset=opset)
     click.echo(f"bundle {bundle.path} ({bundle.target}, {bundle.format}, {bundle.precision}"
                f"{', RANDOM WEIGHTS' if bundle.random_init else ''})")
     for m, e in bundle.encoders.items():

@@ -62,7 +62,7 @@ def _as_given(checkpoint: str | Path | None, resolved: Path | None) -> Path | No
 
 def _command(target: str, precision: str, fmt: str | None, modalities: Sequence[str], checkpoint: Path | None,
              preset: str | None, overrides: Mapping[str, Any], calibration: Sequence[Path] | None, method: str,
-             labels: Path | None, dla_core: int | None, out: Path) -> str:
+             labels: Path | None, dla_core: int | None, out: Path, dla_batch: int = 1) -> str:
     """The ``edgebind export`` command that reproduces this export."""
     parts = ["edgebind export", f"--target {target}", f"--modalities {','.join(modalities)}"]
     parts.append(f"--checkpoint {checkpoint}" if checkpoint else "--random-init")
@@ -78,7 +78,7 @@ def _command(target: str, precision: str, fmt: str | None, modalities: Sequence[
     if labels:
         parts.append(f"--labels {labels}")
     if dla_core is not None:
-        parts.append(f"--dla-core {dla_core}")
+        parts.append(f"--dla-core {dla_core}" + (f" --dla-batch {dla_batch}" if dla_batch != 1 else ""))
     return " ".join([*parts, f"-o {out}"])
 
 
@@ -210,6 +210,7 @@ def export_bundle(
     labels: str | Path | None = None,
     fmt: str | None = None,
     dla_core: int | None = None,
+    dla_batch: int = 1,
     tolerance: Mapping[str, float] | None = None,
     opset: int = 18,
     seed: int = 0,
@@ -234,7 +235,8 @@ def export_bundle(
         calibration_method: ``minmax``, ``entropy`` or ``percentile``. Defaults to ``minmax``.
         labels: labels.txt (embedded with the same checkpoint's text encoder) or a prebuilt ``labels.npz``.
         fmt: ``onnx`` or ``tensorrt``. Defaults to the target's.
-        dla_core: TensorRT DLA core (targets with DLA only).
+        dla_core: TensorRT DLA core (targets with DLA only; fp16 and int8 only).
+        dla_batch: the static batch of a DLA engine (DLA has no dynamic shapes). Defaults to 1.
         tolerance: parity tolerance fields to replace (``{"min_cosine": 0.97}``).
         opset: ONNX opset (>= 17). Defaults to 18.
         seed: seed for random init and parity inputs. Defaults to 0.
@@ -257,7 +259,7 @@ def export_bundle(
     tgt, fmt_ = check_supported(target, fmt, precision)
     from edgebind.export.tensorrt import check_dla
 
-    check_dla(tgt, dla_core)
+    check_dla(tgt, dla_core, precision)
     if dla_core is not None and fmt_ != "tensorrt":
         raise ConfigError("--dla-core applies to TensorRT engines; use --format tensorrt or drop --dla-core.")
     if precision == "int8" and calibration is None and any(m != "text" for m in mods):
@@ -314,7 +316,7 @@ def export_bundle(
                 "seed": seed if random_init else None},
         random_init=random_init, tools=_tools(),
         command=_command(tgt.name, precision, fmt, mods, _as_given(checkpoint, ckpt_path), preset, overrides,
-                         calib_paths, calibration_method, labels_path, dla_core, out_dir),
+                         calib_paths, calibration_method, labels_path, dla_core, out_dir, dla_batch),
         created=created, path=out_dir)
     bundle_id = bundle.compute_id()
     stamp = {"edgebind.bundle_id": bundle_id, "edgebind.precision": precision, "edgebind.target": tgt.name,
@@ -357,7 +359,7 @@ def export_bundle(
         _copy_tokenizer(out_dir, bundle)
     if fmt_ == "tensorrt":
         bundle.save(out_dir)  # the recipe reads the final ONNX files
-        _tensorrt(bundle, tgt, dla_core)
+        _tensorrt(bundle, tgt, dla_core, dla_batch)
 
     _parity(bundle, encoders, calib_sets, bank, tolerance, seed)
     if remember:
@@ -376,12 +378,12 @@ def _copy_tokenizer(out_dir: Path, bundle: Bundle) -> None:
         bundle.add_file(f"tokenizer/{name}")
 
 
-def _tensorrt(bundle: Bundle, target: Target, dla_core: int | None) -> None:
-    """Build engines here where possible; always write the trtexec recipe."""
+def _tensorrt(bundle: Bundle, target: Target, dla_core: int | None, dla_batch: int) -> None:
+    """Build engines here where possible; always write the recipe."""
     from edgebind.export import tensorrt as trt_export
 
     assert bundle.path is not None
-    bundle.tensorrt = trt_export.write_recipe(bundle, target, dla_core)
+    bundle.tensorrt = trt_export.write_recipe(bundle, target, dla_core, dla_batch)
     bundle.add_file(trt_export.SCRIPT)
     ok, why = trt_export.can_build_here(target)
     if not ok:
@@ -390,8 +392,9 @@ def _tensorrt(bundle: Bundle, target: Target, dla_core: int | None) -> None:
         log.info("TensorRT engines not built (%s); recipe in %s", why, trt_export.SCRIPT)
         return
     for entry in bundle.encoders.values():
-        entry.engine = trt_export.build_engine(entry, target, bundle.path, dla_core)
+        entry.engine = trt_export.build_engine(entry, target, bundle.path, dla_core, dla_batch)
         bundle.add_file(entry.engine["file"])
+        bundle.add_file(entry.engine["layer_info"])
     bundle.tensorrt["built_here"] = True
     bundle.add_file(trt_export.TIMING_CACHE)
 
@@ -399,6 +402,7 @@ def _tensorrt(bundle: Bundle, target: Target, dla_core: int | None) -> None:
 def _parity(bundle: Bundle, encoders: Mapping[str, Any], calib_sets: Mapping[str, Any], bank: Any,
             tolerance: Mapping[str, float] | None, seed: int) -> None:
     """Measure every artifact against fp32 PyTorch, keep the inputs in parity.npz, fail loudly."""
+    from edgebind.export.engine import check_engine
     from edgebind.export.onnx import example_input
     from edgebind.export.parity import MAX_HELDOUT, SEEDED_SAMPLES, check_parity, measure_parity
     from edgebind.runtime import open_runner
@@ -427,10 +431,9 @@ def _parity(bundle: Bundle, encoders: Mapping[str, Any], calib_sets: Mapping[str
         mbank = bank if (bank is not None and m != "text") else None
         with open_runner(bundle, m, backend="onnxruntime") as runner:
             entry.parity = measure_parity(runner.embed, splits_m, entry.precision, mbank, tolerance, "onnxruntime")
-        if entry.engine:
-            with open_runner(bundle, m, backend="tensorrt") as runner:
-                entry.engine["parity"] = measure_parity(runner.embed, splits_m, entry.precision, mbank, tolerance,
-                                                        "tensorrt")
+        if entry.engine and not check_engine(bundle, m, splits_m, mbank, tolerance, "runner"):
+            log.warning("%s engine unusable (%s); the ONNX Runtime path is unaffected", m,
+                        entry.engine["unusable_reason"])
         for report in (entry.parity, (entry.engine or {}).get("parity")):
             if report and not report["passed"]:
                 failed.append((m, report))
