@@ -3,11 +3,13 @@
 A finder at the head of ``sys.meta_path`` refuses ``torch`` (as if it were not installed) and records every attempt
 with the stack that made it, so a guarded ``try: import torch`` counts too. Then the commands a device runs go
 through the real CLI in this process: ``demo``, ``stream`` on a simulated device, ``bench`` on ONNX Runtime,
-``embed --bundle``, ``simulate`` + ``record``, and ``calibrate thermal``. Exit 0 only when all succeeded and torch
-was never asked for.
+``embed --bundle``, ``simulate`` + ``record``, and ``calibrate thermal``; with ``--text-bundle`` also ``stream
+--labels`` whose new labels that bundle's ONNX text encoder embeds (``export --text-encoder``). Exit 0 only when all
+succeeded and torch was never asked for.
 
     python scripts/check_torch_free.py                      # any environment (torch present or not)
     python scripts/check_torch_free.py --require-absent     # CI's device venv: torch must not even be installed
+    python scripts/check_torch_free.py --text-bundle out/b --labels new.txt   # new labels through ONNX text
 
 CI runs it in a venv made with ``pip install -e '.[onnx]'`` (.ci/run); tests/test_torch_free.py runs it too.
 """
@@ -15,7 +17,10 @@ CI runs it in a venv made with ``pip install -e '.[onnx]'`` (.ci/run); tests/tes
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.metadata as md
+import io
+import json
 import sys
 import tempfile
 import threading
@@ -56,14 +61,30 @@ def _run(args: list[str]) -> None:
     print(f"  ok ({time.perf_counter() - t0:.1f} s)", flush=True)
 
 
-def _stream_on_simulated_device(bundle: Path, recording: Path) -> None:
+def _stream_on_simulated_device(bundle: Path, recording: Path, extra: Sequence[str] = ()) -> None:
     """``edgebind stream`` on a pseudo-terminal that replays ``recording`` as a binary-protocol device."""
     from edgebind.bridge.recording import Recording
     from edgebind.bridge.simulator import SimulatedDevice
 
     with SimulatedDevice(Recording.load(recording), fmt="binary", speed=40.0) as sim:
         _run(["stream", str(sim.link), "--bundle", str(bundle), "--backend", "onnxruntime", "--json",
-              "--max-windows", "3", "--hop", "2.5"])
+              "--max-windows", "3", "--hop", "2.5", *extra])
+
+
+def _stream_new_labels(bundle: Path, labels: Path, recording: Path) -> None:
+    """``stream --labels`` with labels the bundle's bank lacks: each must come back scored, so the bundle's text
+    encoder embedded them here."""
+    from edgebind.zeroshot import read_labels
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        _stream_on_simulated_device(bundle, recording, ["--labels", str(labels), "--top-k", "100"])
+    print(out.getvalue(), end="")
+    shown = {t["label"] for line in out.getvalue().splitlines() if line.startswith('{"t_end')
+             for t in json.loads(line)["top_k"]}
+    wanted = {s.name for s in read_labels(labels)}
+    if shown != wanted:
+        raise RuntimeError(f"stream scored labels {sorted(shown)}, expected those of {labels}: {sorted(wanted)}")
 
 
 def _simulate_and_record(recording: Path, out: Path) -> None:
@@ -83,7 +104,7 @@ def _simulate_and_record(recording: Path, out: Path) -> None:
         raise RuntimeError("edgebind simulate --exit-when-done did not exit after the recording was read")
 
 
-def check(require_absent: bool) -> int:
+def check(require_absent: bool, text_bundle: Path | None = None, labels: Path | None = None) -> int:
     """Run every device command with torch refused; 0 when none failed and torch was never asked for."""
     installed = True
     try:
@@ -112,6 +133,8 @@ def check(require_absent: bool) -> int:
             ("simulate + record", lambda: _simulate_and_record(recording, work / "copy.npz")),
             ("calibrate thermal", lambda: _run(["calibrate", "thermal", str(CPTV), "-o", str(work / "robot.json")])),
         ]
+        if text_bundle is not None and labels is not None:
+            steps.append(("stream --labels (text encoder)", lambda: _stream_new_labels(text_bundle, labels, recording)))
         for name, step in steps:
             try:
                 step()
@@ -126,14 +149,19 @@ def check(require_absent: bool) -> int:
         return 1
     if failed:
         return 1
-    print("torch-free: demo, stream, bench, embed --bundle, simulate, record and calibrate ran without torch")
+    print(f"torch-free: {', '.join(name for name, _ in steps)} ran without torch")
     return 0
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--require-absent", action="store_true", help="Also fail when torch is installed.")
-    sys.exit(check(parser.parse_args().require_absent))
+    parser.add_argument("--text-bundle", type=Path, help="A bundle exported with --text-encoder.")
+    parser.add_argument("--labels", type=Path, help="labels.txt with labels --text-bundle's bank lacks.")
+    args = parser.parse_args()
+    if (args.text_bundle is None) != (args.labels is None):
+        parser.error("pass --text-bundle and --labels together")
+    sys.exit(check(args.require_absent, args.text_bundle, args.labels))
 
 
 if __name__ == "__main__":
