@@ -28,14 +28,28 @@ def test_export_without_torch_names_the_extra(no_torch: None, tmp_path) -> None:
     assert "pip install 'edgebind[torch]'" in lines[0] and "--backend onnxruntime" in lines[0]
 
 
-def test_other_missing_modules_are_not_blamed_on_torch(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from edgebind.cli import cli
+@pytest.mark.parametrize(("missing", "blamed"), [("torch.nn", True), ("serial", False), ("torchvision", False)])
+def test_only_torch_is_blamed_on_torch(missing: str, blamed: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    import types
 
-    monkeypatch.setitem(sys.modules, "onnxruntime", None)
-    from edgebind.demo import demo_bundle
+    import click
 
-    res = CliRunner().invoke(cli, ["bench", str(demo_bundle()), "--backend", "onnxruntime", "--runs", "1"])
-    assert res.output.startswith("Error: onnxruntime is not installed") and "PyTorch" not in res.output
+    from edgebind.cli import COMMANDS, cli
+
+    @click.command()
+    def boom() -> None:
+        raise ModuleNotFoundError(f"No module named '{missing}'", name=missing)
+
+    module = types.ModuleType("edgebind_test_boom")
+    module.boom = boom  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "edgebind_test_boom", module)
+    monkeypatch.setitem(COMMANDS, "boom", "edgebind_test_boom:boom")
+    res = CliRunner().invoke(cli, ["boom"])
+    assert res.exit_code == 1
+    if blamed:
+        assert res.output.startswith("Error: edgebind boom needs PyTorch"), res.output
+    else:  # someone else's missing module keeps its own traceback
+        assert isinstance(res.exception, ModuleNotFoundError) and res.exception.name == missing, res.output
 
 
 def test_bench_without_torch_measures_onnxruntime_only(no_torch: None) -> None:

@@ -33,11 +33,14 @@ def _cos(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def test_text_encoder_is_fp16_with_fp32_islands_and_tokenizer(text_bundle: Path) -> None:
     from edgebind.bundle import load_bundle
+    from edgebind.export.onnx import read_metadata
 
     b = load_bundle(text_bundle)
     assert (b.precision, b.encoders["imu"].precision, b.encoders["text"].precision) == ("fp32", "fp32", "fp16")
     plan = b.encoders["text"].precision_plan
     assert plan is not None and {"LayerNormalization", "Softmax"} <= set(plan["fp32_op_types"])
+    assert read_metadata(text_bundle / "text.onnx")["edgebind.precision"] == "fp16"
+    assert read_metadata(text_bundle / "imu.onnx")["edgebind.precision"] == "fp32"
     assert (text_bundle / "tokenizer" / "bpe_simple_vocab_16e6.txt.gz").is_file()
     assert "--text-encoder" in b.command and "--modalities imu " in b.command
 
