@@ -106,3 +106,29 @@ def test_new_labels_stream_through_the_onnx_text_encoder_without_torch(text_bund
                           timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert proc.stdout.rstrip().endswith("calibrate thermal, stream --labels (text encoder) ran without torch")
+
+
+def test_stream_loads_the_text_encoder_only_for_new_labels(text_bundle: Path, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    import edgebind.runtime
+    from edgebind.stream.encoders import open_encoders
+    from edgebind.stream.labels import LabelSource
+
+    opened: list[str] = []
+    real = edgebind.runtime.open_runner
+
+    def spy(bundle, modality, **kwargs):  # type: ignore[no-untyped-def]
+        opened.append(modality)
+        return real(bundle, modality, **kwargs)
+
+    monkeypatch.setattr(edgebind.runtime, "open_runner", spy)
+    (tmp_path / "known.txt").write_text("Running\nwalking\n")
+    (tmp_path / "new.txt").write_text("walking\ncycling\n")
+    with open_encoders(bundle=text_bundle) as enc:
+        known = LabelSource(tmp_path / "known.txt", enc.bank, enc.text_embed, enc.text_model)
+        assert known.bank.names == ["running", "walking"] and opened == ["imu"]  # bank rows, no text model
+        new = LabelSource(tmp_path / "new.txt", enc.bank, enc.text_embed, enc.text_model)
+        assert opened == ["imu", "text"]
+        # 'walking' embedded on the device by fp16 text.onnx vs at export by the fp32 torch text encoder
+        cos = float(new.bank.embeddings[0] @ enc.bank.embeddings[enc.bank.names.index("walking")])
+        assert cos > 1 - 2e-7, cos  # measured 1 - cos = 6e-8
