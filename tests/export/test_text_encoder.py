@@ -132,3 +132,13 @@ def test_stream_loads_the_text_encoder_only_for_new_labels(text_bundle: Path, tm
         # 'walking' embedded on the device by fp16 text.onnx vs at export by the fp32 torch text encoder
         cos = float(new.bank.embeddings[0] @ enc.bank.embeddings[enc.bank.names.index("walking")])
         assert cos > 1 - 2e-7, cos  # measured 1 - cos = 6e-8
+
+
+def test_cpu_target_ships_the_text_encoder_in_fp32(tmp_path: Path) -> None:
+    """The cpu target runs no fp16, so the text encoder goes in fp32 there (int8 has no prompt calibration)."""
+    from edgebind.export import export_bundle
+
+    b = export_bundle(tmp_path / "b", target="cpu", modalities="imu", random_init=True, preset="tiny",
+                      text_encoder=True, remember=False)
+    assert {m: e.precision for m, e in b.encoders.items()} == {"imu": "fp32", "text": "fp32"}
+    assert b.encoders["text"].parity["passed"] and b.encoders["text"].precision_plan is None
