@@ -66,3 +66,14 @@ def test_bench_with_torch_keeps_its_baseline() -> None:
 
     results = bench_bundles([demo_bundle()], runs=2, warmup=1)
     assert [r.backend for r in results] == ["torch", "onnxruntime"]
+
+
+def test_demo_without_onnxruntime_or_torch_names_the_onnx_extra(no_torch: None,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from edgebind.cli import cli
+
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # 'pip install edgebind' with no extra at all
+    res = CliRunner().invoke(cli, ["demo", "--max-windows", "1"])
+    assert res.exit_code == 1
+    assert res.output.strip().splitlines()[-1] == ("Error: the demo needs ONNX Runtime (or PyTorch) and neither is "
+                                                   "installed here; install it with pip install 'edgebind[onnx]'.")

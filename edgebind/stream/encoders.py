@@ -11,11 +11,14 @@ from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from edgebind.errors import BundleError, CheckpointError, ConfigError
+
+if TYPE_CHECKING:
+    from edgebind.bundle import Bundle
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +159,7 @@ def _open_bundle(path: Path, backend: str | None, threads: int | None, allow_ran
     return enc
 
 
-def _lazy_text_embed(enc: Encoders, bundle: Any, backend: str | None,
+def _lazy_text_embed(enc: Encoders, bundle: Bundle, backend: str | None,
                      threads: int | None) -> Callable[[list[str]], np.ndarray]:
     """Texts -> embeddings through the bundle's text encoder, loaded on first use: a device that streams with the
     bundle's own labels (or cached ones) never spends memory on it."""
