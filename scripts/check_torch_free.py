@@ -3,7 +3,7 @@
 A finder at the head of ``sys.meta_path`` refuses ``torch`` (as if it were not installed) and records every attempt
 with the stack that made it, so a guarded ``try: import torch`` counts too. Then the commands a device runs go
 through the real CLI in this process: ``demo``, ``stream`` on a simulated device, ``bench`` on ONNX Runtime,
-``embed --bundle``, ``simulate`` + ``record``, and ``calibrate thermal``; with ``--text-bundle`` also ``stream
+``embed --bundle``, ``simulate`` + ``record``, ``calibrate thermal`` and ``info``; with ``--text-bundle`` also ``stream
 --labels`` whose new labels that bundle's ONNX text encoder embeds (``export --text-encoder``). Exit 0 only when all
 succeeded and torch was never asked for.
 
@@ -132,6 +132,7 @@ def check(require_absent: bool, text_bundle: Path | None = None, labels: Path | 
                                              "-o", str(work / "emb.npy")])),
             ("simulate + record", lambda: _simulate_and_record(recording, work / "copy.npz")),
             ("calibrate thermal", lambda: _run(["calibrate", "thermal", str(CPTV), "-o", str(work / "robot.json")])),
+            ("info", lambda: _run(["info", str(bundle)])),
         ]
         if text_bundle is not None and labels is not None:
             steps.append(("stream --labels (text encoder)", lambda: _stream_new_labels(text_bundle, labels, recording)))

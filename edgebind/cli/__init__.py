@@ -67,7 +67,8 @@ class LazyGroup(click.Group):
                 raise
             from edgebind.deps import torch_missing
 
-            raise click.ClickException(str(torch_missing(f"edgebind {ctx.invoked_subcommand}"))) from exc
+            what = f"edgebind {ctx.invoked_subcommand}" if ctx.invoked_subcommand else "this command"
+            raise click.ClickException(str(torch_missing(what))) from exc
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
