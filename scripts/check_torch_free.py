@@ -3,9 +3,9 @@
 A finder at the head of ``sys.meta_path`` refuses ``torch`` (as if it were not installed) and records every attempt
 with the stack that made it, so a guarded ``try: import torch`` counts too. Then the commands a device runs go
 through the real CLI in this process: ``demo``, ``stream`` on a simulated device, ``bench`` on ONNX Runtime,
-``embed --bundle``, ``simulate`` + ``record``, ``calibrate thermal`` and ``info``; with ``--text-bundle`` also ``stream
---labels`` whose new labels that bundle's ONNX text encoder embeds (``export --text-encoder``). Exit 0 only when all
-succeeded and torch was never asked for.
+``embed --bundle``, ``simulate`` + ``record``, ``calibrate thermal``, ``calibrate capture`` and ``info``; with
+``--text-bundle`` also ``stream --labels`` whose new labels that bundle's ONNX text encoder embeds
+(``export --text-encoder``). Exit 0 only when all succeeded and torch was never asked for.
 
     python scripts/check_torch_free.py                      # any environment (torch present or not)
     python scripts/check_torch_free.py --require-absent     # CI's device venv: torch must not even be installed
@@ -61,14 +61,19 @@ def _run(args: list[str]) -> None:
     print(f"  ok ({time.perf_counter() - t0:.1f} s)", flush=True)
 
 
-def _stream_on_simulated_device(bundle: Path, recording: Path, extra: Sequence[str] = ()) -> None:
-    """``edgebind stream`` on a pseudo-terminal that replays ``recording`` as a binary-protocol device."""
+def _on_simulated_device(recording: Path, command: str, args: Sequence[str]) -> None:
+    """``edgebind COMMAND PORT ARGS`` on a pseudo-terminal that replays ``recording`` as a binary-protocol device."""
     from edgebind.bridge.recording import Recording
     from edgebind.bridge.simulator import SimulatedDevice
 
     with SimulatedDevice(Recording.load(recording), fmt="binary", speed=40.0) as sim:
-        _run(["stream", str(sim.link), "--bundle", str(bundle), "--backend", "onnxruntime", "--json",
-              "--max-windows", "3", "--hop", "2.5", *extra])
+        _run([*command.split(), str(sim.link), *args])
+
+
+def _stream_on_simulated_device(bundle: Path, recording: Path, extra: Sequence[str] = ()) -> None:
+    """``edgebind stream`` on a simulated device."""
+    _on_simulated_device(recording, "stream", ["--bundle", str(bundle), "--backend", "onnxruntime", "--json",
+                                               "--max-windows", "3", "--hop", "2.5", *extra])
 
 
 def _stream_new_labels(bundle: Path, labels: Path, recording: Path) -> None:
@@ -132,6 +137,8 @@ def check(require_absent: bool, text_bundle: Path | None = None, labels: Path | 
                                              "-o", str(work / "emb.npy")])),
             ("simulate + record", lambda: _simulate_and_record(recording, work / "copy.npz")),
             ("calibrate thermal", lambda: _run(["calibrate", "thermal", str(CPTV), "-o", str(work / "robot.json")])),
+            ("calibrate capture", lambda: _on_simulated_device(recording, "calibrate capture",
+                                                               ["--windows", "3", "-o", str(work / "calib.npz")])),
             ("info", lambda: _run(["info", str(bundle)])),
         ]
         if text_bundle is not None and labels is not None:
