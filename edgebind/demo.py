@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from edgebind.errors import BundleError, SensorError
+from edgebind.errors import BundleError, ConfigError, SensorError
 
 log = logging.getLogger(__name__)
 
@@ -209,6 +209,11 @@ def run_demo(labels: str | Path | None = None, *, speed: float = DEFAULT_SPEED, 
     if bundle is None and checkpoint is None and backend is None and not _has_onnxruntime():
         # a plain 'pip install edgebind' has no onnxruntime: run the same shipped weights with PyTorch instead
         from edgebind.bundle import load_bundle
+        from edgebind.deps import torch_installed
+
+        if not torch_installed():
+            raise ConfigError("the demo needs ONNX Runtime (or PyTorch) and neither is installed here; install it "
+                              "with pip install 'edgebind[onnx]'.")
 
         log.warning("onnxruntime is not installed (pip install 'edgebind[onnx]'); running the demo's shipped weights "
                     "with PyTorch instead of the ONNX bundle")

@@ -200,12 +200,14 @@ class LabelSource:
             raise ConfigError(
                 f"cannot embed the labels in {self.path}: neither a label bank nor a text encoder is at hand. "
                 f"Re-export the bundle with its label bank ('edgebind export ... --labels {self.path}', so the device "
-                "needs no text model), or stream with --checkpoint imagebind_huge.pth.")
+                "needs no text model) or with --text-encoder (new labels are then embedded on the device), or stream "
+                "with --checkpoint imagebind_huge.pth.")
         have = {n.lower() for n in self.fixed.names}
         new = [s.name for s in specs if s.name.lower() not in have]
         raise ConfigError(
             f"labels {', '.join(repr(n) for n in new[:5])} in {self.path} are not in the bundle's label bank "
             f"({', '.join(self.fixed.names[:8])}), built with {bank_model or 'an unrecorded text model'}, and the "
-            f"bundle has no text encoder to embed them. Re-export the bundle with --labels {self.path}, or use only "
-            "the bundle's labels (leave out --labels)."
+            f"bundle has no text encoder to embed them. Re-export the bundle with --labels {self.path} (the bank "
+            "then holds them) or with --text-encoder (ImageBind's text encoder ships in the bundle and embeds new "
+            "labels on the device), or use only the bundle's labels (leave out --labels)."
         )
