@@ -247,3 +247,60 @@ def describe_labels(labels_path: str | Path, contract: ImuContract = DEFAULT_IMU
         files = {f: len(load_examples(example_path(f, labels_path), contract)) for f in spec.examples}
         out.append({"name": spec.name, "kind": spec.kind, "prompts": list(spec.prompts), "examples": files})
     return out
+
+
+def teach(port: str, label: str, labels_path: str | Path, seconds: float = 10.0, *,
+          examples: str | Path | None = None, hop_s: float = 1.0, contract: ImuContract = DEFAULT_IMU_CONTRACT,
+          fmt: str = "auto", baud: int = 921600, rate_hz: float | None = None, idle_s: float = 2.0,
+          calibration: str | Path | None = None) -> TaughtLabel:
+    """Record ``seconds`` of live IMU data from ``port``, cut it into windows and teach them as ``label``.
+
+    Args:
+        port: serial device, simulator pty or pyserial URL.
+        label: the label the windows show.
+        labels_path: labels.txt to update (created if absent).
+        seconds: how long to record. Defaults to 10 (six 5 s windows at a 1 s hop).
+        examples: the examples file. Defaults to ``examples/<label>.npz`` beside labels.txt.
+        hop_s: seconds between windows. Defaults to 1.0.
+        contract: the IMU contract of the windows. Defaults to 6 x 2000 at 400 Hz.
+        fmt, baud, rate_hz: the link (see ``edgebind record``).
+        idle_s: stop early once the link is silent this long. Defaults to 2.0.
+        calibration: a calibration profile applied before windowing.
+
+    Raises:
+        SensorError: the port cannot be opened.
+        InputError: the recording is shorter than one window (the message says how long to record).
+    """
+    import time
+
+    from edgebind.bridge.record import record
+    from edgebind.preprocess.imu import windows_from_recording
+
+    rec = record(port, duration_s=seconds, fmt=fmt, baud=baud, rate_hz=rate_hz, idle_s=idle_s)
+    if calibration is not None:
+        from edgebind.calibration.apply import calibrate_recording
+
+        rec = calibrate_recording(rec, calibration)
+    windows = windows_from_recording(rec, hop_s, contract)[0]
+    meta = {"label": label, "port": port, "taught_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "sensor": rec.meta.get("imu_sensor", ""), "hop_s": hop_s}
+    return teach_label(labels_path, label, windows, examples, {f"teach_{int(time.time())}": meta})
+
+
+def describe_bank(bundle: str | Path | None = None) -> list[dict[str, Any]]:
+    """:func:`describe_labels` rows for a bundle's label bank (``$EDGEBIND_BUNDLE`` or the last export by default).
+
+    Raises:
+        BundleError: no bundle, or a bundle without a label bank.
+    """
+    from edgebind.bundle import load_bundle
+    from edgebind.errors import BundleError
+    from edgebind.paths import find_bundle
+
+    path = find_bundle(bundle)
+    bank = load_bundle(path).label_bank()
+    if bank is None:
+        raise BundleError(f"bundle {path} has no label bank; pass --labels labels.txt, or re-export it with --labels.")
+    counts = bank.meta.get("examples", {})
+    return [{"name": n, "kind": k, "prompts": [], "examples": {"(in bank)": counts[n]} if n in counts else {}}
+            for n, k in zip(bank.names, bank.kinds, strict=True)]

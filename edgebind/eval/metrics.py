@@ -1,0 +1,89 @@
+"""Scores of predicted against true labels, and their 95 % intervals by a bootstrap over recordings (or segments).
+
+Windows cut every second from 5 s of signal overlap and are far from independent; resampling single windows would
+give intervals that are too narrow. The bootstrap therefore draws whole groups (recordings, or label segments)
+with replacement and scores every window of each drawn group (a cluster bootstrap).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+BOOTSTRAP_RESAMPLES = 1000
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Top-1 accuracy, macro-F1 over the true classes, and each true class's recall (fractions in [0, 1])."""
+
+    accuracy: float
+    macro_f1: float
+    recall: dict[str, float]
+
+
+def confusion(truth: np.ndarray, pred: np.ndarray, classes: list[str], weights: np.ndarray | None = None
+              ) -> np.ndarray:
+    """(C, C) counts, rows true class, columns predicted class; predictions outside ``classes`` are dropped
+    from the columns but still count as misses of their row."""
+    from sklearn.metrics import confusion_matrix
+
+    return np.asarray(confusion_matrix(truth, pred, labels=classes, sample_weight=weights), dtype=np.float64)
+
+
+def scores_from(cm: np.ndarray, row_totals: np.ndarray, classes: list[str]) -> Scores:
+    """Scores from a confusion matrix and the true count of each row (misses into other labels included)."""
+    tp = np.diag(cm)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        recall = np.where(row_totals > 0, tp / row_totals, np.nan)
+        precision = np.where(cm.sum(axis=0) > 0, tp / cm.sum(axis=0), 0.0)
+        f1 = np.where(precision + np.nan_to_num(recall) > 0,
+                      2 * precision * recall / (precision + recall), 0.0)
+    present = row_totals > 0
+    return Scores(accuracy=float(tp.sum() / row_totals.sum()), macro_f1=float(np.mean(f1[present])),
+                  recall={c: float(r) for c, r, p in zip(classes, recall, present, strict=True) if p})
+
+
+def score(truth: np.ndarray, pred: np.ndarray, classes: list[str], weights: np.ndarray | None = None) -> Scores:
+    """Scores of ``pred`` against ``truth`` over the true ``classes`` (a prediction of another label is a miss)."""
+    w = np.ones(len(truth)) if weights is None else weights
+    rows = np.array([w[truth == c].sum() for c in classes])
+    return scores_from(confusion(truth, pred, classes, w), rows, classes)
+
+
+def bootstrap_ci(truth: np.ndarray, pred: np.ndarray, groups: np.ndarray, classes: list[str], seed: int = 0,
+                 resamples: int = BOOTSTRAP_RESAMPLES) -> dict[str, tuple[float, float]]:
+    """95 % percentile intervals of accuracy and macro-F1, resampling whole ``groups`` with replacement.
+
+    Args:
+        truth, pred: (W,) labels.
+        groups: (W,) group id of each window (recording or segment); windows of one group are drawn together.
+        classes: the true classes scored.
+        seed: seeds the resampling. Defaults to 0.
+        resamples: bootstrap draws. Defaults to 1000.
+
+    Returns:
+        ``{"accuracy": (lo, hi), "macro_f1": (lo, hi)}``.
+    """
+    ids, inverse = np.unique(groups, return_inverse=True)
+    rng = np.random.default_rng(seed)
+    index = {c: i for i, c in enumerate(classes)}
+    t = np.array([index[c] for c in truth])
+    p = np.array([index.get(c, -1) for c in pred])
+    k = len(classes)
+    # per group: (C, C+1) counts, the last column for predictions outside the classes
+    per_group = np.zeros((len(ids), k, k + 1))
+    np.add.at(per_group, (inverse, t, np.where(p >= 0, p, k)), 1.0)
+    acc, f1 = np.empty(resamples), np.empty(resamples)
+    for b in range(resamples):
+        draw = np.bincount(rng.integers(0, len(ids), len(ids)), minlength=len(ids)).astype(np.float64)
+        full = np.tensordot(draw, per_group, axes=1)  # (C, C+1)
+        s = scores_from(full[:, :k], full.sum(axis=1), classes)
+        acc[b], f1[b] = s.accuracy, s.macro_f1
+    return {"accuracy": _interval(acc), "macro_f1": _interval(f1)}
+
+
+def _interval(x: np.ndarray) -> tuple[float, float]:
+    lo, hi = np.nanpercentile(x, [2.5, 97.5])
+    return float(lo), float(hi)
