@@ -32,17 +32,21 @@ def confusion(truth: np.ndarray, pred: np.ndarray, classes: list[str], weights: 
     return np.asarray(confusion_matrix(truth, pred, labels=classes, sample_weight=weights), dtype=np.float64)
 
 
+def _accuracy_f1(cm: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Accuracy, macro-F1 and per-class recall of (..., C, C) confusions whose rows hold (..., C) true counts."""
+    tp = np.diagonal(cm, axis1=-2, axis2=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        recall = np.where(rows > 0, tp / rows, np.nan)
+        f1 = np.where(tp > 0, 2 * tp / (rows + cm.sum(axis=-2)), 0.0)  # 2TP / (2TP + FN + FP) = 2PR / (P + R)
+    f1 = np.where(rows > 0, f1, np.nan)  # macro over the classes present
+    return tp.sum(axis=-1) / rows.sum(axis=-1), np.nanmean(f1, axis=-1), recall
+
+
 def scores_from(cm: np.ndarray, row_totals: np.ndarray, classes: list[str]) -> Scores:
     """Scores from a confusion matrix and the true count of each row (misses into other labels included)."""
-    tp = np.diag(cm)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        recall = np.where(row_totals > 0, tp / row_totals, np.nan)
-        precision = np.where(cm.sum(axis=0) > 0, tp / cm.sum(axis=0), 0.0)
-        f1 = np.where(precision + np.nan_to_num(recall) > 0,
-                      2 * precision * recall / (precision + recall), 0.0)
-    present = row_totals > 0
-    return Scores(accuracy=float(tp.sum() / row_totals.sum()), macro_f1=float(np.mean(f1[present])),
-                  recall={c: float(r) for c, r, p in zip(classes, recall, present, strict=True) if p})
+    acc, f1, recall = _accuracy_f1(cm, row_totals)
+    return Scores(accuracy=float(acc), macro_f1=float(f1),
+                  recall={c: float(r) for c, r, n in zip(classes, recall, row_totals, strict=True) if n > 0})
 
 
 def score(truth: np.ndarray, pred: np.ndarray, classes: list[str], weights: np.ndarray | None = None) -> Scores:
@@ -75,12 +79,10 @@ def bootstrap_ci(truth: np.ndarray, pred: np.ndarray, groups: np.ndarray, classe
     # per group: (C, C+1) counts, the last column for predictions outside the classes
     per_group = np.zeros((len(ids), k, k + 1))
     np.add.at(per_group, (inverse, t, np.where(p >= 0, p, k)), 1.0)
-    acc, f1 = np.empty(resamples), np.empty(resamples)
-    for b in range(resamples):
-        draw = np.bincount(rng.integers(0, len(ids), len(ids)), minlength=len(ids)).astype(np.float64)
-        full = np.tensordot(draw, per_group, axes=1)  # (C, C+1)
-        s = scores_from(full[:, :k], full.sum(axis=1), classes)
-        acc[b], f1[b] = s.accuracy, s.macro_f1
+    draws = np.stack([np.bincount(rng.integers(0, len(ids), len(ids)), minlength=len(ids))
+                      for _ in range(resamples)]).astype(np.float64)  # (B, G) times each group is drawn
+    full = np.tensordot(draws, per_group, axes=1)  # (B, C, C+1)
+    acc, f1, _ = _accuracy_f1(full[..., :k], full.sum(axis=-1))
     return {"accuracy": _interval(acc), "macro_f1": _interval(f1)}
 
 
