@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edgebind.errors import ConfigError, InputError
+from edgebind.errors import InputError
 from edgebind.eval.data import LabelledWindows
 from edgebind.zeroshot import LabelBank
 
@@ -154,16 +154,13 @@ def probe_predictions(windows: LabelledWindows, groups: np.ndarray, seed: int = 
     is one subject); more use 5 stratified group folds. A window is never in the fold that trained on its group.
 
     Raises:
-        ConfigError: scikit-learn is not installed.
-        InputError: fewer than two groups.
+        InputError: fewer than two groups, or a fold that trains on a single class.
     """
-    try:
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.model_selection import LeaveOneGroupOut, StratifiedGroupKFold, cross_val_predict
-        from sklearn.pipeline import make_pipeline
-        from sklearn.preprocessing import StandardScaler
-    except ImportError:
-        raise ConfigError("the linear probe needs scikit-learn; pip install 'edgebind[eval]'.") from None
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import LeaveOneGroupOut, StratifiedGroupKFold, cross_val_predict
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     n_groups = len(np.unique(groups))
     if n_groups < 2:
         raise InputError("the linear probe needs windows from at least two groups to cross-validate; add "

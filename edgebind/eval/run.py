@@ -46,13 +46,18 @@ def evaluate(data: Sequence[str | Path], labels: str | Path | None = None, *, bu
         backend, threads: the bundle runner.
 
     Raises:
+        ConfigError: scikit-learn is not installed.
         EdgebindError: bad data, truth, labels or k; each message names the fix.
     """
+    import importlib.util
+
     from edgebind.errors import check_known
     from edgebind.paths import find_bundle, find_checkpoint
     from edgebind.stream.encoders import open_encoders
     from edgebind.stream.labels import label_source_for
 
+    if importlib.util.find_spec("sklearn") is None:
+        raise ConfigError("edgebind eval needs scikit-learn (metrics, linear probe); pip install 'edgebind[eval]'.")
     check_known("--group-by", [group_by], GROUP_BY)
     if seeds < 1 or any(k < 1 for k in ks):
         raise ConfigError(f"--seeds ({seeds}) and every --k ({list(ks)}) must be at least 1.")

@@ -89,7 +89,7 @@ def test_teach_keeps_prompts_and_comments_and_adds_new_labels(tmp_path: Path) ->
     assert (first.total, second.total, again.total) == (3, 1, 6) and second.new_label and not again.new_label
     assert labels.read_text() == ("# mine\nWalking: @examples/walking.npz | walking  # outdoors\n"
                                   "door opening: @examples/door_opening.npz\n")
-    with pytest.raises(InputError, match="cannot be a labels.txt name"):
+    with pytest.raises(InputError, match=r"cannot be a labels\.txt name"):
         teach_label(labels, "a: b", w)
 
 
