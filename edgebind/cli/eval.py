@@ -21,7 +21,7 @@ import click
               "examples from [a seeded split of DATA by recording or segment].")
 @click.option("--support-truth", multiple=True, type=click.Path(dir_okay=False), help="Truth CSVs for --support.")
 @click.option("--k", "ks", multiple=True, type=int, default=(1, 5, 10), show_default=True,
-              help="Examples per class for k-shot prototypes (repeat).")
+              help="Examples per class for k-shot prototypes (repeat; 0: none).")
 @click.option("--seeds", type=int, default=10, show_default=True, help="k-shot runs, each a new draw of examples.")
 @click.option("--seed", type=int, default=0, show_default=True, help="First seed (k-shot draws, folds, bootstrap).")
 @click.option("--hop", "hop_s", type=float, default=1.0, show_default=True, help="Seconds between windows, as "

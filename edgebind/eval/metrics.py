@@ -23,13 +23,27 @@ class Scores:
     recall: dict[str, float]
 
 
-def confusion(truth: np.ndarray, pred: np.ndarray, classes: list[str], weights: np.ndarray | None = None
-              ) -> np.ndarray:
-    """(C, C) counts, rows true class, columns predicted class; predictions outside ``classes`` are dropped
-    from the columns but still count as misses of their row."""
-    from sklearn.metrics import confusion_matrix
+def group_counts(truth: np.ndarray, pred: np.ndarray, groups: np.ndarray, classes: list[str]
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Per-group confusion counts.
 
-    return np.asarray(confusion_matrix(truth, pred, labels=classes, sample_weight=weights), dtype=np.float64)
+    Returns:
+        group ids (G,), and (G, C, C + 1) counts: rows true class, columns predicted class, the last column for
+        predictions of a label outside ``classes`` (a miss of its row).
+    """
+    ids, inverse = np.unique(groups, return_inverse=True)
+    index = {c: i for i, c in enumerate(classes)}
+    k = len(classes)
+    counts = np.zeros((len(ids), k, k + 1))
+    rows = np.array([index[c] for c in truth], dtype=np.int64)
+    cols = np.array([index.get(c, k) for c in pred], dtype=np.int64)
+    np.add.at(counts, (inverse, rows, cols), 1.0)
+    return ids, counts
+
+
+def confusion(truth: np.ndarray, pred: np.ndarray, classes: list[str]) -> np.ndarray:
+    """(C, C) counts over ``classes``, rows true, columns predicted (predictions of other labels left out)."""
+    return group_counts(truth, pred, np.zeros(len(truth)), classes)[1][0, :, :-1]
 
 
 def _accuracy_f1(cm: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -49,15 +63,14 @@ def scores_from(cm: np.ndarray, row_totals: np.ndarray, classes: list[str]) -> S
                   recall={c: float(r) for c, r, n in zip(classes, recall, row_totals, strict=True) if n > 0})
 
 
-def score(truth: np.ndarray, pred: np.ndarray, classes: list[str], weights: np.ndarray | None = None) -> Scores:
+def score(truth: np.ndarray, pred: np.ndarray, classes: list[str]) -> Scores:
     """Scores of ``pred`` against ``truth`` over the true ``classes`` (a prediction of another label is a miss)."""
-    w = np.ones(len(truth)) if weights is None else weights
-    rows = np.array([w[truth == c].sum() for c in classes])
-    return scores_from(confusion(truth, pred, classes, w), rows, classes)
+    counts = group_counts(truth, pred, np.zeros(len(truth)), classes)[1][0]
+    return scores_from(counts[:, :-1], counts.sum(axis=1), classes)
 
 
 def bootstrap_ci(truth: np.ndarray, pred: np.ndarray, groups: np.ndarray, classes: list[str], seed: int = 0,
-                 resamples: int = BOOTSTRAP_RESAMPLES) -> dict[str, tuple[float, float]]:
+                 resamples: int = BOOTSTRAP_RESAMPLES) -> dict[str, tuple[float, float] | None]:
     """95 % percentile intervals of accuracy and macro-F1, resampling whole ``groups`` with replacement.
 
     Args:
@@ -68,17 +81,13 @@ def bootstrap_ci(truth: np.ndarray, pred: np.ndarray, groups: np.ndarray, classe
         resamples: bootstrap draws. Defaults to 1000.
 
     Returns:
-        ``{"accuracy": (lo, hi), "macro_f1": (lo, hi)}``.
+        ``{"accuracy": (lo, hi), "macro_f1": (lo, hi)}``; None for both with a single group (nothing to resample).
     """
-    ids, inverse = np.unique(groups, return_inverse=True)
+    ids, per_group = group_counts(truth, pred, groups, classes)
+    if len(ids) < 2:
+        return {"accuracy": None, "macro_f1": None}
     rng = np.random.default_rng(seed)
-    index = {c: i for i, c in enumerate(classes)}
-    t = np.array([index[c] for c in truth])
-    p = np.array([index.get(c, -1) for c in pred])
     k = len(classes)
-    # per group: (C, C+1) counts, the last column for predictions outside the classes
-    per_group = np.zeros((len(ids), k, k + 1))
-    np.add.at(per_group, (inverse, t, np.where(p >= 0, p, k)), 1.0)
     draws = np.stack([np.bincount(rng.integers(0, len(ids), len(ids)), minlength=len(ids))
                       for _ in range(resamples)]).astype(np.float64)  # (B, G) times each group is drawn
     full = np.tensordot(draws, per_group, axes=1)  # (B, C, C+1)

@@ -24,7 +24,7 @@ class MethodResult:
         runs: seeds (k-shot) or 1.
         windows: scored windows per run (mean).
         accuracy, macro_f1: pooled over runs, fractions.
-        accuracy_ci, macro_f1_ci: 95 % cluster-bootstrap intervals.
+        accuracy_ci, macro_f1_ci: 95 % cluster-bootstrap intervals (None from a single group).
         seed_sd: standard deviation of per-run accuracy over seeds (k-shot), else 0.
         recall: true class -> recall.
         chance: one over the number of labels the method chooses from.
@@ -36,9 +36,9 @@ class MethodResult:
     runs: int
     windows: float
     accuracy: float
-    accuracy_ci: tuple[float, float]
+    accuracy_ci: tuple[float, float] | None
     macro_f1: float
-    macro_f1_ci: tuple[float, float]
+    macro_f1_ci: tuple[float, float] | None
     seed_sd: float
     recall: dict[str, float]
     chance: float
@@ -150,5 +150,5 @@ class EvalReport:
         return path
 
 
-def _pct(ci: tuple[float, float]) -> str:
-    return f"[{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]"
+def _pct(ci: tuple[float, float] | None) -> str:
+    return "n/a (1 group)" if ci is None else f"[{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]"

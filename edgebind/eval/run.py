@@ -36,7 +36,7 @@ def evaluate(data: Sequence[str | Path], labels: str | Path | None = None, *, bu
         truth: ``start_s,end_s,label`` CSVs, one per data file, replacing their label tracks.
         support: recordings to draw k-shot examples from instead of a split of ``data``.
         support_truth: truth CSVs for ``support``, one per file.
-        ks: examples per class for k-shot. Defaults to 1, 5, 10.
+        ks: examples per class for k-shot; 0 entries are skipped. Defaults to 1, 5, 10.
         seeds: k-shot runs, each with its own draw of examples. Defaults to 10.
         seed: the first seed (runs use ``seed .. seed + seeds - 1``); also seeds the bootstrap. Defaults to 0.
         hop_s: seconds between windows, as ``stream --hop``. Defaults to 1.0.
@@ -57,10 +57,11 @@ def evaluate(data: Sequence[str | Path], labels: str | Path | None = None, *, bu
     from edgebind.stream.labels import label_source_for
 
     if importlib.util.find_spec("sklearn") is None:
-        raise ConfigError("edgebind eval needs scikit-learn (metrics, linear probe); pip install 'edgebind[eval]'.")
+        raise ConfigError("edgebind eval needs scikit-learn (linear probe); pip install 'edgebind[eval]'.")
     check_known("--group-by", [group_by], GROUP_BY)
-    if seeds < 1 or any(k < 1 for k in ks):
-        raise ConfigError(f"--seeds ({seeds}) and every --k ({list(ks)}) must be at least 1.")
+    if seeds < 1 or any(k < 0 for k in ks):
+        raise ConfigError(f"--seeds ({seeds}) must be at least 1 and every --k ({list(ks)}) at least 0 (0: no k-shot).")
+    ks = [k for k in ks if k > 0]
     if set(map(str, data)) & set(map(str, support)):
         raise InputError("a file is both in DATA and in --support; examples and scored windows must come from "
                          "different recordings.")

@@ -33,6 +33,7 @@ def test_demo_model_on_basicmotions_test_has_floors_and_is_deterministic(demo_bu
     assert r["text prompts"].accuracy >= 0.97 and r["k-shot k=5"].accuracy >= 0.97 and r["probe"].accuracy >= 0.97
     assert r["k-shot k=1"].accuracy >= 0.95 and r["k-shot k=1"].runs == 3
     for res in report.results:
+        assert res.accuracy_ci is not None
         lo, hi = res.accuracy_ci
         assert lo <= res.accuracy <= hi and res.chance == 0.25
     again = evaluate([bm_test], demo_labels, bundle=demo_bundle, **FAST)

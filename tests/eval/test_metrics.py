@@ -40,3 +40,8 @@ def test_perfect_predictions_have_a_point_interval() -> None:
     truth = np.array(CLASSES)[groups % 3]
     ci = bootstrap_ci(truth, truth.copy(), groups, CLASSES)
     assert ci == {"accuracy": (1.0, 1.0), "macro_f1": (1.0, 1.0)}
+
+
+def test_a_single_group_has_no_interval() -> None:
+    truth = np.array(["a", "b"] * 10)
+    assert bootstrap_ci(truth, truth.copy(), np.zeros(20), CLASSES) == {"accuracy": None, "macro_f1": None}
