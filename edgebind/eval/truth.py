@@ -101,11 +101,15 @@ def window_truth(rec: Recording, start_t_ns: np.ndarray, end_t_ns: np.ndarray) -
     """Truth of windows spanning ``start_t_ns[i]..end_t_ns[i]`` (device ns) from ``rec``'s label track.
 
     Raises:
-        InputError: the recording has no label track (the message says how to give one).
+        InputError: the recording has no label track (the message says how to give one), or one out of order.
     """
     if rec.labels is None or rec.label_t_ns is None or len(rec.labels) == 0:
         raise InputError(f"recording {rec.meta.get('source', '')!s} has no label track; pass --truth "
                          "intervals.csv (start_s,end_s,label rows) or record labels into it.")
+    if np.any(np.diff(rec.label_t_ns) < 0):
+        bad = int(np.argmax(np.diff(rec.label_t_ns) < 0)) + 1
+        raise InputError(f"label_t_ns of {rec.meta.get('source', 'the recording')!s} goes back in time at entry {bad} "
+                         f"('{rec.labels[bad]}'); sort the label track by time.")
     seg_start = np.searchsorted(rec.label_t_ns, start_t_ns, side="right") - 1
     seg_end = np.searchsorted(rec.label_t_ns, end_t_ns, side="right") - 1
     ok = (seg_start == seg_end) & (seg_start >= 0)

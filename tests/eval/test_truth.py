@@ -57,3 +57,10 @@ def test_bad_truth_csv_says_what_is_wrong(tmp_path: Path, text: str, match: str)
 def test_a_recording_without_a_track_says_how_to_give_one() -> None:
     with pytest.raises(InputError, match="--truth"):
         window_truth(rec_of(10), np.array([0]), np.array([1]))
+
+
+def test_a_track_out_of_order_is_refused() -> None:
+    rec = rec_of(10)
+    rec.labels, rec.label_t_ns = np.array(["a", "b"]), rec.imu_t_ns[[500, 100]]
+    with pytest.raises(InputError, match="goes back in time at entry 1 \\('b'\\)"):
+        window_truth(rec, rec.imu_t_ns[:1], rec.imu_t_ns[1:2])
