@@ -187,7 +187,8 @@ def teach_label(labels_path: str | Path, label: str, windows: np.ndarray, exampl
     """Append example windows for ``label`` and make labels.txt name the examples file.
 
     The label's line gains ``@file`` (its prompt text stays, so it becomes ``examples+text``); a label not in the
-    file gets a new line ``label: @file``. labels.txt is replaced atomically, so a running stream re-reads it whole.
+    file gets a new line ``label: @file``. labels.txt is replaced atomically, so a running stream re-reads it whole,
+    and left alone when it already names the file (the stream then re-reads because the examples file changed).
 
     Args:
         labels_path: labels.txt (created if absent).
@@ -226,10 +227,12 @@ def teach_label(labels_path: str | Path, label: str, windows: np.ndarray, exampl
             lines[i] = f"{spec.name}: {' | '.join(items)}" + (f"  {hash_}{comment}" if hash_ else "")
     if not found:
         lines.append(f"{name}: @{ref}")
-    tmp = labels_path.with_name(labels_path.name + ".tmp")
-    labels_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    tmp.replace(labels_path)
+    new_text = "\n".join(lines) + "\n"
+    if new_text != text:  # unchanged: a stream notices the examples file itself
+        tmp = labels_path.with_name(labels_path.name + ".tmp")
+        labels_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(new_text, encoding="utf-8")
+        tmp.replace(labels_path)
     log.info("taught '%s': %d windows added to %s (%d in all)", name, len(windows), ex_path, total)
     return TaughtLabel(name, ex_path, len(windows), total, not found)
 

@@ -68,8 +68,10 @@ def test_example_label_is_the_prototype_and_is_re_read_when_its_file_changes(dem
         top = np.array(bank.names)[bank.top1(embed(test_running))]
         assert np.mean(top == "sprinting") >= 0.9  # measured 1.0: words for three classes, examples for the fourth
         assert not src.maybe_reload()
-        teach_label(tmp_path / "labels.txt", "sprinting", windows[10:20])  # labels.txt keeps its line
+        before = (tmp_path / "labels.txt").stat().st_mtime_ns
+        teach_label(tmp_path / "labels.txt", "sprinting", windows[10:20])  # labels.txt already names the file
         assert (tmp_path / "labels.txt").read_text() == text
+        assert (tmp_path / "labels.txt").stat().st_mtime_ns == before  # only the examples file changed
         os.utime(tmp_path / "examples" / "sprinting.npz", ns=(1, 2))  # a clock-independent mtime change
         assert src.maybe_reload() and src.bank.meta["examples"] == {"sprinting": 20}
         assert np.allclose(src.bank.embeddings[3], prototype(windows[:20], embed), atol=1e-6)
