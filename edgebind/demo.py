@@ -226,8 +226,7 @@ def run_demo(labels: str | Path | None = None, *, speed: float = DEFAULT_SPEED, 
     t0 = time.monotonic()
     with open_encoders(bundle_dir, checkpoint, backend=backend) as enc:
         bank = enc.bank if enc.bank is not None else fixed_bank
-        enc.bank = bank
-        label_source = label_source_for(labels, enc)
+        label_source = label_source_for(labels, enc, bank)
         n_labels = len(label_source.bank.names)
         window_s = enc.model("imu").contract.window_s
         options = StreamOptions(hop_s=hop_s, smooth_alpha=smooth_alpha, max_windows=max_windows)

@@ -69,8 +69,13 @@ def support_split(windows: LabelledWindows, groups: np.ndarray, classes: Sequenc
         if len(own) < 2:
             raise InputError(f"class '{c}' occurs in only one {group_name}; k-shot needs two (one for examples, one "
                              "to score) so that no window is both. Add recordings, or pass --support FILE.")
+        reused = np.isin(own, used)  # already out of the query for an earlier class: draw from these first
+        fresh = rng.permutation(own[~reused])
+        if len(fresh) == 0:
+            raise InputError(f"with k={k}, class '{c}' has no {group_name} left to score after drawing examples of "
+                             "the classes before it; use a smaller --k or add recordings.")
         taken, n = [], 0
-        for g in rng.permutation(own)[:-1]:  # the last group stays for the query
+        for g in [*rng.permutation(own[reused]), *fresh[:-1]]:  # one fresh group stays for the query
             taken.append(g)
             n += int(np.sum(groups[idx] == g))
             if n >= k:
@@ -80,7 +85,7 @@ def support_split(windows: LabelledWindows, groups: np.ndarray, classes: Sequenc
                              f"(all its {group_name}s but one); use --k {n} or less, or add recordings.")
         pool = idx[np.isin(groups[idx], taken)]
         support.extend(np.sort(rng.choice(pool, k, replace=False)).tolist())
-        used.extend(taken)
+        used.extend(g for g in taken if g not in used)
     query = np.flatnonzero(~np.isin(groups, used))
     missing = [c for c in classes if not np.any(windows.truth[query] == c)]
     if missing:

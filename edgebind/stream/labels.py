@@ -238,10 +238,10 @@ class LabelSource:
         )
 
 
-def label_source_for(path: str | Path | None, encoders: Any) -> LabelSource:
-    """A :class:`LabelSource` over an :class:`~edgebind.stream.encoders.Encoders`: its bank, text encoder and, for
-    example-based labels, its IMU encoder."""
+def label_source_for(path: str | Path | None, encoders: Any, bank: LabelBank | None = None) -> LabelSource:
+    """A :class:`LabelSource` over an :class:`~edgebind.stream.encoders.Encoders`: its bank (or ``bank``), text
+    encoder and, for example-based labels, its IMU encoder."""
     imu = encoders.models.get("imu")
-    return LabelSource(path, encoders.bank, encoders.text_embed, encoders.text_model,
+    return LabelSource(path, bank if bank is not None else encoders.bank, encoders.text_embed, encoders.text_model,
                        embed_examples=imu.embed if imu is not None else None,
                        contract=imu.contract if imu is not None else DEFAULT_IMU_CONTRACT)

@@ -64,6 +64,25 @@ def test_support_set_from_other_recordings(demo_bundle: Path, bm_test: Path, bm_
     assert k10.windows == report.windows and k10.accuracy >= 0.97  # every data window is a query
 
 
+def test_two_recordings_split_by_recording(demo_bundle: Path, bm_test: Path, bm_train: Path,
+                                           demo_labels: Path) -> None:
+    report = evaluate([bm_test, bm_train], demo_labels, bundle=demo_bundle, ks=(5,), seeds=2)
+    assert report.group_by == "recording" and report.groups == 2  # every class is in both files
+    r = by_name(report)
+    # examples from one whole file, every window of the other scored; the probe trains on one file, scores the other
+    assert r["k-shot k=5"].windows in (239, report.windows - 239)
+    assert r["probe"].windows == report.windows and r["probe"].accuracy >= 0.97
+    assert r["probe"].accuracy_ci is not None
+
+
+def test_labels_show_lists_a_bundle_bank(demo_bundle: Path) -> None:
+    result = CliRunner().invoke(cli, ["labels", "show", "--bundle", str(demo_bundle), "--json"])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    assert [(r["name"], r["kind"]) for r in rows] == [(n, "text") for n in ("Standing", "Running", "Walking",
+                                                                            "Badminton")]
+
+
 def test_cli_prints_the_table_writes_json_and_a_plot(demo_bundle: Path, bm_test: Path, demo_labels: Path,
                                                      tmp_path: Path) -> None:
     png = tmp_path / "cm.png"
