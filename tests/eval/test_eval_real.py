@@ -143,3 +143,18 @@ def test_overlapping_real_windows_never_straddle_support_and_query(demo_bundle: 
     for seed in range(20):
         sup, query = support_split(w, groups, classes, 10, seed)
         assert not w.overlaps(sup, query) and not np.isin(groups[query], groups[sup]).any()
+
+
+def test_eval_with_a_checkpoint_runs_on_torch(bm_test: Path, demo_labels: Path, tmp_path: Path) -> None:
+    import torch
+
+    from edgebind.checkpoint import save_checkpoint
+    from edgebind.config import get_config
+    from edgebind.models import build_encoder
+
+    torch.manual_seed(0)  # tiny random IMU + text encoders (STYLE.md §10): the text tower embeds labels.txt here
+    ckpt = save_checkpoint([build_encoder(get_config(n)).eval() for n in ("tiny_imu", "tiny_text")],
+                           tmp_path / "tiny.safetensors")
+    report = evaluate([bm_test], demo_labels, checkpoint=ckpt, ks=(1,), seeds=1, probe=False)
+    assert report.source == f"checkpoint {ckpt}" and report.windows == 239
+    assert [r.name for r in report.results] == ["text prompts", "k-shot k=1"]
