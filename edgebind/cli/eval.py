@@ -64,3 +64,5 @@ def eval_cmd(data: tuple[str, ...], labels: str | None, bundle: str | None, chec
     click.echo("\n".join(report.lines()))
     if plot:
         click.echo(f"confusion matrices: {plot}")
+    click.echo("next: teach a weak label by example: edgebind labels teach PORT LABEL --seconds 10 --labels "
+               f"{labels or 'labels.txt'}")
