@@ -103,9 +103,14 @@ def append_examples(path: str | Path, windows: np.ndarray, meta: dict[str, Any] 
     return len(new)
 
 
+def unit_mean(embeddings: np.ndarray) -> np.ndarray:
+    """(K, D) embeddings (any scale) -> (D,) the normalised mean of their unit vectors: a class prototype."""
+    return _unit(_unit(np.asarray(embeddings, dtype=np.float32)).mean(axis=0))
+
+
 def prototype(windows: np.ndarray, embed: EmbedWindows) -> np.ndarray:
-    """(K, 6, T) windows -> (out_dim,) unit mean of their unit embeddings."""
-    return _unit(_unit(np.asarray(embed(windows), dtype=np.float32)).mean(axis=0))
+    """(K, 6, T) windows -> (out_dim,) :func:`unit_mean` of their embeddings."""
+    return unit_mean(embed(windows))
 
 
 def with_examples(text_bank: LabelBank | None, specs: Sequence[LabelSpec], labels_path: str | Path,

@@ -15,6 +15,7 @@ import numpy as np
 
 from edgebind.errors import InputError
 from edgebind.eval.data import LabelledWindows
+from edgebind.exemplars import unit_mean
 from edgebind.zeroshot import LabelBank
 
 PROBE_MAX_LOGO_GROUPS = 10  # up to this many groups the probe leaves one out; above, 5 stratified group folds
@@ -34,10 +35,6 @@ class Predictions:
     pred: np.ndarray
     groups: np.ndarray
     run: np.ndarray
-
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
 
 def bank_predictions(bank: LabelBank, windows: LabelledWindows, groups: np.ndarray) -> Predictions:
@@ -119,8 +116,8 @@ def draw_support(support: LabelledWindows, classes: Sequence[str], k: int, seed:
 
 
 def prototypes(embeddings: np.ndarray, truth: np.ndarray, classes: Sequence[str]) -> np.ndarray:
-    """(C, D) unit mean of each class's unit embeddings."""
-    return _unit(np.stack([_unit(embeddings[truth == c]).mean(axis=0) for c in classes]))
+    """(C, D) prototype of each class, as an example-based label's row (:func:`edgebind.exemplars.unit_mean`)."""
+    return np.stack([unit_mean(embeddings[truth == c]) for c in classes])
 
 
 def kshot_predictions(windows: LabelledWindows, groups: np.ndarray, classes: Sequence[str], k: int,
