@@ -106,3 +106,11 @@ def test_kshot_errors_say_what_to_do() -> None:
         draw_support(w, [*CLASSES, "c3"], 1, 0)
     with pytest.raises(InputError, match="k=9 is larger than the 8 --support windows"):
         draw_support(w, CLASSES, 9, 0)
+
+
+def test_support_set_draws_k_per_class_and_a_new_draw_per_seed() -> None:
+    w = synthetic(orthogonal(), groups_per_class=2, per_group=4)
+    draws = [draw_support(w, CLASSES, 3, seed) for seed in range(4)]
+    for d in draws:
+        assert sorted(w.truth[d].tolist()) == sorted(CLASSES * 3)
+    assert len({tuple(d) for d in draws}) > 1
