@@ -20,6 +20,8 @@ from edgebind.exemplars import TEXT_WEIGHT, prototype, teach_label, with_example
 from edgebind.preprocess.imu import windows_from_recording
 from edgebind.stream.encoders import open_encoders
 from edgebind.stream.labels import LabelSource, label_source_for
+from edgebind.stream.pipeline import LabelResult, StreamOptions
+from edgebind.stream.session import StreamSession
 from edgebind.zeroshot import LabelBank, parse_labels
 
 
@@ -123,3 +125,26 @@ def test_teach_from_a_device_then_stream_uses_the_taught_label(demo_bundle: Path
     assert result.exit_code == 0, result.output
     got = [json.loads(line)["top_k"][0]["label"] for line in result.output.strip().splitlines()[:-1]]
     assert got == ["sprinting"] * 4
+
+
+def test_a_label_taught_mid_stream_is_used_from_the_next_window(demo_bundle: Path, bm_train: Path, bm_test: Path,
+                                                                tmp_path: Path) -> None:
+    labels = tmp_path / "labels.txt"
+    labels.write_text("Standing\nWalking\nBadminton\n")
+    examples = windows_from_recording(part(bm_train, "Running", 15.0), 1.0)[0]
+    tops: list[str] = []
+
+    def on_result(r: LabelResult) -> None:
+        tops.append(r.decision.top_k[0][0])
+        if r.index == 0:  # what 'edgebind labels teach' does while the stream runs
+            teach_label(labels, "sprinting", examples)
+            st = labels.stat()
+            os.utime(labels, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+
+    with SimulatedDevice(part(bm_test, "Running", 12.0), fmt="binary", speed=4.0) as sim, \
+            open_encoders(demo_bundle) as enc:
+        session = StreamSession(str(sim.link), enc, label_source_for(labels, enc),
+                                StreamOptions(hop_s=1.0, max_windows=4, smooth_alpha=1.0), on_result, fmt="binary")
+        summary = session.run()
+    assert tops[0] != "sprinting" and tops[1:] == ["sprinting"] * 3
+    assert summary.label_reloads == 1
