@@ -197,7 +197,7 @@ def run_demo(labels: str | Path | None = None, *, speed: float = DEFAULT_SPEED, 
     from edgebind.bridge.recording import Recording
     from edgebind.bridge.simulator import SimulatedDevice
     from edgebind.stream.encoders import open_encoders
-    from edgebind.stream.labels import LabelSource
+    from edgebind.stream.labels import label_source_for
     from edgebind.stream.pipeline import StreamOptions
     from edgebind.stream.session import StreamSession
 
@@ -231,7 +231,7 @@ def run_demo(labels: str | Path | None = None, *, speed: float = DEFAULT_SPEED, 
     t0 = time.monotonic()
     with open_encoders(bundle_dir, checkpoint, backend=backend) as enc:
         bank = enc.bank if enc.bank is not None else fixed_bank
-        label_source = LabelSource(labels, bank, enc.text_embed, enc.text_model)
+        label_source = label_source_for(labels, enc, bank)
         n_labels = len(label_source.bank.names)
         window_s = enc.model("imu").contract.window_s
         options = StreamOptions(hop_s=hop_s, smooth_alpha=smooth_alpha, max_windows=max_windows)

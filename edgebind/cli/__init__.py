@@ -27,6 +27,8 @@ COMMANDS: dict[str, str] = {
     "convert": "edgebind.cli.convert:convert",
     "stream": "edgebind.cli.stream:stream",
     "demo": "edgebind.cli.demo:demo",
+    "eval": "edgebind.cli.eval:eval_cmd",
+    "labels": "edgebind.cli.labels:labels",
 }
 
 
