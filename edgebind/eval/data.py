@@ -65,12 +65,15 @@ class LabelledWindows:
 
 
 def read_recording(path: str | Path) -> Recording:
-    """A Recording from a file ``eval`` accepts (a Recording ``.npz``).
+    """A Recording from a file ``eval`` accepts: a Recording ``.npz``, or a ROS 2 bag ``.mcap`` whose
+    ``std_msgs/msg/String`` topic becomes the label track (topics found by type; ``edgebind convert`` names them).
 
     Raises:
-        SensorError: the file is missing or not a Recording.
+        SensorError: the file is missing or not a Recording or bag.
     """
-    return Recording.load(path)
+    from edgebind.ros import load_recording
+
+    return load_recording(path, modalities=("imu", "labels"))
 
 
 def pick_group_by(windows: LabelledWindows, by: str = "auto") -> str:

@@ -158,3 +158,27 @@ def test_eval_with_a_checkpoint_runs_on_torch(bm_test: Path, demo_labels: Path, 
     report = evaluate([bm_test], demo_labels, checkpoint=ckpt, ks=(1,), seeds=1, probe=False)
     assert report.source == f"checkpoint {ckpt}" and report.windows == 239
     assert [r.name for r in report.results] == ["text prompts", "k-shot k=1"]
+
+
+def test_a_ros_bag_with_a_label_topic_scores_like_its_recording(demo_bundle: Path, bm_test: Path, demo_labels: Path,
+                                                                tmp_path: Path) -> None:
+    """A bag written by mcap_ros2 (sensor_msgs/Imu + std_msgs/String truth) gives the npz's figures."""
+    pytest.importorskip("mcap_ros2")
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ros"))
+    from roskit import BagWriter, imu_msg
+
+    rec = Recording.load(bm_test)
+    assert rec.labels is not None and rec.label_t_ns is not None
+    keep = rec.imu_t_ns < rec.label_t_ns[8]  # the first 8 cases (80 s) keep the test fast
+    bag = BagWriter(tmp_path / "bm.mcap")
+    for t, row in zip(rec.imu_t_ns[keep], rec.imu[keep], strict=True):
+        bag.write("/imu/data", "sensor_msgs/msg/Imu", imu_msg(int(t), row), int(t))
+    for t, lab in zip(rec.label_t_ns[:8], rec.labels[:8], strict=True):
+        bag.write("/activity", "std_msgs/msg/String", {"data": str(lab)}, int(t))
+    bag.close()
+    part = Recording(imu=rec.imu[keep], imu_t_ns=rec.imu_t_ns[keep], labels=rec.labels[:8],
+                     label_t_ns=rec.label_t_ns[:8], meta=rec.meta).save(tmp_path / "part.npz")
+    a = evaluate([part], demo_labels, bundle=demo_bundle, probe=False, ks=(1,), seeds=2)
+    b = evaluate([tmp_path / "bm.mcap"], demo_labels, bundle=demo_bundle, probe=False, ks=(1,), seeds=2)
+    assert a.windows == b.windows > 0
+    assert [r.accuracy for r in a.results] == [r.accuracy for r in b.results]
