@@ -83,6 +83,7 @@ def _peak_mb() -> float:
 def _cases(bundles: Sequence[Bundle], backends: Sequence[str] | None,
            modalities: Sequence[str] | None) -> list[tuple[Bundle, str, str]]:
     """(bundle, modality, backend) triples, with the fp32 torch baseline once per modality and weights."""
+    from edgebind.deps import torch_installed
     from edgebind.runtime import BACKENDS
 
     for b in backends or ():
@@ -96,7 +97,8 @@ def _cases(bundles: Sequence[Bundle], backends: Sequence[str] | None,
         for m, entry in bundle.encoders.items():
             if modalities and m not in modalities:
                 continue
-            wanted = list(backends) if backends else ["torch", "onnxruntime"] + (["tensorrt"] if entry.engine else [])
+            baseline = ["torch"] if torch_installed() else []  # a device install has no torch: no fp32 baseline
+            wanted = list(backends) if backends else [*baseline, "onnxruntime"] + (["tensorrt"] if entry.engine else [])
             for backend in wanted:
                 if backend == "tensorrt" and not entry.engine:
                     raise BundleError(f"bundle {bundle.path} has no TensorRT engine for {m}; build it with "
@@ -129,8 +131,8 @@ def bench_bundles(
 
     Args:
         bundles: bundle folders or Bundles (e.g. an fp32 and an int8 export of the same weights).
-        backends: subset of ``torch``, ``onnxruntime``, ``tensorrt``. Defaults to torch (fp32 eager baseline),
-            onnxruntime, and tensorrt where the bundle holds engines.
+        backends: subset of ``torch``, ``onnxruntime``, ``tensorrt``. Defaults to torch (fp32 eager baseline; only
+            where torch is installed), onnxruntime, and tensorrt where the bundle holds engines.
         batch: inputs per call. Defaults to 1 (the stream's batch).
         threads: CPU threads for torch and onnxruntime. Defaults to each backend's choice.
         runs: timed calls per runner, interleaved across runners. Defaults to 20.

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from edgebind.errors import BundleError, SensorError
+from edgebind.errors import BundleError, ConfigError, SensorError
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +197,7 @@ def run_demo(labels: str | Path | None = None, *, speed: float = DEFAULT_SPEED, 
     from edgebind.bridge.recording import Recording
     from edgebind.bridge.simulator import SimulatedDevice
     from edgebind.stream.encoders import open_encoders
-    from edgebind.stream.labels import LabelSource
+    from edgebind.stream.labels import label_source_for
     from edgebind.stream.pipeline import StreamOptions
     from edgebind.stream.session import StreamSession
 
@@ -209,6 +209,11 @@ def run_demo(labels: str | Path | None = None, *, speed: float = DEFAULT_SPEED, 
     if bundle is None and checkpoint is None and backend is None and not _has_onnxruntime():
         # a plain 'pip install edgebind' has no onnxruntime: run the same shipped weights with PyTorch instead
         from edgebind.bundle import load_bundle
+        from edgebind.deps import torch_installed
+
+        if not torch_installed():
+            raise ConfigError("the demo needs ONNX Runtime (or PyTorch) and neither is installed here; install it "
+                              "with pip install 'edgebind[onnx]'.")
 
         log.warning("onnxruntime is not installed (pip install 'edgebind[onnx]'); running the demo's shipped weights "
                     "with PyTorch instead of the ONNX bundle")
@@ -226,7 +231,7 @@ def run_demo(labels: str | Path | None = None, *, speed: float = DEFAULT_SPEED, 
     t0 = time.monotonic()
     with open_encoders(bundle_dir, checkpoint, backend=backend) as enc:
         bank = enc.bank if enc.bank is not None else fixed_bank
-        label_source = LabelSource(labels, bank, enc.text_embed, enc.text_model)
+        label_source = label_source_for(labels, enc, bank)
         n_labels = len(label_source.bank.names)
         window_s = enc.model("imu").contract.window_s
         options = StreamOptions(hop_s=hop_s, smooth_alpha=smooth_alpha, max_windows=max_windows)

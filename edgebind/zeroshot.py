@@ -32,14 +32,24 @@ TextEmbedFn = Callable[[list[str]], np.ndarray]
 
 @dataclass(frozen=True)
 class LabelSpec:
-    """One line of labels.txt: ``name`` and optional prompt text used instead of the name in templates."""
+    """One line of labels.txt: ``name``, optional prompt text used instead of the name in templates, and optional
+    example files (``@walk.npz``, relative to labels.txt) whose IMU windows define the label (edgebind.exemplars)."""
 
     name: str
     prompts: tuple[str, ...] = ()
+    examples: tuple[str, ...] = ()
+
+    @property
+    def kind(self) -> str:
+        """``text``, ``examples`` or ``examples+text`` (examples beside prompt text)."""
+        if not self.examples:
+            return "text"
+        return "examples+text" if self.prompts else "examples"
 
 
 def parse_labels(text: str, source: str = "labels") -> list[LabelSpec]:
-    """Parse labels.txt: one label per line, ``#`` comments, ``name: prompt | prompt`` for own prompt text.
+    """Parse labels.txt: one label per line, ``#`` comments, ``name: prompt | prompt`` for own prompt text,
+    ``name: @examples.npz | prompt`` for example windows (beside or instead of prompts).
 
     Raises:
         InputError: no labels, a duplicate label, or a label too long for the text encoder.
@@ -52,7 +62,11 @@ def parse_labels(text: str, source: str = "labels") -> list[LabelSpec]:
             continue
         name, _, rest = line.partition(":")
         name = name.strip()
-        prompts = tuple(p.strip() for p in rest.split("|") if p.strip())
+        items = [p.strip() for p in rest.split("|") if p.strip()]
+        prompts = tuple(p for p in items if not p.startswith("@"))
+        examples = tuple(p[1:].strip() for p in items if p.startswith("@"))
+        if any(not e for e in examples):
+            raise InputError(f"{source}:{lineno}: '@' without a file name; write 'label: @examples.npz'.")
         if not name:
             raise InputError(f"{source}:{lineno}: empty label before ':'; write 'label: prompt text'.")
         if len(name) > MAX_LABEL_CHARS or any(len(p) > MAX_LABEL_CHARS for p in prompts):
@@ -64,7 +78,7 @@ def parse_labels(text: str, source: str = "labels") -> list[LabelSpec]:
         if key in seen:
             raise InputError(f"{source}:{lineno}: duplicate label '{name}' (first on line {seen[key]}); remove one.")
         seen[key] = lineno
-        specs.append(LabelSpec(name, prompts))
+        specs.append(LabelSpec(name, prompts, examples))
     if not specs:
         raise InputError(f"{source} holds no labels; write one label per line (e.g. 'walking').")
     return specs
@@ -92,6 +106,7 @@ class LabelBank:
         templates: prompt templates used.
         logit_scale: multiplies cosine before softmax (the modality's scale: IMU 5, thermal 10).
         meta: provenance (text encoder, its checkpoint hash).
+        kinds: per label ``text``, ``examples`` or ``examples+text`` (:attr:`LabelSpec.kind`). Defaults to text.
     """
 
     names: list[str]
@@ -99,6 +114,7 @@ class LabelBank:
     templates: tuple[str, ...] = DEFAULT_TEMPLATES
     logit_scale: float = 5.0
     meta: dict[str, Any] = field(default_factory=dict)
+    kinds: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.embeddings = np.asarray(self.embeddings, dtype=np.float32)
@@ -106,6 +122,9 @@ class LabelBank:
             raise ConfigError(
                 f"label bank has {len(self.names)} names but embeddings of shape {self.embeddings.shape}."
             )
+        self.kinds = list(self.kinds) or ["text"] * len(self.names)
+        if len(self.kinds) != len(self.names):
+            raise ConfigError(f"label bank has {len(self.names)} names but {len(self.kinds)} kinds.")
 
     @property
     def dim(self) -> int:
@@ -154,7 +173,7 @@ class LabelBank:
         meta = {**self.meta, "logit_scale": self.logit_scale, "templates": list(self.templates)}
         with path.open("wb") as f:
             np.savez(f, names=np.array(self.names, dtype=str), embeddings=self.embeddings,
-                     meta=np.array(json.dumps(meta)))
+                     meta=np.array(json.dumps(meta)), kinds=np.array(self.kinds, dtype=str))
         return path
 
     @classmethod
@@ -163,8 +182,9 @@ class LabelBank:
             meta = json.loads(str(z["meta"]))
             names = [str(n) for n in z["names"]]
             emb = z["embeddings"]
+            kinds = [str(k) for k in z["kinds"]] if "kinds" in z.files else []  # banks before kinds: all text
         return cls(names, emb, tuple(meta.pop("templates", DEFAULT_TEMPLATES)), float(meta.pop("logit_scale")),
-                   meta)
+                   meta, kinds)
 
 
 def build_label_bank(

@@ -5,8 +5,10 @@ Arrays:
     imu_t_ns   (N,) int64: device time of each sample in nanoseconds, strictly increasing.
     thermal    (M, H, W) float32 in degrees Celsius (optional).
     thermal_t_ns (M,) int64 (optional, with ``thermal``).
-    labels     (K,) unicode strings, the label that starts at ``label_t_ns[k]`` (optional).
-    label_t_ns (K,) int64 (optional, with ``labels``).
+    labels     (K,) unicode strings, the label that starts at ``label_t_ns[k]`` and holds until the next entry;
+               ``""`` marks unlabelled time (optional). ``edgebind eval`` scores a window against the entry that
+               covers all of it.
+    label_t_ns (K,) int64 device times, non-decreasing (optional, with ``labels``).
     meta       a JSON string: sensor, rates, source, licence, counters.
 """
 

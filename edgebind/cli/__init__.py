@@ -27,6 +27,8 @@ COMMANDS: dict[str, str] = {
     "convert": "edgebind.cli.convert:convert",
     "stream": "edgebind.cli.stream:stream",
     "demo": "edgebind.cli.demo:demo",
+    "eval": "edgebind.cli.eval:eval_cmd",
+    "labels": "edgebind.cli.labels:labels",
 }
 
 
@@ -62,6 +64,13 @@ class LazyGroup(click.Group):
             if ctx.obj and ctx.obj.get("debug"):
                 raise
             raise click.ClickException(str(exc)) from exc
+        except ModuleNotFoundError as exc:  # a device install has no torch; say which extra brings it
+            if (ctx.obj and ctx.obj.get("debug")) or exc.name is None or exc.name.split(".")[0] != "torch":
+                raise
+            from edgebind.deps import torch_missing
+
+            what = f"edgebind {ctx.invoked_subcommand}" if ctx.invoked_subcommand else "this command"
+            raise click.ClickException(str(torch_missing(what))) from exc
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -8,7 +8,8 @@ import click
 @click.command()
 @click.argument("bundles", nargs=-1, type=click.Path(file_okay=False))
 @click.option("--backend", "backends", multiple=True, type=click.Choice(["torch", "onnxruntime", "tensorrt"]),
-              help="Backends to measure (repeatable) [torch, onnxruntime, and tensorrt where engines exist].")
+              help="Backends to measure (repeatable) [torch where installed, onnxruntime, and tensorrt where engines "
+              "exist].")
 @click.option("--modality", "modalities", multiple=True, type=click.Choice(["imu", "thermal", "text"]),
               help="Encoders to measure (repeatable) [all in the bundle].")
 @click.option("--batch", default=1, show_default=True, help="Inputs per call.")

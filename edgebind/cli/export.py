@@ -26,7 +26,11 @@ from edgebind.export.targets import TARGETS
               type=click.Choice(["minmax", "entropy", "percentile"]), help="int8 activation range estimator.")
 @click.option("--labels", type=click.Path(dir_okay=False), help="labels.txt (embedded with the checkpoint's text "
               "encoder) or a prebuilt labels.npz.")
-@click.option("--dla-core", type=int, help="TensorRT DLA core (jetson-orin-nx, jetson-agx-orin).")
+@click.option("--text-encoder", is_flag=True, help="Also ship ImageBind's text encoder (ONNX fp16 where the target "
+              "runs fp16, else fp32) and its tokenizer, so 'stream --labels' embeds new labels on the device.")
+@click.option("--dla-core", type=int, help="TensorRT DLA core (jetson-orin-nx, jetson-agx-orin; --fp16 or --int8).")
+@click.option("--dla-batch", default=1, show_default=True, help="Static batch of a DLA engine (DLA has no dynamic "
+              "shapes).")
 @click.option("--tolerance", "tolerances", multiple=True, metavar="NAME=VALUE",
               help="Loosen a parity threshold, e.g. min_cosine=0.97 (see the error of a failed export).")
 @click.option("--opset", default=18, show_default=True, help="ONNX opset (>= 17).")
@@ -34,22 +38,23 @@ from edgebind.export.targets import TARGETS
               "[out/<modalities>-<target>-<precision>].")
 def export(target: str, fp16: bool, int8: bool, checkpoint: str | None, random_init: bool, preset: str | None,
            sets: tuple[str, ...], modalities: str, fmt: str | None, calibration: tuple[str, ...],
-           calibration_method: str, labels: str | None, dla_core: int | None, tolerances: tuple[str, ...],
-           opset: int, output: str | None) -> None:
+           calibration_method: str, labels: str | None, text_encoder: bool, dla_core: int | None, dla_batch: int,
+           tolerances: tuple[str, ...], opset: int, output: str | None) -> None:
     """Export encoders to a bundle a device can run, and measure its parity.
 
     \b
     Example:
       edgebind export --target jetson --fp16
       edgebind export --target cpu --int8 --calibration walk.npz --labels labels.txt -o out/imu-int8
+      edgebind export --target jetson --fp16 --labels labels.txt --text-encoder
     """
     from edgebind.config import parse_overrides
     from edgebind.errors import ConfigError
     from edgebind.export import export_bundle
 
     if fp16 and int8:
-        raise ConfigError("pass either --fp16 or --int8, not both (int8 bundles already run the rest in fp16 on "
-                          "TensorRT).")
+        raise ConfigError("pass either --fp16 or --int8, not both (an int8 bundle's QDQ ONNX already says which "
+                          "tensors are int8).")
     tol: dict[str, float] = {}
     for item in tolerances:
         name, sep, value = item.partition("=")
@@ -63,8 +68,8 @@ def export(target: str, fp16: bool, int8: bool, checkpoint: str | None, random_i
     bundle = export_bundle(
         output, target=target, precision=precision, modalities=modalities, checkpoint=checkpoint,
         random_init=random_init, preset=preset, overrides=parse_overrides(sets), calibration=calibration or None,
-        calibration_method=calibration_method, labels=labels, fmt=fmt, dla_core=dla_core, tolerance=tol or None,
-        opset=opset)
+        calibration_method=calibration_method, labels=labels, fmt=fmt, dla_core=dla_core, dla_batch=dla_batch,
+        tolerance=tol or None, opset=opset, text_encoder=text_encoder)
     click.echo(f"bundle {bundle.path} ({bundle.target}, {bundle.format}, {bundle.precision}"
                f"{', RANDOM WEIGHTS' if bundle.random_init else ''})")
     for m, e in bundle.encoders.items():
@@ -72,7 +77,8 @@ def export(target: str, fp16: bool, int8: bool, checkpoint: str | None, random_i
         parts = [f"{k}: cos >= {f['min_cosine']:.7f}, max|d| {f['max_abs']:.2g}"
                  + ("" if f["top1_agreement"] is None else f", top-1 {f['top1_agreement']:.0%}")
                  for k, f in figs.items()]
-        click.echo(f"  {m:8s} {e.file:14s} parity vs PyTorch fp32 [{'; '.join(parts)}]")
+        own = "" if e.precision == bundle.precision else f" ({e.precision})"
+        click.echo(f"  {m:8s} {e.file + own:14s} parity vs PyTorch fp32 [{'; '.join(parts)}]")
     if bundle.labels:
         click.echo(f"  labels   {bundle.labels['file']:14s} {len(bundle.labels['names'])} labels")
     trt = bundle.tensorrt

@@ -22,9 +22,9 @@ SUPPORTED: dict[tuple[str, str], str] = {
     ("onnx", "fp32"): "ONNX opset 18, fp32",
     ("onnx", "fp16"): "ONNX fp16 weights/matmuls; LayerNorm, Softmax and the output tail in fp32",
     ("onnx", "int8"): "ONNX QDQ, int8 per-channel weights, calibrated activations (ORT quantize_static)",
-    ("tensorrt", "fp32"): "TensorRT engine (or trtexec recipe) from the fp32 ONNX",
-    ("tensorrt", "fp16"): "TensorRT engine from the fp16 ONNX, --stronglyTyped (keeps its fp32 plan)",
-    ("tensorrt", "int8"): "TensorRT engine from the QDQ ONNX, --int8 --fp16, LayerNorm/Softmax pinned to fp32",
+    ("tensorrt", "fp32"): "TensorRT engine (or trtexec recipe) from the fp32 ONNX, strongly typed; no DLA",
+    ("tensorrt", "fp16"): "TensorRT engine from the fp16 ONNX, strongly typed (keeps its fp32 plan)",
+    ("tensorrt", "int8"): "TensorRT engine from the QDQ ONNX, strongly typed (int8 where its Q/DQ pairs say)",
 }
 EXPORTABLE_MODALITIES = ("imu", "thermal", "text")
 

@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 WEIGHTS = "weights.safetensors"
 LABELS = "labels.npz"
 PARITY = "parity.npz"
+PARITY_PROMPTS = ("walking", "running", "standing still", "climbing stairs", "a warm dog sleeping on a couch")
+TEXT_PRECISION = "fp16"  # --text-encoder: fp16 ONNX with fp32 islands where the target runs fp16
 
 
 def default_out_dir(modalities: Sequence[str], target: str, precision: str) -> Path:
@@ -62,7 +64,8 @@ def _as_given(checkpoint: str | Path | None, resolved: Path | None) -> Path | No
 
 def _command(target: str, precision: str, fmt: str | None, modalities: Sequence[str], checkpoint: Path | None,
              preset: str | None, overrides: Mapping[str, Any], calibration: Sequence[Path] | None, method: str,
-             labels: Path | None, dla_core: int | None, out: Path) -> str:
+             labels: Path | None, dla_core: int | None, out: Path, dla_batch: int = 1,
+             text_encoder: bool = False) -> str:
     """The ``edgebind export`` command that reproduces this export."""
     parts = ["edgebind export", f"--target {target}", f"--modalities {','.join(modalities)}"]
     parts.append(f"--checkpoint {checkpoint}" if checkpoint else "--random-init")
@@ -77,8 +80,10 @@ def _command(target: str, precision: str, fmt: str | None, modalities: Sequence[
         parts += [f"--calibration {c}" for c in calibration] + [f"--calibration-method {method}"]
     if labels:
         parts.append(f"--labels {labels}")
+    if text_encoder:
+        parts.append("--text-encoder")
     if dla_core is not None:
-        parts.append(f"--dla-core {dla_core}")
+        parts.append(f"--dla-core {dla_core}" + (f" --dla-batch {dla_batch}" if dla_batch != 1 else ""))
     return " ".join([*parts, f"-o {out}"])
 
 
@@ -210,11 +215,13 @@ def export_bundle(
     labels: str | Path | None = None,
     fmt: str | None = None,
     dla_core: int | None = None,
+    dla_batch: int = 1,
     tolerance: Mapping[str, float] | None = None,
     opset: int = 18,
     seed: int = 0,
     min_calibration_windows: int | None = None,
     remember: bool = True,
+    text_encoder: bool = False,
 ) -> Bundle:
     """Export encoders to a bundle folder and measure parity.
 
@@ -234,12 +241,15 @@ def export_bundle(
         calibration_method: ``minmax``, ``entropy`` or ``percentile``. Defaults to ``minmax``.
         labels: labels.txt (embedded with the same checkpoint's text encoder) or a prebuilt ``labels.npz``.
         fmt: ``onnx`` or ``tensorrt``. Defaults to the target's.
-        dla_core: TensorRT DLA core (targets with DLA only).
+        dla_core: TensorRT DLA core (targets with DLA only; fp16 and int8 only).
+        dla_batch: the static batch of a DLA engine (DLA has no dynamic shapes). Defaults to 1.
         tolerance: parity tolerance fields to replace (``{"min_cosine": 0.97}``).
         opset: ONNX opset (>= 17). Defaults to 18.
         seed: seed for random init and parity inputs. Defaults to 0.
         min_calibration_windows: fewest int8 calibration windows. Defaults to ``quantize.MIN_CALIBRATION_WINDOWS``.
         remember: record the bundle for commands run without ``--bundle``. Defaults to True.
+        text_encoder: also ship ImageBind's text encoder (ONNX, fp16 where the target runs fp16, else fp32, whatever
+            ``precision`` is) and its tokenizer, so new labels are embedded on the device. Defaults to False.
 
     Returns:
         The saved, verified Bundle.
@@ -255,9 +265,11 @@ def export_bundle(
 
     mods = parse_modalities(modalities)
     tgt, fmt_ = check_supported(target, fmt, precision)
+    if text_encoder and "text" in mods:
+        raise ConfigError("--text-encoder adds the text encoder, and --modalities already lists text; drop one.")
     from edgebind.export.tensorrt import check_dla
 
-    check_dla(tgt, dla_core)
+    check_dla(tgt, dla_core, precision)
     if dla_core is not None and fmt_ != "tensorrt":
         raise ConfigError("--dla-core applies to TensorRT engines; use --format tensorrt or drop --dla-core.")
     if precision == "int8" and calibration is None and any(m != "text" for m in mods):
@@ -267,8 +279,9 @@ def export_bundle(
         raise ConfigError(f"--calibration is only used with --int8, but the precision is {precision}; add --int8 or "
                           "drop --calibration.")
     if precision == "int8" and "text" in mods:
-        raise ConfigError("the text encoder has no int8 calibration data (prompts, not sensor windows); export it "
-                          "in its own fp16 or fp32 bundle (--modalities text --fp16), or precompute --labels.")
+        raise ConfigError("the text encoder has no int8 calibration data (prompts, not sensor windows); drop text "
+                          "from --modalities and add --text-encoder (it ships the text encoder in fp16), or "
+                          "precompute --labels.")
     if checkpoint is not None and random_init:
         raise ConfigError("pass either --checkpoint or --random-init, not both.")
     ckpt_path = None if random_init else find_checkpoint(checkpoint).resolve()
@@ -279,6 +292,11 @@ def export_bundle(
     if calibration is not None:
         calib_paths = ([Path(calibration)] if isinstance(calibration, (str, Path))
                        else [Path(c) for c in calibration])
+    precisions = {m: precision for m in mods}
+    asked = list(mods)
+    if text_encoder:
+        mods = [*mods, "text"]
+        precisions["text"] = TEXT_PRECISION if TEXT_PRECISION in tgt.precisions else "fp32"
     encoders = _load_encoders(mods, ckpt_path, preset, overrides, seed)
     bank = _label_bank(labels_path, encoders, ckpt_path, preset, overrides, seed) if labels_path else None
     _prepare_out(out_dir)
@@ -290,7 +308,7 @@ def export_bundle(
     contracts = {m: _contract(e.cfg) for m, e in encoders.items()}
     if precision == "int8":
         assert calib_paths is not None
-        for m in mods:
+        for m in (m for m in mods if precisions[m] == "int8"):
             calib_sets[m] = quantize.load_calibration(
                 calib_paths, encoders[m].cfg, contracts[m],
                 min_calibration_windows or quantize.MIN_CALIBRATION_WINDOWS)
@@ -300,7 +318,7 @@ def export_bundle(
     for m, enc in encoders.items():
         shape, dtype = onnx_export.input_spec(enc.cfg)
         entries[m] = EncoderEntry(
-            modality=m, config=enc.cfg.to_dict(), file=f"{m}.onnx", format="onnx", precision=precision,
+            modality=m, config=enc.cfg.to_dict(), file=f"{m}.onnx", format="onnx", precision=precisions[m],
             input_shape=shape, input_dtype=dtype, output_shape=["batch", enc.cfg.out_dim],
             logit_scale=float(enc.logit_scale().detach()), input_name=onnx_export.INPUT_NAME,
             output_name=onnx_export.OUTPUT_NAME,
@@ -313,8 +331,8 @@ def export_bundle(
                 "weights": WEIGHTS if random_init else None, "preset": preset,
                 "seed": seed if random_init else None},
         random_init=random_init, tools=_tools(),
-        command=_command(tgt.name, precision, fmt, mods, _as_given(checkpoint, ckpt_path), preset, overrides,
-                         calib_paths, calibration_method, labels_path, dla_core, out_dir),
+        command=_command(tgt.name, precision, fmt, asked, _as_given(checkpoint, ckpt_path), preset, overrides,
+                         calib_paths, calibration_method, labels_path, dla_core, out_dir, dla_batch, text_encoder),
         created=created, path=out_dir)
     bundle_id = bundle.compute_id()
     stamp = {"edgebind.bundle_id": bundle_id, "edgebind.precision": precision, "edgebind.target": tgt.name,
@@ -325,11 +343,11 @@ def export_bundle(
     try:
         for m, enc in encoders.items():
             entry = entries[m]
-            fp32 = out_dir / entry.file if precision == "fp32" else work / f"{m}.fp32.onnx"
+            fp32 = out_dir / entry.file if entry.precision == "fp32" else work / f"{m}.fp32.onnx"
             onnx_export.export_onnx(enc, fp32, opset=opset, batch_max=max(tgt.batch_max, 2))
-            if precision == "fp16":
+            if entry.precision == "fp16":
                 entry.precision_plan = quantize.convert_fp16(fp32, out_dir / entry.file)
-            elif precision == "int8":
+            elif entry.precision == "int8":
                 cache = f"{m}.calib.json"
                 entry.calibration = {**calib_sets[m].summary(), **quantize.quantize_int8(
                     fp32, out_dir / entry.file, calib_sets[m].calibration, method=calibration_method,
@@ -337,7 +355,7 @@ def export_bundle(
                     cache_path=out_dir / cache)}
                 if (out_dir / cache).is_file():
                     bundle.add_file(cache)
-            onnx_export.stamp(out_dir / entry.file, stamp)
+            onnx_export.stamp(out_dir / entry.file, {**stamp, "edgebind.precision": entry.precision})
             bundle.add_file(entry.file)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -357,7 +375,7 @@ def export_bundle(
         _copy_tokenizer(out_dir, bundle)
     if fmt_ == "tensorrt":
         bundle.save(out_dir)  # the recipe reads the final ONNX files
-        _tensorrt(bundle, tgt, dla_core)
+        _tensorrt(bundle, tgt, dla_core, dla_batch)
 
     _parity(bundle, encoders, calib_sets, bank, tolerance, seed)
     if remember:
@@ -376,12 +394,24 @@ def _copy_tokenizer(out_dir: Path, bundle: Bundle) -> None:
         bundle.add_file(f"tokenizer/{name}")
 
 
-def _tensorrt(bundle: Bundle, target: Target, dla_core: int | None) -> None:
-    """Build engines here where possible; always write the trtexec recipe."""
+def _prompt_ids(bank: Any, context_length: int, most: int = 16) -> np.ndarray:
+    """Token ids of real prompts for text parity: each bank label bare and in one of its templates (else a few
+    activities), at most ``most`` rows."""
+    from edgebind.tokenizer import tokenize
+    from edgebind.zeroshot import DEFAULT_TEMPLATES
+
+    names = list(bank.names) if bank is not None else list(PARITY_PROMPTS)
+    templates = tuple(bank.templates) if bank is not None else DEFAULT_TEMPLATES
+    texts = [p for i, n in enumerate(names) for p in (n, templates[(i + 1) % len(templates)].format(n))]
+    return tokenize(texts[:most], context_length)
+
+
+def _tensorrt(bundle: Bundle, target: Target, dla_core: int | None, dla_batch: int) -> None:
+    """Build engines here where possible; always write the recipe."""
     from edgebind.export import tensorrt as trt_export
 
     assert bundle.path is not None
-    bundle.tensorrt = trt_export.write_recipe(bundle, target, dla_core)
+    bundle.tensorrt = trt_export.write_recipe(bundle, target, dla_core, dla_batch)
     bundle.add_file(trt_export.SCRIPT)
     ok, why = trt_export.can_build_here(target)
     if not ok:
@@ -390,8 +420,9 @@ def _tensorrt(bundle: Bundle, target: Target, dla_core: int | None) -> None:
         log.info("TensorRT engines not built (%s); recipe in %s", why, trt_export.SCRIPT)
         return
     for entry in bundle.encoders.values():
-        entry.engine = trt_export.build_engine(entry, target, bundle.path, dla_core)
+        entry.engine = trt_export.build_engine(entry, target, bundle.path, dla_core, dla_batch)
         bundle.add_file(entry.engine["file"])
+        bundle.add_file(entry.engine["layer_info"])
     bundle.tensorrt["built_here"] = True
     bundle.add_file(trt_export.TIMING_CACHE)
 
@@ -399,6 +430,7 @@ def _tensorrt(bundle: Bundle, target: Target, dla_core: int | None) -> None:
 def _parity(bundle: Bundle, encoders: Mapping[str, Any], calib_sets: Mapping[str, Any], bank: Any,
             tolerance: Mapping[str, float] | None, seed: int) -> None:
     """Measure every artifact against fp32 PyTorch, keep the inputs in parity.npz, fail loudly."""
+    from edgebind.export.engine import check_engine
     from edgebind.export.onnx import example_input
     from edgebind.export.parity import MAX_HELDOUT, SEEDED_SAMPLES, check_parity, measure_parity
     from edgebind.runtime import open_runner
@@ -414,6 +446,8 @@ def _parity(bundle: Bundle, encoders: Mapping[str, Any], calib_sets: Mapping[str
             splits = {"seeded": seeded, "heldout": calib_sets[m].heldout[:MAX_HELDOUT]}
         else:
             splits = {"seeded": example_input(enc.cfg, SEEDED_SAMPLES, seed=seed + 1)}
+            if m == "text":  # random ids exercise every token; real prompts are what the device will embed
+                splits["prompts"] = _prompt_ids(bank, enc.cfg.context_length)
         splits_by_mod[m] = {k: (x, _reference(enc, x)) for k, x in splits.items()}
         for k, (x, ref) in splits_by_mod[m].items():
             saved[f"{m}.{k}.input"], saved[f"{m}.{k}.reference"] = x, ref
@@ -427,10 +461,9 @@ def _parity(bundle: Bundle, encoders: Mapping[str, Any], calib_sets: Mapping[str
         mbank = bank if (bank is not None and m != "text") else None
         with open_runner(bundle, m, backend="onnxruntime") as runner:
             entry.parity = measure_parity(runner.embed, splits_m, entry.precision, mbank, tolerance, "onnxruntime")
-        if entry.engine:
-            with open_runner(bundle, m, backend="tensorrt") as runner:
-                entry.engine["parity"] = measure_parity(runner.embed, splits_m, entry.precision, mbank, tolerance,
-                                                        "tensorrt")
+        if entry.engine and not check_engine(bundle, m, splits_m, mbank, tolerance, "runner"):
+            log.warning("%s engine unusable (%s); the ONNX Runtime path is unaffected", m,
+                        entry.engine["unusable_reason"])
         for report in (entry.parity, (entry.engine or {}).get("parity")):
             if report and not report["passed"]:
                 failed.append((m, report))

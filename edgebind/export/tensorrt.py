@@ -1,23 +1,33 @@
-"""TensorRT 10: build engines where ``tensorrt`` imports and the GPU is the target's, else write the exact
-``trtexec`` recipe into the bundle (``build_engine.sh``) for ``edgebind build-engine`` to run on the Jetson itself.
+"""TensorRT 10.3 (JetPack 6) to 11.x, explicit precision only: build engines where ``tensorrt`` imports and the GPU
+is the target's, else write the exact ``trtexec`` recipe into the bundle (``build_engine.sh``) for
+``edgebind build-engine`` to run on the device itself.
 
-Precision plans (FIELD_NOTES.md §2.2): fp16 bundles hold an fp16 ONNX with LayerNorm/Softmax/output tail in fp32,
-built ``--stronglyTyped`` so TensorRT obeys those types; int8 bundles hold a QDQ ONNX (explicit quantisation),
-built ``--int8 --fp16`` with LayerNorm and Softmax layers constrained to fp32. DLA is used only on targets that
-have it, with ``GPU_FALLBACK``; the layers that cannot run there are listed in the manifest (attention MatMuls with
-two dynamic inputs never can, FIELD_NOTES.md §2.2). An engine records the GPU (name, compute capability) and
-TensorRT version it was built with, and the runtime refuses it anywhere else.
+Every network is built strongly typed (``NetworkDefinitionCreationFlag.STRONGLY_TYPED``, ``trtexec
+--stronglyTyped``): the ONNX says each tensor's type. fp16 bundles hold an fp16 ONNX with LayerNorm/Softmax/output
+tail in fp32; int8 bundles hold a QDQ ONNX (explicit quantisation). No weak-typing API (precision builder flags,
+precision constraints, per-layer precisions, or trtexec's precision flags) is used: TensorRT 10.12 deprecated them
+and 11.0 removed them. On 11.x strong typing is always on and the flag is accepted, so one path
+serves both majors.
+
+DLA (TensorRT 10 only; 11.x has no DLA) runs fp16 and int8 with static shapes, so a DLA engine gets a profile with
+min = opt = max (batch fixed, default 1), ``GPU_FALLBACK`` set explicitly, and the placement of every engine layer
+(DLA or GPU) read back from the engine's layer information (FIELD_NOTES.md §2.2: attention MatMuls with two dynamic
+inputs never run on DLA). An engine records the GPU (name, compute capability) and TensorRT version it was built
+with, and the runtime refuses it anywhere else.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-import os
+import re
 import shlex
 import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from edgebind.errors import BundleError, ConfigError
 from edgebind.export.targets import Target
@@ -26,30 +36,79 @@ log = logging.getLogger(__name__)
 
 TIMING_CACHE = "timing.cache"
 SCRIPT = "build_engine.sh"
+MIN_VERSION = (10, 3)
+"""Oldest TensorRT supported: JetPack 6.x ships 10.3."""
+MAX_MAJOR = 11
+"""Newest TensorRT major supported (the ``[trt]`` extra is capped below the next one)."""
+DLA_MAX_MAJOR = 10
+"""TensorRT 11.x dropped DLA support."""
+DLA_PRECISIONS = ("fp16", "int8")
 
 
 def trt_version() -> str | None:
-    """The installed TensorRT version, or None where ``tensorrt`` does not import."""
+    """The installed TensorRT version, or None where ``tensorrt`` does not import or is only its type stubs
+    (``tensorrt-stubs`` installs a ``tensorrt`` folder that imports as an empty namespace package)."""
     try:
         import tensorrt as trt
     except ImportError:
         return None
-    return str(getattr(trt, "__version__", "unknown"))
+    version = getattr(trt, "__version__", None)
+    return str(version) if version else None
+
+
+def parse_version(version: str) -> tuple[int, int, int]:
+    """``"10.3.0.30"`` -> ``(10, 3, 0)``.
+
+    Raises:
+        BundleError: not a dotted version.
+    """
+    m = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", version)
+    if not m:
+        raise BundleError(f"cannot read the TensorRT version '{version}'; reinstall TensorRT (JetPack ships it, or "
+                          "pip install 'edgebind[trt]').")
+    return int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
+
+
+def check_version(version: str) -> tuple[int, int, int]:
+    """Raise unless ``version`` is a TensorRT edgebind builds and runs with (10.3 to 11.x).
+
+    Returns:
+        The parsed ``(major, minor, patch)``.
+
+    Raises:
+        BundleError: older than 10.3 or newer than the supported major, with what to install.
+    """
+    v = parse_version(version)
+    if v[:2] < MIN_VERSION:
+        raise BundleError(f"TensorRT {version} is too old: edgebind needs {MIN_VERSION[0]}.{MIN_VERSION[1]} or newer "
+                          "(JetPack 6.1+ on a Jetson; pip install 'edgebind[trt]' elsewhere).")
+    if v[0] > MAX_MAJOR:
+        raise BundleError(f"TensorRT {version} is newer than edgebind supports (up to {MAX_MAJOR}.x); install "
+                          f"'tensorrt<{MAX_MAJOR + 1}' (pip install 'edgebind[trt]').")
+    return v
+
+
+def supported_range() -> str:
+    """The TensorRT versions edgebind builds and runs with, as a requirement: ``>=10.3,<12``."""
+    return f">={MIN_VERSION[0]}.{MIN_VERSION[1]},<{MAX_MAJOR + 1}"
 
 
 def gpu_identity() -> dict[str, str] | None:
-    """``{"gpu": name, "compute_capability": "8.7"}`` of this machine's GPU, or None without one.
+    """``{"gpu": name, "compute_capability": "8.7"}`` of this machine's GPU 0, or None without one.
 
-    Tried in order: PyTorch CUDA, ``nvidia-smi``, the Jetson device tree (every Orin is sm_87).
+    Tried in order: cuda-python (``cuda-bindings``), ``nvidia-smi``, the Jetson device tree (every Orin is sm_87).
+    No PyTorch: a device runs TensorRT without it.
     """
     try:
-        import torch
+        from cuda.bindings import runtime as cudart
 
-        if torch.cuda.is_available():
-            major, minor = torch.cuda.get_device_capability(0)
-            return {"gpu": torch.cuda.get_device_name(0), "compute_capability": f"{major}.{minor}"}
-    except Exception:  # a broken CUDA install must not stop the CPU path
-        log.debug("torch.cuda query failed", exc_info=True)
+        err, props = cudart.cudaGetDeviceProperties(0)
+        if err == cudart.cudaError_t.cudaSuccess:
+            name = props.name
+            name = name.split(b"\x00", 1)[0].decode(errors="replace") if isinstance(name, bytes) else str(name)
+            return {"gpu": name, "compute_capability": f"{props.major}.{props.minor}"}
+    except (ImportError, OSError, RuntimeError):  # a broken CUDA install must not stop the CPU path
+        log.debug("cuda-python query failed", exc_info=True)
     smi = shutil.which("nvidia-smi")
     if smi:
         try:
@@ -71,6 +130,10 @@ def can_build_here(target: Target) -> tuple[bool, str]:
     version = trt_version()
     if version is None:
         return False, "the tensorrt Python package does not import here"
+    try:
+        check_version(version)
+    except BundleError as exc:
+        return False, str(exc)
     gpu = gpu_identity()
     if gpu is None:
         return False, "no NVIDIA GPU is visible here"
@@ -80,117 +143,136 @@ def can_build_here(target: Target) -> tuple[bool, str]:
     return True, f"TensorRT {version} on {gpu['gpu']}"
 
 
+def profile_batches(target: Target, dla_core: int | None, dla_batch: int = 1) -> dict[str, int]:
+    """The optimisation profile's batch sizes: ``{"min", "opt", "max"}``.
+
+    DLA has no dynamic shapes, so a DLA engine gets min = opt = max = ``dla_batch``; a GPU engine gets
+    1 .. ``target.batch_max`` around ``target.batch_opt``.
+    """
+    if dla_core is not None:
+        if dla_batch < 1:
+            raise ConfigError(f"--dla-batch must be at least 1, not {dla_batch}.")
+        return {"min": dla_batch, "opt": dla_batch, "max": dla_batch}
+    return {"min": 1, "opt": target.batch_opt, "max": target.batch_max}
+
+
+def shape(entry: Any, batch: int) -> list[int]:
+    """The input shape with the batch axis set: ``[batch, 6, 2000]``."""
+    return [batch if isinstance(d, str) else int(d) for d in entry.input_shape]
+
+
 def shapes(entry: Any, batch: int) -> str:
     """``input:BxCxT`` for trtexec's shape flags."""
-    dims = [str(batch) if isinstance(d, str) else str(d) for d in entry.input_shape]
-    return f"{entry.input_name}:{'x'.join(dims)}"
+    return f"{entry.input_name}:{'x'.join(map(str, shape(entry, batch)))}"
 
 
-def fp32_layer_names(onnx_path: str | Path) -> list[str]:
-    """ONNX node names of the LayerNorm and Softmax nodes (TensorRT names its layers after them)."""
-    import onnx
-
-    model = onnx.load(str(onnx_path), load_external_data=False)
-    return [n.name for n in model.graph.node if n.op_type in ("LayerNormalization", "Softmax")]
-
-
-def trtexec_command(entry: Any, target: Target, dla_core: int | None, bundle_dir: Path) -> list[str]:
-    """The exact trtexec invocation that builds ``entry``'s engine for ``target`` (run from the bundle folder)."""
-    engine = Path(entry.file).with_suffix(".engine").name
-    cmd = ["trtexec", f"--onnx={entry.file}", f"--saveEngine={engine}",
-           f"--timingCacheFile={TIMING_CACHE}", "--skipInference",
-           f"--minShapes={shapes(entry, 1)}", f"--optShapes={shapes(entry, target.batch_opt)}",
-           f"--maxShapes={shapes(entry, target.batch_max)}",
-           f"--exportLayerInfo={Path(entry.file).stem}.layers.json", "--profilingVerbosity=detailed"]
-    if target.workspace_mb:
-        cmd.append(f"--memPoolSize=workspace:{target.workspace_mb}M")
-    if entry.precision == "fp16":
-        cmd.append("--stronglyTyped")
-    elif entry.precision == "int8":
-        keep = fp32_layer_names(bundle_dir / entry.file)
-        cmd += ["--int8", "--fp16"]
-        if keep:
-            cmd += ["--precisionConstraints=obey", "--layerPrecisions=" + ",".join(f"{n}:fp32" for n in keep)]
-    if dla_core is not None:
-        cmd += [f"--useDLACore={dla_core}", "--allowGPUFallback"]
-    return cmd
+def pad_batch(x: np.ndarray, batch: int) -> np.ndarray:
+    """``x`` with zero rows appended up to ``batch`` (a static-shape DLA profile takes exactly its batch)."""
+    if len(x) >= batch:
+        return x
+    return np.concatenate([x, np.zeros((batch - len(x), *x.shape[1:]), dtype=x.dtype)])
 
 
-def write_recipe(bundle: Any, target: Target, dla_core: int | None) -> dict[str, Any]:
-    """Write ``build_engine.sh`` with one trtexec command per encoder; return the manifest's ``tensorrt`` record."""
+def engine_file(entry: Any) -> str:
+    """``imu.onnx`` -> ``imu.engine``."""
+    return Path(entry.file).with_suffix(".engine").name
+
+
+def layer_info_file(entry: Any) -> str:
+    """``imu.onnx`` -> ``imu.layers.json`` (the engine's layer information, DLA/GPU placement included)."""
+    return f"{Path(entry.file).stem}.layers.json"
+
+
+def dla_placement(layer_info: dict[str, Any]) -> dict[str, Any]:
+    """Which engine layers run on DLA and which fell back to the GPU, from the engine's layer information.
+
+    Args:
+        layer_info: ``IEngineInspector.get_engine_information(JSON)`` or ``trtexec --exportLayerInfo`` content
+            (``{"Layers": [...]}``; each layer a dict with ``Name`` and ``LayerType``, or a bare name).
+
+    Returns:
+        ``{"dla_layers": [names], "gpu_fallback_layers": [names]}``; a layer is on DLA when its ``LayerType``
+        names DLA (TensorRT reports each DLA loadable as one such layer).
+    """
+    dla: list[str] = []
+    gpu: list[str] = []
+    for layer in layer_info.get("Layers", []):
+        if isinstance(layer, str):
+            gpu.append(layer)
+            continue
+        name = str(layer.get("Name", "?"))
+        (dla if "dla" in str(layer.get("LayerType", "")).lower() else gpu).append(name)
+    return {"dla_layers": dla, "gpu_fallback_layers": gpu}
+
+
+def write_recipe(bundle: Any, target: Target, dla_core: int | None, dla_batch: int = 1) -> dict[str, Any]:
+    """Write ``build_engine.sh`` (it calls ``edgebind build-engine``, which runs these trtexec commands and checks
+    parity); return the manifest's ``tensorrt`` record."""
     assert bundle.path is not None
-    commands = {m: trtexec_command(e, target, dla_core, bundle.path) for m, e in bundle.encoders.items()}
+    from edgebind.export.trtexec import trtexec_command
+
+    commands = {m: trtexec_command(e, target, dla_core, dla_batch) for m, e in bundle.encoders.items()}
+    dla = f" --dla-core {dla_core} --dla-batch {dla_batch}" if dla_core is not None else ""
     lines = ["#!/usr/bin/env bash",
              f"# Builds this bundle's TensorRT engines for {target.name} ({target.description}).",
-             "# Run it on the device itself: engines are specific to the GPU and the TensorRT version.",
-             "# Prefer 'edgebind build-engine BUNDLE' there: it runs the same builds, records each engine's GPU and",
-             "# TensorRT version in manifest.json and checks its parity; engines built by this script alone are not",
-             "# in the manifest, so edgebind's runtime will not use them.",
-             "set -euo pipefail", 'cd "$(dirname "$0")"', 'TRTEXEC="${TRTEXEC:-trtexec}"']
-    for m, cmd in commands.items():
-        lines.append(f"# {m}")
-        lines.append('"$TRTEXEC" ' + " ".join(shlex.quote(c) for c in cmd[1:]))
+             "# Run it on the device itself: engines are specific to the GPU and the TensorRT version (10.3 to 11.x).",
+             "# edgebind build-engine --trtexec runs the trtexec commands below (also in manifest.json,",
+             "# tensorrt.commands), then runs every engine on parity.npz and records the result; an engine without",
+             "# a passing parity is marked unusable and the runtime refuses it.",
+             "set -euo pipefail", 'cd "$(dirname "$0")"',
+             "# The builds (then one trtexec --loadEngine ... --exportOutput per parity batch):"]
+    lines += [f"#   {shlex.join(c)}" for c in commands.values()]
+    lines.append(f'exec "${{EDGEBIND:-edgebind}}" build-engine . --trtexec{dla} "$@"')
     script = bundle.path / SCRIPT
     script.write_text("\n".join(lines) + "\n")
     script.chmod(0o755)
     return {"mode": "recipe", "script": SCRIPT, "commands": {m: shlex.join(c) for m, c in commands.items()},
+            "strongly_typed": True, "tensorrt_supported": supported_range(),
             "target_compute_capability": target.compute_capability, "dla_core": dla_core,
-            "workspace_mb": target.workspace_mb, "batch": {"min": 1, "opt": target.batch_opt,
-                                                            "max": target.batch_max}}
+            "workspace_mb": target.workspace_mb, "batch": profile_batches(target, dla_core, dla_batch)}
 
 
-def build_engine(entry: Any, target: Target, bundle_dir: Path, dla_core: int | None = None) -> dict[str, Any]:
+def build_engine(entry: Any, target: Target, bundle_dir: Path, dla_core: int | None = None,
+                 dla_batch: int = 1) -> dict[str, Any]:
     """Build one engine with the TensorRT Python API, as :func:`trtexec_command` would.
 
     Returns:
-        The engine record: file, GPU, compute capability, TensorRT version, precision, DLA core and the layers
-        that fell back from DLA to the GPU.
+        The engine record (see :func:`engine_record`), not yet usable: parity is measured next.
 
     Raises:
-        BundleError: tensorrt missing, an ONNX parse error, or a failed build (with TensorRT's messages).
+        BundleError: tensorrt missing or unsupported, an ONNX parse error, or a failed build.
     """
     try:
         import tensorrt as trt
     except ImportError as exc:
         raise BundleError(f"tensorrt does not import here; run {bundle_dir / SCRIPT} on the device, or "
-                          "'edgebind build-engine BUNDLE' where TensorRT is installed.") from exc
+                          "'edgebind build-engine BUNDLE --trtexec' where trtexec is installed.") from exc
+    version = check_version(trt_version() or "")
+    check_dla_version(dla_core, version)
     gpu = gpu_identity()
     if gpu is None:
         raise BundleError("no NVIDIA GPU is visible; build the engine on the device: edgebind build-engine BUNDLE.")
     logger = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(logger)
-    flags = 1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED) if entry.precision == "fp16" else 0
-    network = builder.create_network(flags)
+    network = builder.create_network(1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED))
     parser = trt.OnnxParser(network, logger)
     onnx_path = bundle_dir / entry.file
     if not parser.parse_from_file(str(onnx_path)):
         errors = "; ".join(str(parser.get_error(i).desc()) for i in range(parser.num_errors))
         raise BundleError(f"TensorRT cannot parse {onnx_path}: {errors}. Re-export with a newer opset (--opset 18).")
     config = builder.create_builder_config()
+    config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED
     if target.workspace_mb:
         config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, target.workspace_mb << 20)
-    if entry.precision == "int8":
-        config.set_flag(trt.BuilderFlag.INT8)
-        config.set_flag(trt.BuilderFlag.FP16)
-        config.set_flag(trt.BuilderFlag.OBEY_PRECISION_CONSTRAINTS)
-        for i in range(network.num_layers):
-            layer = network.get_layer(i)
-            if layer.type in (trt.LayerType.NORMALIZATION, trt.LayerType.SOFTMAX):
-                layer.precision = trt.DataType.FLOAT
-                for j in range(layer.num_outputs):
-                    layer.set_output_type(j, trt.DataType.FLOAT)
+    batch = profile_batches(target, dla_core, dla_batch)
     profile = builder.create_optimization_profile()
-    dims = [list(map(int, shapes(entry, b).split(":")[1].split("x"))) for b in (1, target.batch_opt,
-                                                                                   target.batch_max)]
-    profile.set_shape(entry.input_name, trt.Dims(dims[0]), trt.Dims(dims[1]), trt.Dims(dims[2]))
+    profile.set_shape(entry.input_name, trt.Dims(shape(entry, batch["min"])), trt.Dims(shape(entry, batch["opt"])),
+                      trt.Dims(shape(entry, batch["max"])))
     config.add_optimization_profile(profile)
-    fallback: list[str] = []
     if dla_core is not None:
         config.default_device_type = trt.DeviceType.DLA
         config.DLA_core = dla_core
         config.set_flag(trt.BuilderFlag.GPU_FALLBACK)
-        fallback = [network.get_layer(i).name for i in range(network.num_layers)
-                    if not config.can_run_on_DLA(network.get_layer(i))]
     cache_path = bundle_dir / TIMING_CACHE
     cache = config.create_timing_cache(cache_path.read_bytes() if cache_path.is_file() else b"")
     config.set_timing_cache(cache, ignore_mismatch=False)
@@ -198,36 +280,37 @@ def build_engine(entry: Any, target: Target, bundle_dir: Path, dla_core: int | N
     if serialized is None:
         raise BundleError(f"TensorRT failed to build {entry.modality} ({entry.precision}); rerun with "
                           "'edgebind -vv build-engine' to see the builder log.")
-    engine_file = Path(entry.file).with_suffix(".engine").name
-    (bundle_dir / engine_file).write_bytes(bytes(serialized))
+    (bundle_dir / engine_file(entry)).write_bytes(bytes(serialized))
     cache_path.write_bytes(bytes(cache.serialize()))
-    version = trt_version() or "unknown"
-    log.info("built %s (%s) on %s, %d DLA fallback layers", engine_file, entry.precision, gpu["gpu"], len(fallback))
-    return {"file": engine_file, "gpu": gpu["gpu"], "compute_capability": gpu["compute_capability"],
-            "tensorrt": version, "precision": entry.precision, "dla_core": dla_core,
-            "dla_fallback_layers": fallback, "built_with": "tensorrt-python",
-            "batch": {"min": 1, "opt": target.batch_opt, "max": target.batch_max}}
+    engine = trt.Runtime(logger).deserialize_cuda_engine(bytes(serialized))
+    if engine is None:
+        raise BundleError(f"TensorRT built {engine_file(entry)} but cannot load it; rebuild: edgebind build-engine "
+                          f"{bundle_dir}")
+    info = engine.create_engine_inspector().get_engine_information(trt.LayerInformationFormat.JSON)
+    (bundle_dir / layer_info_file(entry)).write_text(info)
+    return engine_record(entry, gpu, str(trt_version()), dla_core, batch, "tensorrt-python",
+                         json.loads(info) if dla_core is not None else None)
 
 
-def run_trtexec(command: str, bundle_dir: Path) -> str:
-    """Run one recorded trtexec command in the bundle folder (``$TRTEXEC`` or ``trtexec`` on PATH).
+def engine_record(entry: Any, gpu: dict[str, str], version: str, dla_core: int | None, batch: dict[str, int],
+                  built_with: str, layer_info: dict[str, Any] | None) -> dict[str, Any]:
+    """The manifest record of a freshly built engine: unusable until :mod:`edgebind.export.engine` measures parity.
 
     Returns:
-        trtexec's combined output (its log names the TensorRT version).
-
-    Raises:
-        BundleError: trtexec is not found or fails (its last lines are quoted).
+        ``{"file", "gpu", "compute_capability", "tensorrt", "precision", "strongly_typed", "dla_core", "batch",
+        "built_with", "layer_info", "usable": False, "unusable_reason"}`` plus, for DLA, ``dla_layers`` and
+        ``gpu_fallback_layers`` (per engine layer).
     """
-    exe = os.environ.get("TRTEXEC") or shutil.which("trtexec") or "/usr/src/tensorrt/bin/trtexec"
-    if not Path(exe).is_file():
-        raise BundleError("trtexec is not on PATH (JetPack puts it in /usr/src/tensorrt/bin); set TRTEXEC=/path/to/"
-                          "trtexec or install the tensorrt Python package.")
-    args = shlex.split(command)
-    proc = subprocess.run([exe, *args[1:]], cwd=bundle_dir, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-8:])
-        raise BundleError(f"trtexec failed (exit {proc.returncode}) in {bundle_dir}:\n{tail}")
-    return proc.stdout + proc.stderr
+    record: dict[str, Any] = {
+        "file": engine_file(entry), "gpu": gpu["gpu"], "compute_capability": gpu["compute_capability"],
+        "tensorrt": version, "precision": entry.precision, "strongly_typed": True, "dla_core": dla_core,
+        "batch": batch, "built_with": built_with, "layer_info": layer_info_file(entry),
+        "usable": False, "unusable_reason": "parity not measured yet"}
+    if dla_core is not None and layer_info is not None:
+        record.update(dla_placement(layer_info))
+        log.info("%s: %d layers on DLA %d, %d fall back to the GPU: %s", record["file"], len(record["dla_layers"]),
+                 dla_core, len(record["gpu_fallback_layers"]), ", ".join(record["gpu_fallback_layers"]))
+    return record
 
 
 def check_engine_compat(record: dict[str, Any], gpu: dict[str, str] | None, version: str | None,
@@ -249,13 +332,17 @@ def check_engine_compat(record: dict[str, Any], gpu: dict[str, str] | None, vers
     if version is None:
         raise BundleError(f"{record['file']} needs TensorRT {record.get('tensorrt')}, which does not import here; "
                           "install it (JetPack ships it) or use --backend onnxruntime.")
-    if record.get("tensorrt") != version:
+    if parse_version(str(record.get("tensorrt"))) != parse_version(version):  # "10.3.0" (trtexec) is "10.3.0.30"
         raise BundleError(f"engine {record['file']} was built with TensorRT {record.get('tensorrt')}, this is "
                           f"TensorRT {version}; engines do not carry over between versions. {rebuild}")
 
 
-def check_dla(target: Target, dla_core: int | None) -> None:
-    """Raise unless ``dla_core`` is None or a core the target has."""
+def check_dla(target: Target, dla_core: int | None, precision: str | None = None) -> None:
+    """Raise unless ``dla_core`` is None, or a core the target has and ``precision`` one DLA runs.
+
+    Raises:
+        ConfigError: a target without DLA, a core it lacks, or fp32 (DLA runs fp16 and int8 only).
+    """
     if dla_core is None:
         return
     if target.dla_cores == 0:
@@ -263,7 +350,23 @@ def check_dla(target: Target, dla_core: int | None) -> None:
         raise ConfigError(f"target {target.name} has no DLA; drop --dla-core or pick a target with one ({with_dla}).")
     if not 0 <= dla_core < target.dla_cores:
         raise ConfigError(f"target {target.name} has DLA cores 0..{target.dla_cores - 1}, not {dla_core}.")
+    if precision is not None and precision not in DLA_PRECISIONS:
+        raise ConfigError(f"DLA runs fp16 and int8 only, and this bundle is {precision}; add --fp16 or --int8, or "
+                          "drop --dla-core.")
 
 
-__all__ = ["build_engine", "can_build_here", "check_dla", "check_engine_compat", "gpu_identity", "trt_version",
-           "trtexec_command", "write_recipe"]
+def check_dla_version(dla_core: int | None, version: tuple[int, int, int]) -> None:
+    """Raise when a DLA build is asked of a TensorRT without DLA (11.x).
+
+    Raises:
+        BundleError: naming the version and the fix.
+    """
+    if dla_core is not None and version[0] > DLA_MAX_MAJOR:
+        raise BundleError(f"TensorRT {'.'.join(map(str, version))} has no DLA support (dropped in 11.0); build "
+                          "without --dla-core, or with JetPack 6's TensorRT 10.")
+
+
+__all__ = ["MAX_MAJOR", "MIN_VERSION", "build_engine", "can_build_here", "check_dla", "check_dla_version",
+           "check_engine_compat", "check_version", "dla_placement", "engine_file", "engine_record", "gpu_identity",
+           "layer_info_file", "pad_batch", "parse_version", "profile_batches", "shape", "shapes", "supported_range",
+           "trt_version", "write_recipe"]

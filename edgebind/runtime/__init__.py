@@ -7,11 +7,14 @@ importing this package pulls in neither onnxruntime nor tensorrt.
 from __future__ import annotations
 
 import importlib
+import logging
 from pathlib import Path
 
 from edgebind.bundle import Bundle, load_bundle
 from edgebind.errors import ConfigError, suggest
 from edgebind.runtime.base import BaseRunner, Runner, check_feeds
+
+log = logging.getLogger(__name__)
 
 # backend name -> "module:class". A plain dict until a third-party backend exists (STYLE.md §5).
 BACKENDS: dict[str, str] = {
@@ -22,8 +25,14 @@ BACKENDS: dict[str, str] = {
 
 
 def default_backend(bundle: Bundle, modality: str) -> str:
-    """tensorrt where the bundle holds an engine for ``modality`` and tensorrt imports, else onnxruntime."""
-    if bundle.encoder(modality).engine:
+    """tensorrt where the bundle holds a usable engine for ``modality`` (its parity passed where it was built) and
+    tensorrt imports, else onnxruntime."""
+    engine = bundle.encoder(modality).engine
+    if engine:
+        if engine.get("usable") is not True:
+            log.warning("the %s engine is unusable (%s); running the ONNX model with onnxruntime", modality,
+                        engine.get("unusable_reason") or "no parity verdict")
+            return "onnxruntime"
         from edgebind.export.tensorrt import trt_version
 
         if trt_version() is not None:

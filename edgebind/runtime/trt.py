@@ -1,28 +1,44 @@
-"""TensorRT backend: runs the bundle's ``.engine`` after checking it was built for this GPU and TensorRT version.
+"""TensorRT backend: runs the bundle's ``.engine`` after checking it was built for this GPU and TensorRT version and
+passed parity when it was built.
 
-Device buffers are PyTorch CUDA tensors (JetPack's PyTorch wheels have CUDA), so no pycuda is needed.
+Device memory and the stream are NVIDIA's cuda-python (``runtime/cuda.py``), so a device needs neither PyTorch nor
+pycuda. The runner owns a non-blocking stream, allocates its buffers once for the engine's largest batch, and
+checks ``set_input_shape`` and ``execute_async_v3``.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from edgebind.bundle import Bundle
-from edgebind.errors import BundleError
+from edgebind.errors import BundleError, InputError
 from edgebind.runtime.base import BaseRunner
+
+if TYPE_CHECKING:  # checked against tensorrt-stubs (scripts/trt_stubs.py); imported lazily at run time
+    import tensorrt as trt
+
+    from edgebind.runtime.cuda import CudaStream, DeviceBuffer
 
 log = logging.getLogger(__name__)
 
 
 class TensorRTRunner(BaseRunner):
-    """Runs ``entry.engine["file"]`` with the TensorRT 10 runtime (``execute_async_v3``)."""
+    """Runs ``entry.engine["file"]`` with the TensorRT 10.3-11.x runtime (``execute_async_v3``).
+
+    Args:
+        bundle: the bundle.
+        modality: whose engine.
+        threads: unused (the GPU runs it).
+        unchecked: open an engine whose parity is not yet measured (``build-engine`` measures it this way).
+            Defaults to False: only an engine marked ``usable`` opens.
+    """
 
     backend = "tensorrt"
 
-    def __init__(self, bundle: Bundle, modality: str, threads: int | None = None) -> None:
+    def __init__(self, bundle: Bundle, modality: str, threads: int | None = None, unchecked: bool = False) -> None:
         super().__init__(bundle, modality, threads)
         record = self.entry.engine
         if not record:
@@ -30,16 +46,23 @@ class TensorRTRunner(BaseRunner):
                 f"bundle {bundle.path} has no TensorRT engine for {modality} (only its recipe); build it on the "
                 f"device with 'edgebind build-engine {bundle.path}', or use --backend onnxruntime."
             )
-        if (record.get("parity") or {}).get("passed") is False:
+        if not unchecked and record.get("usable") is not True:
+            why = record.get("unusable_reason") or "it has no parity verdict"
             raise BundleError(
-                f"the {modality} engine in {bundle.path} failed parity when it was built "
-                f"({'; '.join(record['parity']['failures'])}); use --backend onnxruntime, or rebuild it with another "
-                f"precision: edgebind export ... then edgebind build-engine."
+                f"the {modality} engine in {bundle.path} is unusable: {why}. Rebuild and check it on this device "
+                f"(edgebind build-engine {bundle.path}), or use --backend onnxruntime."
             )
         self.record: dict[str, Any] = record
-        self.max_batch = int(record.get("batch", {}).get("max", 1))
-        self.engine: Any = None
-        self.context: Any = None
+        batch = record.get("batch") or {}
+        self.min_batch = int(batch.get("min", 1))
+        self.profile_max = int(batch.get("max", 1))
+        self.max_batch = self.profile_max
+        self.engine: trt.ICudaEngine | None = None
+        self.context: trt.IExecutionContext | None = None
+        self._trt_runtime: trt.Runtime | None = None
+        self._stream: CudaStream | None = None
+        self._buffers: list[DeviceBuffer] = []
+        self._out_dtype: np.dtype[Any] = np.dtype(np.float32)
 
     def activate(self) -> None:
         from edgebind.export.tensorrt import check_engine_compat, gpu_identity, trt_version
@@ -47,30 +70,69 @@ class TensorRTRunner(BaseRunner):
         check_engine_compat(self.record, gpu_identity(), trt_version(), self.bundle.path or "BUNDLE")
         import tensorrt as trt
 
-        runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
-        self.engine = runtime.deserialize_cuda_engine(self.bundle.file(self.record["file"]).read_bytes())
-        if self.engine is None:
-            raise BundleError(f"TensorRT could not load {self.record['file']}; rebuild it: edgebind build-engine "
-                              f"{self.bundle.path}")
-        self.context = self.engine.create_execution_context()
+        from edgebind.runtime.cuda import CudaStream, DeviceBuffer
+
+        rebuild = f"rebuild it: edgebind build-engine {self.bundle.path}"
+        self._trt_runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
+        engine = self._trt_runtime.deserialize_cuda_engine(self.bundle.file(self.record["file"]).read_bytes())
+        if engine is None:
+            raise BundleError(f"TensorRT could not load {self.record['file']}; {rebuild}")
+        self.engine = engine
+        self.context = context = engine.create_execution_context()
+        e = self.entry
+        in_dtype = np.dtype(trt.nptype(engine.get_tensor_dtype(e.input_name)))
+        if in_dtype != np.dtype(e.input_dtype):
+            raise BundleError(f"{self.record['file']} takes {in_dtype} input but the manifest says {e.input_dtype}; "
+                              f"{rebuild}")
+        self._out_dtype = np.dtype(trt.nptype(engine.get_tensor_dtype(e.output_name)))
+        per_sample = int(np.prod([int(d) for d in e.input_shape[1:]]))
+        self._stream = CudaStream()
+        try:
+            d_in = DeviceBuffer(self.profile_max * per_sample * in_dtype.itemsize)
+            self._buffers.append(d_in)
+            d_out = DeviceBuffer(self.profile_max * e.out_dim * self._out_dtype.itemsize)
+            self._buffers.append(d_out)
+        except BundleError:
+            self.deactivate()
+            raise
+        for name, buf in ((e.input_name, d_in), (e.output_name, d_out)):
+            if not context.set_tensor_address(name, buf.ptr):
+                raise BundleError(f"TensorRT refused the device address of '{name}' in {self.record['file']}; "
+                                  f"{rebuild}")
 
     def deactivate(self) -> None:
+        for buf in self._buffers:
+            buf.close()
+        self._buffers = []
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None
         self.context = None
         self.engine = None
+        self._trt_runtime = None
 
     def _infer(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        import torch
+        from edgebind.export.tensorrt import pad_batch
 
-        x = torch.from_numpy(feeds[self.entry.input_name]).cuda().contiguous()
-        self.context.set_input_shape(self.entry.input_name, tuple(x.shape))
-        out = torch.empty((x.shape[0], self.entry.out_dim), dtype=torch.float32, device="cuda")
-        self.context.set_tensor_address(self.entry.input_name, int(x.data_ptr()))
-        self.context.set_tensor_address(self.entry.output_name, int(out.data_ptr()))
-        stream = torch.cuda.current_stream()
-        if not self.context.execute_async_v3(stream.cuda_stream):
+        e = self.entry
+        assert self.context is not None and self._stream is not None, "activate() first"
+        context, stream = self.context, self._stream
+        x = feeds[e.input_name]
+        n = len(x)
+        xb = np.ascontiguousarray(pad_batch(x, self.min_batch))
+        if not context.set_input_shape(e.input_name, tuple(xb.shape)):
+            raise InputError(f"TensorRT rejected input shape {tuple(xb.shape)} for {self.record['file']}: its profile "
+                             f"takes batch {self.min_batch}..{self.max_batch}. Use runner.embed(x), which splits "
+                             "batches.")
+        dims = context.get_tensor_shape(e.output_name)
+        out = np.empty([dims[i] for i in range(len(dims))], dtype=self._out_dtype)
+        d_in, d_out = self._buffers
+        d_in.upload(xb, stream)
+        if not context.execute_async_v3(stream.handle):
             raise BundleError(f"TensorRT execution of {self.record['file']} failed; rerun with 'edgebind -vv'.")
+        d_out.download(out, stream)
         stream.synchronize()
-        return {self.entry.output_name: out.cpu().numpy()}
+        return {e.output_name: out[:n].astype(np.float32, copy=False)}
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "gpu": self.record.get("gpu"), "tensorrt": self.record.get("tensorrt")}

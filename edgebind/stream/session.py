@@ -22,7 +22,7 @@ from typing import Any
 from edgebind.bridge.events import Event
 from edgebind.errors import ConfigError
 from edgebind.stream.encoders import Encoders
-from edgebind.stream.labels import LabelSource
+from edgebind.stream.labels import LabelSource, label_source_for
 from edgebind.stream.pipeline import LabelResult, StreamOptions, StreamPipeline
 from edgebind.stream.scheduler import InferenceWorker
 from edgebind.stream.stats import StreamSummary
@@ -213,7 +213,7 @@ def run_stream(port: str, *, bundle: str | Path | None = None, checkpoint: str |
     bundle_dir = find_bundle(bundle) if checkpoint is None else None
     ckpt = find_checkpoint(checkpoint) if checkpoint is not None else None
     with open_encoders(bundle_dir, ckpt, overrides, backend, threads, allow_random_init) as enc:
-        label_source = LabelSource(labels, enc.bank, enc.text_embed, enc.text_model)
+        label_source = label_source_for(labels, enc)
         session = StreamSession(port, enc, label_source, options or StreamOptions(), on_result or (lambda r: None),
                                 baud=baud, fmt=fmt, rate_hz=rate_hz, duration_s=duration_s, profile=calibration,
                                 on_event=on_event, units=units)

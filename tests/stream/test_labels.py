@@ -73,7 +73,7 @@ def test_bundle_bank_subset_needs_no_text_encoder(tmp_path: Path) -> None:
 
 def test_new_label_without_text_encoder_says_what_to_do(tmp_path: Path) -> None:
     fixed = LabelBank(["walk", "run"], np.eye(2, 8, dtype=np.float32), meta={"text_model": "imagebind-text"})
-    with pytest.raises(ConfigError, match=r"'swim'.*Re-export the bundle with --labels"):
+    with pytest.raises(ConfigError, match=r"'swim'.*Re-export the bundle with --labels .* or with --text-encoder"):
         LabelSource(write(tmp_path / "l.txt", "walk\nswim\n"), fixed)
 
 

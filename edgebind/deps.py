@@ -1,0 +1,31 @@
+"""PyTorch is optional: a device runs bundles on ONNX Runtime or TensorRT (docs/device.md). This module says whether
+torch is installed without importing it, and words the error for a command that needs it."""
+
+from __future__ import annotations
+
+import importlib.metadata
+
+from edgebind.errors import ConfigError
+
+TORCH_INSTALL = "pip install 'edgebind[torch]'"
+
+
+def torch_installed() -> bool:
+    """Whether a ``torch`` distribution is installed (read from its metadata; torch itself is not imported)."""
+    try:
+        importlib.metadata.distribution("torch")
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
+
+
+def torch_missing(what: str) -> ConfigError:
+    """The one-line error for ``what`` (e.g. ``edgebind export``) run where torch is not installed."""
+    return ConfigError(
+        f"{what} needs PyTorch, which is not installed here. Install it with {TORCH_INSTALL} (on a Jetson, "
+        "NVIDIA's torch wheel for your JetPack), or run an exported bundle on ONNX Runtime or TensorRT (--bundle DIR, "
+        "--backend onnxruntime), which needs no torch."
+    )
+
+
+__all__ = ["TORCH_INSTALL", "torch_installed", "torch_missing"]
