@@ -20,7 +20,7 @@ void eb_device_init(eb_device *d, const eb_info *info, uint8_t batch_max, eb_dev
 }
 
 void eb_device_send_info(eb_device *d, uint32_t now_us) {
-    size_t n = eb_build_info(d->body, sizeof d->body, &d->info);
+    size_t n = eb_build_info_seq(d->body, sizeof d->body, &d->info, d->imu_seq, d->thermal_seq);
     if (n) send(d, EB_INFO, 0, now_us, d->body, n, d->wire, sizeof d->wire);
 }
 
@@ -37,7 +37,7 @@ static uint16_t period_us(float rate_hz) {
 void eb_device_flush(eb_device *d) {
     size_t len;
     if (d->n == 0) return;
-    len = eb_build_imu(d->body, sizeof d->body, d->n, 1, d->n > 1 ? d->batch_dt_us : 0, d->batch);
+    len = eb_build_imu_tc(d->body, sizeof d->body, d->n, 1, d->n > 1 ? d->batch_dt_us : 0, d->batch, d->thermal_seq);
     if (len) send(d, EB_IMU, d->imu_seq, d->first_t_us, d->body, len, d->wire, sizeof d->wire);
     d->imu_seq = (uint16_t)(d->imu_seq + d->n); /* a gap on the host if the frame could not be built */
     d->n = 0;
