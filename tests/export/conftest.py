@@ -1,22 +1,11 @@
-"""Fixtures for export tests: real recordings from tests/data, the reference weights, tiny bundles."""
+"""Fixtures for export tests: real recordings from tests/data as Recordings and a calibration set, tiny bundles."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[2]
-DATA = REPO / "tests" / "data"
-OV_REFERENCE = {"text_num_heads": 2, "thermal_num_heads": 4}  # reference_small.pt's constructor (meta)
-
-
-def shared_path() -> Path:
-    d = Path(os.environ.get("EDGEBIND_SHARED", REPO.parent / "shared"))
-    if not d.is_dir():
-        pytest.skip(f"shared data folder {d} is absent (set EDGEBIND_SHARED)")
-    return d
+from officialref import DATA
 
 
 @pytest.fixture(scope="session")
@@ -35,14 +24,6 @@ def thermal_rec(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     src = DATA / "thermal" / "20240507-074536.cptv"
     return convert(src).save(tmp_path_factory.mktemp("rec") / "cptv.npz")
-
-
-@pytest.fixture(scope="session")
-def reference_ckpt() -> Path:
-    p = shared_path() / "imagebind" / "reference_small.pt"
-    if not p.is_file():
-        pytest.skip(f"{p} is absent")
-    return p
 
 
 @pytest.fixture(scope="session")
