@@ -52,7 +52,8 @@ banks built with all-MiniLM-L6-v2 (`labels.npz` here) fit it.
 * Trained on: BasicMotions TRAIN (40 cases, 200 windows of 5 s, 1 s hop), augmentations on (sensor-frame
   rotation, gain, jitter, time warp).
 * Scored on: BasicMotions TEST (40 other cases, 200 windows), never seen in training.
-* **TEST top-1 accuracy: {acc:.1%}**, closed-set accuracy on held-out recordings of the training labels; {per_label}; before training: {acc0:.1%}.
+* **TEST top-1 accuracy: {acc:.1%}**, closed-set accuracy on held-out recordings of the
+  training labels (not zero-shot); {per_label}; before training: {acc0:.1%}.
   Four classes from one smartwatch and four students; this says nothing about ImageBind's accuracy (Ego4D IMU 25.0 %
   zero-shot in the paper) or about other sensors and placements.
 
