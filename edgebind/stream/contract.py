@@ -1,0 +1,97 @@
+"""Is the live IMU stream what the bundle's model expects? One warning per contradiction, with the numbers.
+
+Windows are resampled to the contract's grid whatever the device rate, so nothing fails when a sensor differs
+from the training data; the labels just get worse. Two facts are measurable from the stream itself and declared
+in the bundle's :class:`~edgebind.preprocess.imu.ImuContract`:
+
+* the device rate, against ``source_rate_hz`` (the rate of the data the model was trained on, when recorded);
+* the accelerometer magnitude at rest (about 9.81 m/s^2 with gravity, about 0 without), against
+  ``gravity_included``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edgebind.calibration.profiles import G_MPS2
+from edgebind.calibration.stationary import detect_stationary
+from edgebind.preprocess.imu import ImuContract
+
+RATE_TOLERANCE = 0.25
+"""A device rate this far (relative) from ``source_rate_hz`` is a contradiction (a nominal 100 Hz part runs 90-110)."""
+
+OBSERVE_S = 10.0
+"""Device seconds collected before each check: long enough for a 1 s rest and a stable rate estimate."""
+
+
+class ImuContractCheck:
+    """Collects the first ``observe_s`` of IMU samples and compares them with the contract.
+
+    The rate is checked once. Resting gravity is checked on each later stretch of ``observe_s`` until one holds a
+    rest (a moving sensor says nothing about gravity). Each contradiction is reported once.
+
+    Args:
+        contract: the bundle's IMU contract.
+        observe_s: device seconds per check. Defaults to ``OBSERVE_S``.
+    """
+
+    def __init__(self, contract: ImuContract, observe_s: float = OBSERVE_S) -> None:
+        self.contract, self.observe_s = contract, observe_s
+        self._t: list[np.ndarray] = []
+        self._imu: list[np.ndarray] = []
+        self.rate_hz: float | None = None
+        self.rest_accel_mps2: float | None = None
+        self.warnings: list[str] = []
+
+    @property
+    def done(self) -> bool:
+        return self.rate_hz is not None and self.rest_accel_mps2 is not None
+
+    def push(self, t_ns: np.ndarray, imu: np.ndarray) -> list[str]:
+        """Add samples: (n,) int64 device ns and (n, 6) accel m/s^2 then gyro rad/s. Returns new warnings."""
+        if self.done or len(t_ns) == 0:
+            return []
+        self._t.append(np.asarray(t_ns, np.int64))
+        self._imu.append(np.asarray(imu, np.float64))
+        t = np.concatenate(self._t)
+        if (t[-1] - t[0]) / 1e9 < self.observe_s or len(t) < 3:
+            return []
+        x = np.concatenate(self._imu)
+        self._t, self._imu = [], []
+        new: list[str] = []
+        dt = np.diff(t)
+        dt = dt[dt > 0]
+        if len(dt) == 0:
+            return []
+        rate = 1e9 / float(np.median(dt))
+        if self.rate_hz is None:
+            self.rate_hz = rate
+            new += self._check_rate(rate)
+        segments = detect_stationary(x, rate, window_s=0.5, min_duration_s=1.0)
+        if segments:
+            seg = max(segments, key=lambda s: s.stop - s.start)
+            self.rest_accel_mps2 = float(np.linalg.norm(seg.accel_mean_mps2))
+            new += self._check_gravity(self.rest_accel_mps2, seg.start, seg.stop, rate)
+        self.warnings += new
+        return new
+
+    def _check_rate(self, rate_hz: float) -> list[str]:
+        want = self.contract.source_rate_hz
+        if want is None or abs(rate_hz / want - 1) <= RATE_TOLERANCE:
+            return []
+        return [f"the IMU streams at {rate_hz:.1f} Hz but the bundle's model was trained on {want:g} Hz data "
+                f"(contract source_rate_hz); windows are resampled to {self.contract.sample_rate_hz:g} Hz either way, "
+                f"but expect worse labels: set the sensor to {want:g} Hz or retrain on data at {rate_hz:.0f} Hz."]
+
+    def _check_gravity(self, rest_mps2: float, start: int, stop: int, rate_hz: float) -> list[str]:
+        has_gravity = rest_mps2 > G_MPS2 / 2
+        if has_gravity == self.contract.gravity_included:
+            return []
+        seconds = (stop - start) / rate_hz
+        if self.contract.gravity_included:
+            return [f"the accelerometer reads {rest_mps2:.2f} m/s^2 during {seconds:.1f} s at rest, but the bundle's "
+                    f"model expects gravity included (about {G_MPS2:.2f}); stream raw accelerometer data, not "
+                    "linear acceleration."]
+        return [f"the accelerometer reads {rest_mps2:.2f} m/s^2 during {seconds:.1f} s at rest (gravity included), but "
+                "the bundle's model was trained with gravity removed (contract gravity_included false); stream "
+                "linear acceleration (the sensor's gravity-removed output) or retrain on raw data."]
