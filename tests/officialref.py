@@ -89,3 +89,41 @@ def measure_parity(ref: Reference, modality: str) -> dict[str, float]:
     outputs = ref.data["outputs"]
     return {k: float((v - outputs[f"{modality}.{k}"]).abs().max()) for k, v in ours.items()
             if f"{modality}.{k}" in outputs}
+
+
+def make_calib_npz(out_dir: Path) -> Path:
+    """A calib.npz (the 'edgebind calibrate capture' format) of real data through the input contracts: 40
+    BasicMotions TEST windows (resampled to 400 Hz) and the 46 frames of CPTV clip 20240507 (percentile-mapped)."""
+    from edgebind.bridge.convert import convert
+    from edgebind.calibration.capture import CalibrationSet
+    from edgebind.preprocess.imu import windows_from_recording
+    from edgebind.preprocess.thermal import map_temperature, to_model_input
+
+    imu, ends = windows_from_recording(convert(DATA / "imu" / "BasicMotions_TEST.ts"), hop_s=2.5)
+    imu, ends = imu[::4][:40], ends[::4][:40]
+    rec = convert(DATA / "thermal" / "20240507-074536.cptv")
+    assert rec.thermal is not None and rec.thermal_t_ns is not None
+    frames = to_model_input(map_temperature(rec.thermal))
+    cs = CalibrationSet(imu, ends, frames, rec.thermal_t_ns, {"source": "BasicMotions TEST + CPTV 20240507"})
+    return cs.save(out_dir / "calib.npz")
+
+
+def measure_export_parity(ref: Reference, precision: str, out_dir: Path, calib: Path | None = None
+                          ) -> tuple[Any, dict[str, float]]:
+    """Export ``ref``'s IMU and thermal encoders for Jetson at ``precision``, run the ONNX files with onnxruntime on
+    the official inputs, and return (the bundle, 1 - min cosine to the official outputs per modality)."""
+    import numpy as np
+
+    from edgebind.export import export_bundle
+    from edgebind.runtime import open_runner
+
+    bundle = export_bundle(out_dir / f"{ref.name}-{precision}", target="jetson", precision=precision,
+                           checkpoint=ref.path, overrides=ref.overrides, calibration=calib, remember=False)
+    gaps = {}
+    for m in ("imu", "thermal"):
+        with open_runner(bundle, m, backend="onnxruntime") as runner:
+            got = runner.embed(ref.input(m).numpy()).astype(np.float64)
+        want = ref.output(f"{m}.final").numpy().astype(np.float64)
+        cos = (got * want).sum(-1) / np.linalg.norm(got, axis=-1) / np.linalg.norm(want, axis=-1)
+        gaps[m] = float(1 - cos.min())
+    return bundle, gaps

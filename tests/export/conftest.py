@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from officialref import DATA
+from officialref import DATA, make_calib_npz
 
 
 @pytest.fixture(scope="session")
@@ -39,19 +39,6 @@ def tiny_fp32(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def calib_npz(imu_rec: Path, thermal_rec: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A calib.npz (the 'edgebind calibrate capture' format) of real data through the input contracts:
-    40 BasicMotions windows (resampled to 400 Hz) and the 46 CPTV frames (percentile-mapped, 224x224)."""
-
-    from edgebind.bridge.recording import Recording
-    from edgebind.calibration.capture import CalibrationSet
-    from edgebind.preprocess.imu import windows_from_recording
-    from edgebind.preprocess.thermal import map_temperature, to_model_input
-
-    imu, ends = windows_from_recording(Recording.load(imu_rec), hop_s=2.5)
-    imu, ends = imu[::4][:40], ends[::4][:40]
-    rec = Recording.load(thermal_rec)
-    assert rec.thermal is not None and rec.thermal_t_ns is not None
-    frames = to_model_input(map_temperature(rec.thermal))
-    cs = CalibrationSet(imu, ends, frames, rec.thermal_t_ns, {"source": "BasicMotions TEST + CPTV 20240507"})
-    return cs.save(tmp_path_factory.mktemp("calib") / "calib.npz")
+def calib_npz(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A calib.npz of real data through the input contracts (tests/officialref.py: make_calib_npz)."""
+    return make_calib_npz(tmp_path_factory.mktemp("calib"))
