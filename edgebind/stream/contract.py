@@ -42,6 +42,7 @@ class ImuContractCheck:
         self.rate_hz: float | None = None
         self.rest_accel_mps2: float | None = None
         self.warnings: list[str] = []
+        import scipy.ndimage  # noqa: F401  (detect_stationary's; a 1-2 s first import would stall the reader thread)
 
     @property
     def done(self) -> bool:
@@ -52,16 +53,15 @@ class ImuContractCheck:
         if self.done or len(t_ns) == 0:
             return []
         self._t.append(np.asarray(t_ns, np.int64))
-        self._imu.append(np.asarray(imu, np.float64))
-        t = np.concatenate(self._t)
-        if (t[-1] - t[0]) / 1e9 < self.observe_s or len(t) < 3:
-            return []
-        x = np.concatenate(self._imu)
+        self._imu.append(np.asarray(imu))
+        if (int(self._t[-1][-1]) - int(self._t[0][0])) / 1e9 < self.observe_s:
+            return []  # O(1) per batch on the reader thread; the work below runs once per observe_s
+        t, x = np.concatenate(self._t), np.concatenate(self._imu).astype(np.float64)
         self._t, self._imu = [], []
         new: list[str] = []
         dt = np.diff(t)
         dt = dt[dt > 0]
-        if len(dt) == 0:
+        if len(dt) < 2:
             return []
         rate = 1e9 / float(np.median(dt))
         if self.rate_hz is None:
