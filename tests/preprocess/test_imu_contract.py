@@ -54,6 +54,20 @@ def test_contract_rejects_bad_values() -> None:
         ImuContract(sample_rate_hz=200.0)
     with pytest.raises(ConfigError, match="3 channels"):
         ImuContract(channel_order=("ax", "ay", "az"))
+    # every reader converts to SI, so a contract in other units could never be met
+    with pytest.raises(ConfigError, match=r"accel_unit='g'.*set 'm/s\^2' and 'rad/s'"):
+        ImuContract(accel_unit="g")
+    with pytest.raises(ConfigError, match=r"gyro_unit='deg/s'"):
+        ImuContract.from_dict({**ImuContract().to_dict(), "gyro_unit": "deg/s"})
+    with pytest.raises(ConfigError, match="source_rate_hz=0"):
+        ImuContract(source_rate_hz=0)
+
+
+def test_contract_declares_training_data_and_old_manifests_still_load() -> None:
+    c = ImuContract(gravity_included=False, source_rate_hz=10.0)
+    assert ImuContract.from_dict(json.loads(json.dumps(c.to_dict()))) == c
+    old = {k: v for k, v in ImuContract().to_dict().items() if k != "source_rate_hz"}  # a manifest from before
+    assert ImuContract.from_dict(old).source_rate_hz is None
 
 
 # --- check_imu_input --------------------------------------------------------------------------------------
