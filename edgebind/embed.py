@@ -15,7 +15,8 @@ log = logging.getLogger(__name__)
 
 
 def load_inputs(modality: str, inputs: Sequence[str], hop_s: float | None = None, rate_hz: float | None = None,
-                text_file: str | Path | None = None, calibration: str | Path | None = None) -> np.ndarray:
+                text_file: str | Path | None = None, calibration: str | Path | None = None,
+                bag: Any = None) -> np.ndarray:
     """Read INPUT arguments into one model-ready batch.
 
     Args:
@@ -27,6 +28,8 @@ def load_inputs(modality: str, inputs: Sequence[str], hop_s: float | None = None
         text_file: a labels-style file, one text per line (``#`` comments allowed), for text.
         calibration: a profile from ``edgebind calibrate``, applied to recordings, CSV and temperature data
             before the input contract.
+        bag: ``edgebind.ros.BagOptions`` (topics, thermal unit) for ``.mcap`` inputs, which are read as Recordings.
+            Defaults to topics found by message type.
 
     Raises:
         InputError: nothing to embed, or an input that breaks the modality's contract.
@@ -45,18 +48,20 @@ def load_inputs(modality: str, inputs: Sequence[str], hop_s: float | None = None
     if not inputs:
         raise InputError(f"no {modality} input given; pass one or more files.")
     if modality == "imu":
-        arrays = [_imu_input(Path(p), hop_s, rate_hz, calibration) for p in inputs]
+        arrays = [_imu_input(Path(p), hop_s, rate_hz, calibration, bag) for p in inputs]
     elif modality == "thermal":
-        arrays = [_thermal_input(Path(p), calibration) for p in inputs]
+        arrays = [_thermal_input(Path(p), calibration, bag) for p in inputs]
     else:
         raise InputError(f"cannot embed modality '{modality}'; choose imu, thermal or text.")
     return np.concatenate(arrays, axis=0)
 
 
-def _imu_input(path: Path, hop_s: float | None, rate_hz: float | None, calibration: str | Path | None) -> np.ndarray:
+def _imu_input(path: Path, hop_s: float | None, rate_hz: float | None, calibration: str | Path | None,
+               bag: Any = None) -> np.ndarray:
     from edgebind.preprocess.imu import DEFAULT_IMU_CONTRACT, load_imu_csv, load_imu_input, windows_from_recording
+    from edgebind.ros import is_bag, load_recording
 
-    if calibration is None:
+    if calibration is None and not is_bag(path):
         return load_imu_input(path, hop_s=hop_s, rate_hz=rate_hz)
     from edgebind.bridge.recording import Recording
     from edgebind.calibration.apply import calibrate_recording
@@ -67,20 +72,31 @@ def _imu_input(path: Path, hop_s: float | None, rate_hz: float | None, calibrati
         x = load_imu_input(path)
         flat = apply_imu_profile(x.transpose(0, 2, 1).reshape(-1, 6), str(calibration))  # (N*T, 6)
         return np.ascontiguousarray(flat.reshape(x.shape[0], x.shape[2], 6).transpose(0, 2, 1))
-    rec = Recording.load(path) if suffix == ".npz" else load_imu_csv(path, rate_hz=rate_hz)
-    rec = calibrate_recording(rec, calibration)
+    if is_bag(path):  # a ROS 2 bag is read as the Recording it holds, then windowed like a .npz
+        rec = load_recording(path, bag, ("imu",))
+    else:
+        rec = Recording.load(path) if suffix == ".npz" else load_imu_csv(path, rate_hz=rate_hz)
+    if calibration is not None:
+        rec = calibrate_recording(rec, calibration)
     return windows_from_recording(rec, DEFAULT_IMU_CONTRACT.window_s if hop_s is None else hop_s)[0]
 
 
-def _thermal_input(path: Path, calibration: str | Path | None) -> np.ndarray:
+def _thermal_input(path: Path, calibration: str | Path | None, bag: Any = None) -> np.ndarray:
     from edgebind.preprocess.thermal import load_cptv, load_thermal_input, map_temperature, to_model_input
+    from edgebind.ros import is_bag, load_recording
 
-    if calibration is None:
+    if calibration is None and not is_bag(path):
         return load_thermal_input(path)
     from edgebind.calibration.thermal import apply_thermal_profile, thermal_contract
 
     suffix = path.suffix.lower()
-    if suffix == ".cptv":
+    if is_bag(path):  # a ROS 2 bag is read as the Recording it holds
+        raw = load_recording(path, bag, ("thermal",)).thermal
+        if raw is None:
+            raise InputError(f"bag {path} has a thermal topic without frames; pick another with --thermal-topic.")
+        if calibration is None:  # the default contract, as load_thermal_input applies to a Recording .npz
+            return to_model_input(map_temperature(raw))
+    elif suffix == ".cptv":
         raw = load_cptv(path)[0]
     elif suffix == ".npy":
         raw = np.load(path, allow_pickle=False)

@@ -1,10 +1,16 @@
 """IMU calibration: gyroscope bias, multi-position accelerometer fit, axis remap, and applying a profile.
 
-The accelerometer model is ``a_true = M @ (a_raw - b)``. Resting in several orientations, ``|a_true|`` must equal g
-in every one, so ``b`` (3) and ``M`` are fitted with ``scipy.optimize.least_squares`` on the residuals
-``|M (a_k - b)| - g``. Only ``M^T M`` is observable from magnitudes (a rotation of M changes nothing), so M is
-kept symmetric: 6 entries. With six poses (one per face) the fit is bias + diagonal scale (6 unknowns); with nine
-or more diverse poses it is bias + full symmetric matrix (9 unknowns, scale and misalignment).
+The accelerometer model is ``a_true = M @ (a_raw - b)``. Two fits:
+
+* **Known faces** (``faces``, 12 unknowns). When every pose rests on one of the six axis-aligned faces (each
+  within 10 degrees of an axis, all six present) gravity's direction in each pose is known: ``g u_k`` with ``u_k``
+  a signed unit axis. Then ``a_raw = A (g u_k) + b`` is linear in ``A`` (3x3, full: scale, cross-axis sensitivity
+  and misalignment to the faces) and ``b``, solved by linear least squares; ``M = A^-1``. This is the
+  six-position method of ST's AN4508.
+* **Magnitudes only** (``diagonal``/``symmetric``), for arbitrary poses. ``|a_true|`` must equal g in every pose,
+  so ``b`` (3) and ``M`` are fitted with ``scipy.optimize.least_squares`` on the residuals ``|M (a_k - b)| - g``.
+  Only ``M^T M`` is observable from magnitudes (a rotation of M changes nothing), so M is kept symmetric:
+  bias + diagonal scale (6 unknowns, >= 6 poses) or bias + symmetric matrix (9 unknowns, >= 9 diverse poses).
 
 Why this matters for ImageBind: its IMU tokens are invariant to a global scale but not to offsets or to the
 accel/gyro ratio (SPEC.md §3), so bias and per-axis scale errors move the embedding.
@@ -46,7 +52,8 @@ from edgebind.errors import InputError, SensorError
 
 log = logging.getLogger(__name__)
 
-MODELS = {"diagonal": 6, "symmetric": 9}  # unknowns per accelerometer model
+MODELS = {"diagonal": 6, "symmetric": 9, "faces": 12}  # unknowns per accelerometer model
+FACE_TOLERANCE_DEG = 10.0  # a pose counts as resting on a face when gravity is this close to an axis
 _SYM_IDX = ((0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2))
 
 
@@ -77,7 +84,8 @@ class AccelFit:
     """Result of :func:`fit_accel`.
 
     Attributes:
-        bias_mps2: (3,) bias b; matrix: (3, 3) symmetric M; model: "diagonal" or "symmetric".
+        bias_mps2: (3,) bias b; matrix: (3, 3) M (symmetric unless model is "faces");
+        model: "faces", "diagonal" or "symmetric".
         residual_rms_mps2: RMS of ``|M (a_k - b)| - g`` over poses after the fit.
         raw_residual_rms_mps2: the same with b = 0, M = I (before calibration).
         condition: condition number of the scaled Jacobian at the solution (large = poorly determined).
@@ -95,14 +103,60 @@ class AccelFit:
     matrix_std: float = 0.0
 
 
+def face_directions(pose_means_mps2: np.ndarray, tolerance_deg: float = FACE_TOLERANCE_DEG
+                    ) -> tuple[np.ndarray | None, str]:
+    """Gravity's known direction in each pose, when every pose rests on an axis-aligned face.
+
+    Args:
+        pose_means_mps2: (K, 3) mean raw accelerometer reading per pose.
+        tolerance_deg: largest angle between a pose's reading and its axis. Defaults to 10.
+
+    Returns:
+        ((K, 3) signed unit axes, "") when all K poses are within tolerance of an axis and all six faces occur;
+        otherwise (None, the reason in words).
+    """
+    a = np.asarray(pose_means_mps2, dtype=np.float64).reshape(-1, 3)
+    u = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
+    axis = np.argmax(np.abs(u), axis=1)
+    sign = np.sign(u[np.arange(len(u)), axis])
+    angle_deg = np.degrees(np.arccos(np.clip(np.abs(u[np.arange(len(u)), axis]), -1.0, 1.0)))
+    faces = np.zeros((len(a), 3))
+    faces[np.arange(len(a)), axis] = sign
+    tilted = np.flatnonzero(angle_deg > tolerance_deg)
+    if tilted.size:
+        return None, (f"{tilted.size} of {len(a)} poses are tilted (up to {angle_deg.max():.0f} degrees from an "
+                      f"axis; a face pose is within {tolerance_deg:g})")
+    names = {("+" if sg > 0 else "-") + "xyz"[i] for i, sg in zip(axis, sign, strict=True)}
+    missing = [s + x for x in "xyz" for s in "+-" if s + x not in names]
+    if missing:
+        return None, f"faces never pointing up: {', '.join(missing)}"
+    return faces, ""
+
+
+def _fit_faces(a: np.ndarray, faces: np.ndarray, g_mps2: float, pose_noise_mps2: float
+               ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray, float]:
+    """Linear least squares of a_k = A (g u_k) + b. Returns bias, M = A^-1, condition, bias std, max A std."""
+    design = np.column_stack([faces, np.ones(len(a))])  # (K, 4): A's columns in m/s^2 per g, then the bias
+    sol, *_ = np.linalg.lstsq(design, a, rcond=None)  # (4, 3) = [g A^T; b^T]
+    a_matrix = sol[:3].T / g_mps2
+    sv = np.linalg.svd(design, compute_uv=False)
+    cov = np.linalg.pinv(design.T @ design) * pose_noise_mps2**2  # per output axis (white pose noise)
+    std = np.sqrt(np.clip(np.diag(cov), 0, None))
+    return sol[3], np.linalg.inv(a_matrix), float(sv[0] / max(sv[-1], 1e-300)), np.full(3, std[3]), \
+        float(std[:3].max() / g_mps2)
+
+
 def fit_accel(pose_means_mps2: np.ndarray, model: str = "auto", g_mps2: float = G_MPS2,
               faces_missing: list[str] | None = None, pose_noise_mps2: float = 0.0) -> AccelFit:
-    """Fit accelerometer bias and matrix so that every pose reads |a| = g.
+    """Fit accelerometer bias and matrix so that every pose reads |a| = g (and, with known faces, points along
+    its face).
 
     Args:
         pose_means_mps2: (K, 3) mean raw accelerometer reading of each distinct pose, m/s^2.
-        model: "diagonal" (bias + per-axis scale, >= 6 poses), "symmetric" (bias + symmetric 3x3, >= 9 poses) or
-            "auto" (symmetric when there are >= 9 poses, else diagonal). Defaults to "auto".
+        model: "faces" (bias + full 3x3 from the six axis-aligned faces, see the module docstring),
+            "diagonal" (bias + per-axis scale, >= 6 poses), "symmetric" (bias + symmetric 3x3, >= 9 poses) or
+            "auto" (faces when every pose rests on a face and all six occur, else symmetric with >= 9 poses,
+            else diagonal). Defaults to "auto".
         g_mps2: local gravity in m/s^2. Defaults to standard gravity.
         faces_missing: faces no pose covered, named in the error message.
         pose_noise_mps2: 1-sigma noise of one pose mean, for the parameter uncertainties. Defaults to 0.
@@ -114,10 +168,23 @@ def fit_accel(pose_means_mps2: np.ndarray, model: str = "auto", g_mps2: float = 
 
     a = np.asarray(pose_means_mps2, dtype=np.float64).reshape(-1, 3)
     k = len(a)
-    if model == "auto":
-        model = "symmetric" if k >= MODELS["symmetric"] else "diagonal"
-    if model not in MODELS:
+    if model not in MODELS and model != "auto":
         raise InputError(f"unknown accelerometer model '{model}'; use one of auto, {', '.join(MODELS)}.")
+    faces, why_not_faces = face_directions(a)
+    if model == "auto":
+        model = "faces" if faces is not None else "symmetric" if k >= MODELS["symmetric"] else "diagonal"
+    norms = np.linalg.norm(a, axis=1)
+    if model == "faces":
+        if faces is None:
+            raise SensorError(
+                f"the known-faces accelerometer fit needs every pose on one of the six faces, all six present: "
+                f"{why_not_faces}. Rest the sensor with each face up in turn (+x, -x, +y, -y, +z, -z) on a level "
+                "surface, or use --model diagonal/symmetric for arbitrary poses.")
+        check_gravity_magnitude(float(np.median(norms)), g_mps2)
+        bias, matrix, condition, bias_std, matrix_std = _fit_faces(a, faces, g_mps2, pose_noise_mps2)
+        resid = np.linalg.norm((a - bias) @ matrix.T, axis=1) - g_mps2
+        return AccelFit(bias, matrix, model, float(np.sqrt(np.mean(resid**2))),
+                        float(np.sqrt(np.mean((norms - g_mps2) ** 2))), condition, bias_std, matrix_std)
     need = MODELS[model]
     hint = (f" Faces never pointing up: {', '.join(faces_missing)}." if faces_missing else "")
     if k < need:
@@ -125,7 +192,6 @@ def fit_accel(pose_means_mps2: np.ndarray, model: str = "auto", g_mps2: float = 
             f"found {k} distinct stationary positions; the {model} accelerometer fit needs at least {need}.{hint} "
             "Rest the sensor still for 2 s or more with each face pointing up in turn (+x, -x, +y, -y, +z, -z; "
             "add tilted poses for the full 3x3 matrix) and calibrate again.")
-    norms = np.linalg.norm(a, axis=1)
     check_gravity_magnitude(float(np.median(norms)), g_mps2)
     b0, r0 = _sphere_init(a) if k >= 4 else (np.zeros(3), float(norms.mean()))
     s0 = g_mps2 / r0

@@ -7,6 +7,8 @@ from typing import Any
 
 import click
 
+from edgebind.cli._bag import bag_input_options, bag_options
+
 PORT_HELP = "serial device, simulator pty or pyserial URL (loop://, socket://host:port)"
 
 
@@ -76,8 +78,9 @@ def calibrate() -> None:
 @click.option("--gyro-range", default=None, help="Gyroscope range setting, e.g. 500dps.")
 @click.option("--axis-map", default="+x,+y,+z", show_default=True,
               help="Model axis <- signed sensor axis, e.g. +y,-x,+z.")
-@click.option("--model", "accel_model", type=click.Choice(["auto", "diagonal", "symmetric"]), default="auto",
-              show_default=True, help="Accelerometer matrix: per-axis scale, or full symmetric 3x3 (needs 9+ poses).")
+@click.option("--model", "accel_model", type=click.Choice(["auto", "faces", "diagonal", "symmetric"]), default="auto",
+              show_default=True,
+              help="Accelerometer matrix: full 3x3 from the six faces, per-axis scale, or symmetric (9+ poses).")
 @click.option("--tilted", is_flag=True, help="Live: also ask for six tilted positions (full 3x3 matrix).")
 @click.option("--hold-s", default=3.0, show_default=True, help="Live: seconds recorded per position.")
 @click.option("--settle-s", default=0.5, show_default=True,
@@ -86,14 +89,16 @@ def calibrate() -> None:
               help="Live: also save the raw session as a Recording .npz, to refit later.")
 @click.option("--baud", default=921600, show_default=True, help="Live: line rate.")
 @click.option("--fmt", type=click.Choice(["auto", "binary", "csv"]), default="auto", show_default=True)
+@bag_input_options("imu_topic")
 def imu_cmd(source: str, output: Path, sensor: str | None, accel_range: str | None, gyro_range: str | None,
             axis_map: str, accel_model: str, tilted: bool, hold_s: float, settle_s: float, save_session: Path | None,
-            baud: int, fmt: str) -> None:
-    """Fit an IMU profile from a live port (guided) or a recorded session (REC.npz).
+            baud: int, fmt: str, **bag: Any) -> None:
+    """Fit an IMU profile from a live port (guided) or a recorded session (REC.npz or a ROS 2 bag .mcap).
 
     \b
     Example:
       edgebind calibrate imu session.npz --sensor mpu6050 --accel-range 4g -o robot.json
+      edgebind calibrate imu six_poses.mcap --imu-topic /imu/data_raw --sensor icm42688 -o robot.json
     """
     from edgebind.calibration.imu import calibrate_imu_recording
     from edgebind.calibration.profiles import merge_profile
@@ -101,16 +106,18 @@ def imu_cmd(source: str, output: Path, sensor: str | None, accel_range: str | No
     console = _console()
     fit_kwargs: dict[str, Any] = {"accel_range": accel_range, "gyro_range": gyro_range, "axis_map": axis_map,
                                   "model": accel_model}
-    if _is_file_source(source, (".npz",)):
-        from edgebind.bridge.recording import Recording
+    if _is_file_source(source, (".npz", ".mcap")):
+        from edgebind.ros import load_recording
 
-        result = calibrate_imu_recording(Recording.load(source), sensor=sensor, **fit_kwargs)
+        rec = load_recording(source, bag_options(bag), ("imu",))
+        result = calibrate_imu_recording(rec, sensor=sensor, **fit_kwargs)
     else:
         result = _guided_imu(console, source, sensor, tilted, (hold_s, settle_s), baud, fmt, fit_kwargs, save_session)
     profile, merged = merge_profile(output, result.profile, "imu")
     profile.save(output)
     _print_imu_report(console, result, output, merged)
-    console.print(f"Next: edgebind calibrate capture {source if not source.endswith('.npz') else 'PORT'} "
+    port = "PORT" if _is_file_source(source, (".npz", ".mcap")) else source
+    console.print(f"Next: edgebind calibrate capture {port} "
                   f"--profile {output} --windows 64 -o calib.npz")
 
 

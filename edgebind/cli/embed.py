@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
+
+from edgebind.cli._bag import bag_input_options, bag_options
 
 
 @click.command()
@@ -23,14 +26,15 @@ import click
               help="Calibration profile (edgebind calibrate) applied before the input contract.")
 @click.option("--unit", is_flag=True, help="Unit vectors instead of ImageBind's scaled output.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="Output .npy (N, 1024).")
+@bag_input_options("imu_topic", "thermal_topic", "thermal_unit", "thermal_sensor")
 def embed(modality: str, inputs: tuple[str, ...], checkpoint: str | None, bundle: str | None, backend: str | None,
           sets: tuple[str, ...], preset: str | None, text_file: str | None, hop_s: float | None,
-          rate_hz: float | None, calibration: str | None, unit: bool, output: str) -> None:
+          rate_hz: float | None, calibration: str | None, unit: bool, output: str, **bag: Any) -> None:
     """Embed MODALITY inputs with ImageBind's encoder.
 
     \b
-    imu:     .npy (6, 2000)/(N, 6, 2000) as is; a Recording .npz or CSV is resampled into 5 s windows
-    thermal: .npy (N, 1, 224, 224) as is; images, .cptv clips, °C arrays are mapped and resized
+    imu:     .npy (6, 2000)/(N, 6, 2000) as is; a Recording .npz, bag .mcap or CSV is resampled into 5 s windows
+    thermal: .npy (N, 1, 224, 224) as is; images, .cptv clips, bags, °C arrays are mapped and resized
     text:    strings as arguments, or --file labels.txt
 
     \b
@@ -45,7 +49,8 @@ def embed(modality: str, inputs: tuple[str, ...], checkpoint: str | None, bundle
     if checkpoint and bundle:
         raise ConfigError("pass either --checkpoint or --bundle, not both.")
     overrides = parse_overrides(sets)
-    x = load_inputs(modality, inputs, hop_s=hop_s, rate_hz=rate_hz, text_file=text_file, calibration=calibration)
+    x = load_inputs(modality, inputs, hop_s=hop_s, rate_hz=rate_hz, text_file=text_file, calibration=calibration,
+                    bag=bag_options(bag))
     if bundle:
         if sets:
             raise ConfigError("--set applies to checkpoints; a bundle already fixes its config.")

@@ -10,7 +10,8 @@ import click
 
 @click.command()
 @click.argument("port", envvar="EDGEBIND_PORT")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="Recording .npz to write.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
+              help="Recording .npz (or ROS 2 bag .mcap) to write.")
 @click.option("--duration", type=float, default=None, help="Seconds to record (default: until Ctrl-C or idle).")
 @click.option("--format", "fmt", type=click.Choice(["auto", "binary", "csv"]), default="auto", show_default=True)
 @click.option("--baud", type=int, default=921600, show_default=True, help="Line rate (USB-CDC devices ignore it).")
@@ -30,6 +31,7 @@ def record(port: str, output: str, duration: float | None, fmt: str, baud: int, 
     \b
     Example:
       edgebind record /dev/ttyACM0 -o walk.npz --duration 30
+      edgebind record /dev/ttyACM0 -o walk.mcap --duration 30   # a ROS 2 bag for Foxglove
     """
     from edgebind.bridge.record import record as record_link
 
@@ -41,7 +43,9 @@ def record(port: str, output: str, duration: float | None, fmt: str, baud: int, 
         from edgebind.calibration.apply import calibrate_recording
 
         rec = calibrate_recording(rec, calibration)
-    path = rec.save(output)
+    from edgebind.ros import save_recording
+
+    path = save_recording(rec, output)
     c = rec.meta["counters"]
     thermal = 0 if rec.thermal is None else len(rec.thermal)
     click.echo(f"wrote {path}: {len(rec.imu)} IMU samples ({rec.imu_rate_hz:.1f} Hz), {thermal} thermal frames, "

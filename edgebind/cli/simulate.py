@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import threading
+from typing import Any
 
 import click
+
+from edgebind.cli._bag import bag_input_options, bag_options
 
 
 @click.command()
@@ -18,9 +21,10 @@ import click
 @click.option("--baud", type=int, default=921600, show_default=True, help="Baud rate the device claims.")
 @click.option("--repeat", is_flag=True, help="Loop the recording until Ctrl-C.")
 @click.option("--exit-when-done", is_flag=True, help="Exit once the recording was sent (default: keep the port).")
+@bag_input_options()
 def simulate(recording: str, link: str | None, fmt: str, speed: float, faults: str | None, baud: int,
-             repeat: bool, exit_when_done: bool) -> None:
-    """Replay RECORDING as a device on a pseudo-terminal.
+             repeat: bool, exit_when_done: bool, **bag: Any) -> None:
+    """Replay RECORDING (a Recording .npz or a ROS 2 bag .mcap) as a device on a pseudo-terminal.
 
     The device waits until the host opens the port; in binary format it then waits for the START command
     that 'edgebind record' and SensorSource send. It streams at the recording's rate times --speed.
@@ -30,10 +34,10 @@ def simulate(recording: str, link: str | None, fmt: str, speed: float, faults: s
       edgebind simulate walk.npz --link /tmp/imu --speed 10 --faults bitflip=0.001
       edgebind record /tmp/imu -o copy.npz --idle 1
     """
-    from edgebind.bridge.recording import Recording
     from edgebind.bridge.simulator import SimulatedDevice
+    from edgebind.ros import load_recording
 
-    rec = Recording.load(recording)
+    rec = load_recording(recording, bag_options(bag))
     device = SimulatedDevice(rec, fmt=fmt, speed=speed, faults=faults, baud=baud, link=link, repeat=repeat)
     with device as sim:
         click.echo(f"simulated device on {sim.port} (link {sim.link}), {fmt}, {len(rec.imu)} IMU samples, "

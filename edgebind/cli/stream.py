@@ -36,11 +36,17 @@ import click
 @click.option("--abstain", type=float, default=0.0, show_default=True,
               help="Answer 'unknown' below this smoothed top-1 probability.")
 @click.option("--allow-random-init", is_flag=True, help="Run a bundle exported with random weights (latency only).")
+@click.option("--mcap", "mcap_path", type=click.Path(dir_okay=False), help="Also log the session as a ROS 2 bag: raw "
+              "IMU/thermal messages and one edgebind_msgs/msg/WindowLabel per window (docs/robotics.md).")
+@click.option("--mcap-embeddings", is_flag=True, help="With --mcap: also log each window's unit embedding.")
+@click.option("--foxglove", "foxglove_address", is_flag=False, flag_value="127.0.0.1:8765", default=None,
+              metavar="[HOST:PORT]", help="Serve the live session to Foxglove over WebSocket [127.0.0.1:8765].")
 def stream(port: str, bundle: str | None, checkpoint: str | None, sets: tuple[str, ...], labels: str | None,
            baud: int, fmt: str, rate_hz: float | None, hop_s: float, thermal_every_s: float | None,
            calibration: str | None, backend: str | None, threads: int | None, as_json: bool,
            max_windows: int | None, duration_s: float | None, fuse: bool, top_k: int, smooth_alpha: float,
-           abstain: float, allow_random_init: bool) -> None:
+           abstain: float, allow_random_init: bool, mcap_path: str | None = None, mcap_embeddings: bool = False,
+           foxglove_address: str | None = None) -> None:
     """Label a live sensor stream on PORT with a bundle's IMU/thermal encoders.
 
     Ctrl-C ends the run with a summary (windows, latency p50/p99, drops, decode errors). An unplugged device is
@@ -50,6 +56,7 @@ def stream(port: str, bundle: str | None, checkpoint: str | None, sets: tuple[st
     Example:
       edgebind stream /dev/ttyUSB0 --labels labels.txt
       edgebind stream /dev/ttyACM0 --bundle out/imu-fp16 --labels labels.txt --json --max-windows 100
+      edgebind stream /dev/ttyACM0 --labels labels.txt --mcap session.mcap --foxglove
     """
     from edgebind.config import parse_overrides
     from edgebind.stream.pipeline import StreamOptions
@@ -72,7 +79,17 @@ def stream(port: str, bundle: str | None, checkpoint: str | None, sets: tuple[st
             live = Live(holder["view"], refresh_per_second=4, transient=False)
             live.start()
 
+    outputs: Any = None  # ROS 2 bag and Foxglove view (edgebind[ros]), only when asked for
+    if mcap_path or foxglove_address or mcap_embeddings:
+        from edgebind.ros.session import SessionOutputs
+
+        outputs = SessionOutputs(mcap_path, mcap_embeddings, foxglove_address)
+        for line in outputs.lines():
+            click.echo(line, err=True)
+
     def on_result(result: Any) -> None:
+        if outputs is not None:
+            outputs.on_result(result)
         if as_json:
             click.echo(json.dumps(result.to_json()))
         elif "view" in holder:
@@ -82,7 +99,8 @@ def stream(port: str, bundle: str | None, checkpoint: str | None, sets: tuple[st
         summary = run_stream(port, bundle=bundle, checkpoint=checkpoint, overrides=parse_overrides(sets),
                              labels=labels, backend=backend, threads=threads, allow_random_init=allow_random_init,
                              options=options, on_result=on_result, on_start=on_start, baud=baud, fmt=fmt,
-                             rate_hz=rate_hz, duration_s=duration_s, calibration=calibration)
+                             rate_hz=rate_hz, duration_s=duration_s, calibration=calibration,
+                             on_event=outputs.on_event if outputs is not None else None)
     except BaseException:
         session = holder.get("session")
         if live is not None:
@@ -92,6 +110,11 @@ def stream(port: str, bundle: str | None, checkpoint: str | None, sets: tuple[st
         if session is not None and session.stats.link:  # the port was open: say what happened before the error
             _print_summary(session.summary(), as_json, err=True)
         raise
+    finally:
+        if outputs is not None:
+            outputs.close()
+            for line in outputs.lines():
+                click.echo(line, err=True)
     if live is not None:
         live.stop()
         click.echo("")

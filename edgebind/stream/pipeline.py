@@ -81,6 +81,7 @@ class LabelResult:
         skipped: inputs skipped so far (all modalities) because inference was slower than the hop.
         samples_lost: IMU samples the link lost so far.
         index: count of results of this modality, from 0.
+        embedding: the input's unit embedding (out_dim,) float32, for observers that log it (not in ``to_json``).
     """
 
     modality: str
@@ -91,6 +92,7 @@ class LabelResult:
     skipped: int
     samples_lost: int
     index: int
+    embedding: np.ndarray | None = None
 
     @property
     def label(self) -> str:
@@ -336,4 +338,4 @@ class StreamPipeline:
         if not count:
             self.stats.add(modality, made=1)
         self.on_result(LabelResult(modality, job.t_end_ns, decision, latency_ms, runner_ms, self.stats.skipped,
-                                   self.stats.link.get("samples_lost", 0), index))
+                                   self.stats.link.get("samples_lost", 0), index, unit))

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from edgebind.bridge.events import Event
 from edgebind.errors import ConfigError
 from edgebind.stream.encoders import Encoders
 from edgebind.stream.labels import LabelSource
@@ -46,12 +47,14 @@ class StreamSession:
         duration_s: stop after this many seconds. Defaults to None (until ``max_windows``, Ctrl-C or the end).
         profile: calibration profile (a ``CalibrationProfile``, its dict or a JSON path). Defaults to None.
         reconnect: wait for an unplugged device and resume. Defaults to True.
+        on_event: called with each source event before the pipeline sees it (reader thread), e.g. to log the raw
+            messages (``edgebind.ros.SessionBag``). Defaults to None.
     """
 
     def __init__(self, url: str, encoders: Encoders, labels: LabelSource, options: StreamOptions,
                  on_result: Callable[[LabelResult], None], *, baud: int = 921600, fmt: str = "auto",
                  rate_hz: float | None = None, duration_s: float | None = None, profile: Any = None,
-                 reconnect: bool = True) -> None:
+                 reconnect: bool = True, on_event: Callable[[Event], None] | None = None) -> None:
         if duration_s is not None and not duration_s > 0:
             raise ConfigError(f"--duration must be > 0 seconds, got {duration_s}.")
         if duration_s is not None and options.max_windows is not None:
@@ -62,6 +65,7 @@ class StreamSession:
             profile = as_profile(profile if not isinstance(profile, Path) else str(profile))
         self.url, self.baud, self.fmt, self.rate_hz = url, baud, fmt, rate_hz
         self.duration_s, self.reconnect = duration_s, reconnect
+        self.on_event = on_event
         self.pipeline = StreamPipeline(encoders, labels, options, on_result, profile)
         self.interrupted = False
         self._stop = threading.Event()
@@ -133,6 +137,8 @@ class StreamSession:
                     for event in src.events(timeout_s=0.25):
                         if self._stop.is_set():
                             break
+                        if self.on_event is not None:
+                            self.on_event(event)
                         self.pipeline.feed(event)
                         now = time.monotonic_ns()
                         if now - last_stats > LINK_STATS_EVERY_NS:
@@ -169,7 +175,8 @@ def run_stream(port: str, *, bundle: str | Path | None = None, checkpoint: str |
                options: StreamOptions | None = None, on_result: Callable[[LabelResult], None] | None = None,
                on_start: Callable[[StreamSession], None] | None = None, baud: int = 921600, fmt: str = "auto",
                rate_hz: float | None = None, duration_s: float | None = None,
-               calibration: str | Path | None = None) -> StreamSummary:
+               calibration: str | Path | None = None,
+               on_event: Callable[[Event], None] | None = None) -> StreamSummary:
     """Open the models and the labels, then stream ``port`` until done (what ``edgebind stream`` runs).
 
     Args:
@@ -186,6 +193,7 @@ def run_stream(port: str, *, bundle: str | Path | None = None, checkpoint: str |
         baud, fmt, rate_hz: the link (see ``SensorSource``).
         duration_s: stop after this many seconds.
         calibration: a calibration profile JSON applied to samples and frames.
+        on_event: called with each source event (reader thread), e.g. ``SessionBag.on_event``.
 
     Returns:
         The run's summary.
@@ -204,7 +212,8 @@ def run_stream(port: str, *, bundle: str | Path | None = None, checkpoint: str |
     with open_encoders(bundle_dir, ckpt, overrides, backend, threads, allow_random_init) as enc:
         label_source = LabelSource(labels, enc.bank, enc.text_embed, enc.text_model)
         session = StreamSession(port, enc, label_source, options or StreamOptions(), on_result or (lambda r: None),
-                                baud=baud, fmt=fmt, rate_hz=rate_hz, duration_s=duration_s, profile=calibration)
+                                baud=baud, fmt=fmt, rate_hz=rate_hz, duration_s=duration_s, profile=calibration,
+                                on_event=on_event)
         if on_start is not None:
             on_start(session)
         return session.run()

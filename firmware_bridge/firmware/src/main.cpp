@@ -5,6 +5,15 @@
 // and streams; STOP pauses; GET_INFO resends INFO; SET_RATE changes the IMU output data rate or the MLX90640
 // refresh rate and is acknowledged with a LOG frame.
 //
+// The session (START/STOP/GET_INFO, IMU batching, sequence numbers) is eb_device.c and the rate arithmetic is
+// eb_rates.c: portable C shared with the synthetic-sensor firmware that CI builds and runs in QEMU (../../emu/),
+// and tested on the host (../../tests/test_device.c). This file only talks to the chips.
+//
+// Rates: INFO always carries what the hardware really runs at (the MPU-6050 divider rounds, the ICM-42688 has
+// a fixed ODR table, the MLX90640 refresh register counts sub-pages, two per frame). Each IMU sample is read
+// once per data-ready flag (INT_STATUS), so none is duplicated or skipped; the MPU-6050 bus runs at its 400 kHz
+// maximum.
+//
 // Two I2C buses so the slow MLX90640 read (tens of ms per sub-page at 1 MHz) never delays an IMU sample:
 // IMU on Wire, MLX90640 on Wire1. On the ESP32-S3 the thermal camera runs in its own FreeRTOS task; frames are
 // written under a mutex so frames never interleave on the wire. Register addresses are from the InvenSense
@@ -15,6 +24,8 @@
 
 extern "C" {
 #include "edgebind_proto.h"
+#include "eb_device.h"
+#include "eb_rates.h"
 }
 
 #ifndef EB_IMU_RATE_HZ
@@ -23,36 +34,27 @@ extern "C" {
 #ifndef EB_THERMAL_RATE_HZ
 #define EB_THERMAL_RATE_HZ 8
 #endif
-#define EB_FIRMWARE "edgebind-ref-0.1.0"
-#define IMU_BATCH 10  // ~100 frames/s at 1 kHz: 13.6 B/sample on the wire (PROTOCOL.md link budget)
+#define EB_FIRMWARE "edgebind-ref-0.2.0"
 
 static const float G = 9.80665f;
 static const float DEG = 0.017453292519943295f;
 
-#ifdef EB_IMU_MPU6050
-static const uint8_t IMU_ADDR = 0x68;
-static const char *IMU_NAME = "MPU-6050";
-static const float ACCEL_LSB = 16.0f * G / 32768.0f;       // +-16 g
-static const float GYRO_LSB = 2000.0f * DEG / 32768.0f;    // +-2000 dps
-#else
 static const uint8_t IMU_ADDR = 0x68;  // AD0 low
+#ifdef EB_IMU_MPU6050
+static const char *IMU_NAME = "MPU-6050";
+static const uint32_t IMU_I2C_HZ = EB_I2C_HZ_MPU6050;  // 400 kHz: the part's fast-mode maximum
+#else
 static const char *IMU_NAME = "ICM-42688-P";
-static const float ACCEL_LSB = 16.0f * G / 32768.0f;
-static const float GYRO_LSB = 2000.0f * DEG / 32768.0f;
+static const uint32_t IMU_I2C_HZ = EB_I2C_HZ_ICM42688;
 #endif
+static const float ACCEL_LSB = 16.0f * G / 32768.0f;     // +-16 g on both parts
+static const float GYRO_LSB = 2000.0f * DEG / 32768.0f;  // +-2000 dps on both parts
 
 static Adafruit_MLX90640 mlx;
 static bool have_mlx = false;
-static volatile bool streaming = false;
-static volatile uint8_t stream_mask = 0x03;
-static volatile float imu_rate_hz = EB_IMU_RATE_HZ;
-static volatile float thermal_rate_hz = EB_THERMAL_RATE_HZ;
+static eb_device dev;
 
 #define THERMAL_BODY_BYTES (EB_THERMAL_HEADER_SIZE + 32 * 24 * 2)
-#define WIRE_BYTES(body) (EB_HEADER_SIZE + (body) + EB_CRC_SIZE + ((body) + 10) / 254 + 2)  // COBS + 0x00
-static uint8_t rx_buf[64];
-static eb_decoder rx;
-static uint16_t imu_seq = 0, thermal_seq = 0, log_seq = 0;
 
 #if defined(ARDUINO_ARCH_ESP32)
 static SemaphoreHandle_t tx_mutex;
@@ -68,31 +70,9 @@ static mutex_t tx_mutex;  // the thermal camera runs on core 1 (loop1), the IMU 
 #define TX_UNLOCK()
 #endif
 
-// ---------------------------------------------------------------- framing helpers
-static void send_frame(uint8_t type, uint16_t seq, uint32_t t_us, const uint8_t *b, size_t len, uint8_t *out,
-                       size_t cap) {
-    size_t n = eb_frame_encode(type, seq, t_us, b, len, out, cap);
-    if (n) {
-        TX_LOCK();
-        Serial.write(out, n);
-        TX_UNLOCK();
-    }
-}
-
-static void send_log(uint8_t level, const char *text) {
-    static uint8_t lb[200], lw[WIRE_BYTES(sizeof(lb))];
-    size_t n = eb_build_log(lb, sizeof lb, level, text);
-    if (n) send_frame(EB_LOG, log_seq++, micros(), lb, n, lw, sizeof lw);
-}
-
-static void send_info() {
-    static uint8_t ib[256], iw[WIRE_BYTES(sizeof(ib))];
-    eb_info info = {ACCEL_LSB, GYRO_LSB, imu_rate_hz, have_mlx ? (float)thermal_rate_hz : 0.0f, 16, 2000,
-                    (uint8_t)(EB_INFO_HAS_GYRO | (have_mlx ? EB_INFO_HAS_THERMAL : 0)), EB_FIRMWARE, IMU_NAME,
-                    have_mlx ? "MLX90640" : ""};
-    size_t n = eb_build_info(ib, sizeof ib, &info);
-    if (n) send_frame(EB_INFO, 0, micros(), ib, n, iw, sizeof iw);
-}
+// Every eb_device call runs under TX_LOCK: frames never interleave on the wire, and the session's scratch
+// buffers are shared by the IMU loop and the thermal task.
+static void write_serial(void *, const uint8_t *data, size_t len) { Serial.write(data, len); }
 
 // ---------------------------------------------------------------- IMU
 static void imu_write(uint8_t reg, uint8_t value) {
@@ -112,15 +92,21 @@ static bool imu_read(uint8_t reg, uint8_t *dst, size_t n) {
 }
 
 #ifdef EB_IMU_MPU6050
-static bool imu_begin(float rate_hz) {
-    uint8_t who = 0;
-    if (!imu_read(0x75, &who, 1) || who != 0x68) return false;  // WHO_AM_I
-    imu_write(0x6B, 0x01);                                      // PWR_MGMT_1: wake, PLL on gyro X
-    imu_write(0x1A, 0x01);                                      // CONFIG: DLPF 184 Hz -> 1 kHz internal rate
-    imu_write(0x19, (uint8_t)(1000.0f / rate_hz - 1.0f));       // SMPLRT_DIV
-    imu_write(0x1B, 0x18);                                      // GYRO_CONFIG: +-2000 dps
-    imu_write(0x1C, 0x18);                                      // ACCEL_CONFIG: +-16 g
-    return true;
+static const uint8_t DATA_RDY_REG = 0x3A, DATA_RDY_BIT = 0x01;  // INT_STATUS.DATA_RDY_INT, cleared on read
+
+// Returns the rate the chip really runs at (INFO), or 0 when the chip did not answer.
+static float imu_begin(float rate_hz) {
+    uint8_t who = 0, div = 0;
+    float achieved = 0;
+    if (!imu_read(0x75, &who, 1) || who != 0x68) return 0;                  // WHO_AM_I
+    if (eb_mpu6050_rate(rate_hz, 1000.0f, &div, &achieved) != EB_RATE_OK) return 0;
+    imu_write(0x6B, 0x01);  // PWR_MGMT_1: wake, PLL on gyro X
+    imu_write(0x1A, 0x01);  // CONFIG: DLPF 184 Hz -> 1 kHz gyro output rate
+    imu_write(0x19, div);   // SMPLRT_DIV, range-checked: 1 kHz / (1 + div)
+    imu_write(0x1B, 0x18);  // GYRO_CONFIG: +-2000 dps
+    imu_write(0x1C, 0x18);  // ACCEL_CONFIG: +-16 g
+    imu_write(0x38, 0x01);  // INT_ENABLE: DATA_RDY_EN
+    return achieved;
 }
 
 static bool imu_sample(int16_t *out6) {
@@ -131,32 +117,19 @@ static bool imu_sample(int16_t *out6) {
     return true;
 }
 #else
-static uint8_t icm_odr_code(float rate_hz) {  // GYRO/ACCEL_CONFIG0 ODR field
-    if (rate_hz >= 2000) return 0x05;
-    if (rate_hz >= 1000) return 0x06;
-    if (rate_hz >= 500) return 0x0F;
-    if (rate_hz >= 200) return 0x07;
-    if (rate_hz >= 100) return 0x08;
-    return 0x09;  // 50 Hz
-}
+static const uint8_t DATA_RDY_REG = 0x2D, DATA_RDY_BIT = 0x08;  // INT_STATUS.DATA_RDY_INT, cleared on read
 
-static float icm_odr_hz(uint8_t code) {
-    switch (code) {
-    case 0x05: return 2000; case 0x06: return 1000; case 0x0F: return 500;
-    case 0x07: return 200; case 0x08: return 100; default: return 50;
-    }
-}
-
-static bool imu_begin(float rate_hz) {
-    uint8_t who = 0;
-    if (!imu_read(0x75, &who, 1) || who != 0x47) return false;  // WHO_AM_I of ICM-42688-P
-    uint8_t odr = icm_odr_code(rate_hz);
+static float imu_begin(float rate_hz) {
+    uint8_t who = 0, odr = 0;
+    float achieved = 0;
+    if (!imu_read(0x75, &who, 1) || who != 0x47) return 0;  // WHO_AM_I of ICM-42688-P
+    if (eb_icm42688_rate(rate_hz, &odr, &achieved) != EB_RATE_OK) return 0;
     imu_write(0x50, (uint8_t)(0x00 << 5) | odr);  // ACCEL_CONFIG0: +-16 g, ODR
     imu_write(0x4F, (uint8_t)(0x00 << 5) | odr);  // GYRO_CONFIG0: +-2000 dps, ODR
+    imu_write(0x65, 0x08);                        // INT_SOURCE0: UI_DRDY_INT1_EN
     imu_write(0x4E, 0x0F);                        // PWR_MGMT0: accel and gyro in low-noise mode
     delay(1);
-    imu_rate_hz = icm_odr_hz(odr);  // the rate the chip really runs at goes into INFO
-    return true;
+    return achieved;
 }
 
 static bool imu_sample(int16_t *out6) {
@@ -167,137 +140,122 @@ static bool imu_sample(int16_t *out6) {
 }
 #endif
 
+// A new sample exists only when the chip says so: reading on a timer alone repeats a sample when the timer runs
+// ahead of the chip's clock and skips one when it runs behind.
+static bool imu_data_ready() {
+    uint8_t status = 0;
+    return imu_read(DATA_RDY_REG, &status, 1) && (status & DATA_RDY_BIT);
+}
+
 // ---------------------------------------------------------------- thermal
-static mlx90640_refreshrate_t mlx_rate(float hz) {
-    if (hz >= 16) return MLX90640_16_HZ;
-    if (hz >= 8) return MLX90640_8_HZ;
-    if (hz >= 4) return MLX90640_4_HZ;
-    if (hz >= 2) return MLX90640_2_HZ;
-    return MLX90640_1_HZ;
+static const mlx90640_refreshrate_t MLX_SETTINGS[8] = {MLX90640_0_5_HZ, MLX90640_1_HZ,  MLX90640_2_HZ,
+                                                       MLX90640_4_HZ,   MLX90640_8_HZ,  MLX90640_16_HZ,
+                                                       MLX90640_32_HZ,  MLX90640_64_HZ};
+
+// Sets the refresh register for frame_hz full frames/s; returns the frames/s it really gives (0 on error).
+static float thermal_begin(float frame_hz) {
+    uint8_t code = 0;
+    float achieved = 0;
+    if (eb_mlx90640_rate(frame_hz, EB_I2C_HZ_MLX90640, &code, &achieved) != EB_RATE_OK) return 0;
+    mlx.setRefreshRate(MLX_SETTINGS[code]);
+    return achieved;
 }
 
 static void thermal_once() {
     static float frame[32 * 24];
     static int16_t centi[32 * 24];
     static uint8_t tb[THERMAL_BODY_BYTES];
-    static uint8_t tw[WIRE_BYTES(THERMAL_BODY_BYTES)];
-    if (mlx.getFrame(frame) != 0) {
-        send_log(EB_LOG_WARNING, "mlx90640: frame read failed");
+    static uint8_t tw[EB_DEV_WIRE_CAP(THERMAL_BODY_BYTES)];
+    if (mlx.getFrame(frame) != 0) {  // reads both sub-pages
+        TX_LOCK();
+        eb_device_log(&dev, micros(), EB_LOG_WARNING, "mlx90640: frame read failed");
+        TX_UNLOCK();
         return;
     }
     uint32_t t_us = micros();  // end of the second sub-page
     for (int i = 0; i < 32 * 24; i++) centi[i] = (int16_t)lroundf(frame[i] * 100.0f);
     eb_thermal th = {EB_SENSOR_MLX90640, EB_PIX_INT16, 32, 24, 0.01f, 0.0f, nullptr};
-    size_t n = eb_build_thermal(tb, sizeof tb, &th, centi);
-    if (n && streaming && (stream_mask & 0x02)) send_frame(EB_THERMAL, thermal_seq++, t_us, tb, n, tw, sizeof tw);
+    TX_LOCK();
+    eb_device_thermal(&dev, t_us, &th, centi, tb, sizeof tb, tw, sizeof tw);
+    TX_UNLOCK();
 }
 
 #if defined(ARDUINO_ARCH_ESP32)
 static void thermal_task(void *) {
     for (;;) {
-        if (have_mlx && streaming) thermal_once();
+        if (have_mlx && dev.streaming) thermal_once();
         else vTaskDelay(pdMS_TO_TICKS(10));
     }
 }
 #elif defined(ARDUINO_ARCH_RP2040)
 void loop1() {  // arduino-pico runs loop1() on the second core
-    if (have_mlx && streaming) thermal_once();
+    if (have_mlx && dev.streaming) thermal_once();
     else delay(10);
 }
 #endif
 
 // ---------------------------------------------------------------- commands
-static void handle_command(const eb_header &h, const uint8_t *b, size_t len) {
-    eb_command cmd;
-    char text[96];
-    if (eb_parse_command(&h, b, len, &cmd) != EB_OK) return;
-    switch (cmd.type) {
-    case EB_CMD_START:
-        stream_mask = cmd.stream_mask;
-        send_info();
-        streaming = true;
-        break;
-    case EB_CMD_STOP:
-        streaming = false;
-        break;
-    case EB_CMD_GET_INFO:
-        send_info();
-        break;
-    case EB_CMD_SET_RATE:
-        if (cmd.stream == EB_STREAM_IMU) {
-            imu_begin(cmd.rate_hz);
-#ifdef EB_IMU_MPU6050
-            imu_rate_hz = cmd.rate_hz;
-#endif
-        } else if (have_mlx) {
-            mlx.setRefreshRate(mlx_rate(cmd.rate_hz));
-            thermal_rate_hz = cmd.rate_hz;
-        }
-        snprintf(text, sizeof text, "set_rate stream %u -> %.1f Hz", cmd.stream,
-                 cmd.stream == EB_STREAM_IMU ? (double)imu_rate_hz : (double)thermal_rate_hz);
-        send_log(EB_LOG_INFO, text);
-        send_info();
-        break;
+static void apply_rate(const eb_command &cmd, uint32_t now) {
+    float imu_hz = dev.info.imu_rate_hz, thermal_hz = dev.info.thermal_rate_hz, got;
+    if (cmd.stream == EB_STREAM_IMU) got = imu_begin(cmd.rate_hz);
+    else got = have_mlx ? thermal_begin(cmd.rate_hz) : 0.0f;
+    if (got <= 0.0f) {
+        eb_device_log(&dev, now, EB_LOG_WARNING, "set_rate refused (rate not positive, or the sensor did not answer); rate unchanged");
+        return;
     }
+    if (cmd.stream == EB_STREAM_IMU) imu_hz = got;
+    else thermal_hz = got;
+    eb_device_set_rates(&dev, now, imu_hz, thermal_hz);  // LOG + INFO with the real rates
 }
 
 static void poll_commands() {
-    eb_header h;
-    const uint8_t *b;
-    size_t len;
     while (Serial.available() > 0) {
-        if (eb_decoder_feed(&rx, (uint8_t)Serial.read(), &h, &b, &len)) handle_command(h, b, len);
+        eb_command cmd;
+        uint32_t now = micros();
+        TX_LOCK();
+        uint8_t type = eb_device_rx(&dev, (uint8_t)Serial.read(), now, &cmd);  // may answer with INFO
+        if (type == EB_CMD_SET_RATE) apply_rate(cmd, now);
+        TX_UNLOCK();
     }
 }
 
 // ---------------------------------------------------------------- main loop
 void setup() {
     Serial.begin(921600);
-    eb_decoder_init(&rx, rx_buf, sizeof rx_buf);
 #if defined(ARDUINO_ARCH_ESP32)
     tx_mutex = xSemaphoreCreateMutex();
-    Wire.begin(EB_IMU_SDA, EB_IMU_SCL, 1000000);
-    Wire1.begin(EB_MLX_SDA, EB_MLX_SCL, 1000000);
+    Wire.begin(EB_IMU_SDA, EB_IMU_SCL, IMU_I2C_HZ);
+    Wire1.begin(EB_MLX_SDA, EB_MLX_SCL, EB_I2C_HZ_MLX90640);
 #else
     mutex_init(&tx_mutex);
-    Wire.setSDA(EB_IMU_SDA); Wire.setSCL(EB_IMU_SCL); Wire.setClock(1000000); Wire.begin();
-    Wire1.setSDA(EB_MLX_SDA); Wire1.setSCL(EB_MLX_SCL); Wire1.setClock(1000000); Wire1.begin();
+    Wire.setSDA(EB_IMU_SDA); Wire.setSCL(EB_IMU_SCL); Wire.setClock(IMU_I2C_HZ); Wire.begin();
+    Wire1.setSDA(EB_MLX_SDA); Wire1.setSCL(EB_MLX_SCL); Wire1.setClock(EB_I2C_HZ_MLX90640); Wire1.begin();
 #endif
-    bool imu_ok = imu_begin(imu_rate_hz);
+    float imu_hz = imu_begin(EB_IMU_RATE_HZ);
+    float thermal_hz = 0;
     have_mlx = mlx.begin(MLX90640_I2CADDR_DEFAULT, &Wire1);
     if (have_mlx) {
         mlx.setMode(MLX90640_CHESS);
         mlx.setResolution(MLX90640_ADC_18BIT);
-        mlx.setRefreshRate(mlx_rate(thermal_rate_hz));
+        thermal_hz = thermal_begin(EB_THERMAL_RATE_HZ);
     }
-    if (!imu_ok) send_log(EB_LOG_ERROR, "imu: WHO_AM_I mismatch; check wiring and the address (AD0)");
+    eb_info info = {ACCEL_LSB, GYRO_LSB, imu_hz, thermal_hz, 16, 2000,
+                    (uint8_t)(EB_INFO_HAS_GYRO | (have_mlx ? EB_INFO_HAS_THERMAL : 0)), EB_FIRMWARE, IMU_NAME,
+                    have_mlx ? "MLX90640" : ""};
+    eb_device_init(&dev, &info, EB_DEV_MAX_BATCH, write_serial, nullptr);
+    if (imu_hz <= 0) eb_device_log(&dev, micros(), EB_LOG_ERROR, "imu: WHO_AM_I mismatch; check wiring and AD0");
 #if defined(ARDUINO_ARCH_ESP32)
     xTaskCreatePinnedToCore(thermal_task, "mlx90640", 8192, nullptr, 1, nullptr, 0);
 #endif
 }
 
 void loop() {
-    static int16_t batch[IMU_BATCH * 6];
-    static uint8_t n = 0;
-    static uint32_t first_t_us = 0, next_us = 0;
-    static uint8_t ib[EB_IMU_HEADER_SIZE + IMU_BATCH * 12], iw[WIRE_BYTES(sizeof(ib))];
+    int16_t s[6];
     poll_commands();
-    if (!streaming || !(stream_mask & 0x01)) {
-        n = 0;
-        return;
-    }
-    uint32_t period_us = (uint32_t)(1e6f / imu_rate_hz);
-    uint32_t now = micros();
-    if ((int32_t)(now - next_us) < 0) return;
-    next_us = (next_us == 0 || (int32_t)(now - next_us) > (int32_t)(4 * period_us)) ? now + period_us
-                                                                                   : next_us + period_us;
-    if (!imu_sample(&batch[n * 6])) return;
-    if (n == 0) first_t_us = now;
-    if (++n == IMU_BATCH) {
-        // dt is the nominal period; the host checks it against the INFO rate and the timestamps
-        size_t len = eb_build_imu(ib, sizeof ib, n, 1, (uint16_t)period_us, batch);
-        send_frame(EB_IMU, imu_seq, first_t_us, ib, len, iw, sizeof iw);
-        imu_seq = (uint16_t)(imu_seq + n);
-        n = 0;
-    }
+    if (!dev.streaming || !imu_data_ready()) return;
+    uint32_t t_us = micros();  // data-ready seen: the sample is at most one poll old
+    if (!imu_sample(s)) return;
+    TX_LOCK();
+    eb_device_imu(&dev, t_us, s);
+    TX_UNLOCK();
 }
