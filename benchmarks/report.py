@@ -203,7 +203,8 @@ def serial_link() -> list[str]:
 
 def stream() -> list[str]:
     out = _run([sys.executable, "benchmarks/bench_stream.py", "--seconds", "5"])
-    return [ln for ln in out if re.search(r"p99|FAILED|lost", ln)] or out[-6:]
+    head = next((i for i, ln in enumerate(out) if re.match(r"\s*link\s+stream", ln)), None)
+    return out[head:] if head is not None else out[-6:]  # the table: header and one row per stream
 
 
 def calibration() -> list[str]:

@@ -105,7 +105,9 @@ def test_full_demo_finishes_quickly() -> None:
     assert res.exit_code == 0, res.output
 
 
-def test_demo_without_onnxruntime_runs_the_shipped_weights_with_torch(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_demo_without_onnxruntime_runs_the_shipped_weights_with_torch(monkeypatch: pytest.MonkeyPatch,
+                                                                      caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # a plain 'pip install edgebind' has no onnxruntime
     report = run_demo(max_windows=6, speed=100.0)
+    assert not [r for r in caplog.records if "at rest" in r.getMessage()]  # the bundle's contract, not the default
     assert report.windows >= 6 and report.scored == report.windows and report.summary.skipped == 0

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from edgebind.calibration.profiles import G_MPS2
-from edgebind.calibration.stationary import detect_stationary
+from edgebind.calibration.stationary import ACCEL_STD_LIMITS_MPS2, GYRO_STD_LIMITS_RADS
 from edgebind.preprocess.imu import ImuContract
 
 RATE_TOLERANCE = 0.25
@@ -22,6 +22,10 @@ RATE_TOLERANCE = 0.25
 
 OBSERVE_S = 10.0
 """Device seconds collected before each check: long enough for a 1 s rest and a stable rate estimate."""
+
+REST_BLOCK_S = 1.0
+"""A rest is a block this long whose every accelerometer and gyroscope axis stays within the still-pose limits of
+:mod:`edgebind.calibration.stationary` (standard deviation under 0.3 m/s^2 and 0.1 rad/s)."""
 
 
 class ImuContractCheck:
@@ -42,7 +46,6 @@ class ImuContractCheck:
         self.rate_hz: float | None = None
         self.rest_accel_mps2: float | None = None
         self.warnings: list[str] = []
-        import scipy.ndimage  # noqa: F401  (detect_stationary's; a 1-2 s first import would stall the reader thread)
 
     @property
     def done(self) -> bool:
@@ -67,11 +70,10 @@ class ImuContractCheck:
         if self.rate_hz is None:
             self.rate_hz = rate
             new += self._check_rate(rate)
-        segments = detect_stationary(x, rate, window_s=0.5, min_duration_s=1.0)
-        if segments:
-            seg = max(segments, key=lambda s: s.stop - s.start)
-            self.rest_accel_mps2 = float(np.linalg.norm(seg.accel_mean_mps2))
-            new += self._check_gravity(self.rest_accel_mps2, seg.start, seg.stop, rate)
+        rest = _rest_accel(x, rate)
+        if rest is not None:
+            self.rest_accel_mps2, rest_s = rest
+            new += self._check_gravity(self.rest_accel_mps2, rest_s)
         self.warnings += new
         return new
 
@@ -83,11 +85,10 @@ class ImuContractCheck:
                 f"(contract source_rate_hz); windows are resampled to {self.contract.sample_rate_hz:g} Hz either way, "
                 f"but expect worse labels: set the sensor to {want:g} Hz or retrain on data at {rate_hz:.0f} Hz."]
 
-    def _check_gravity(self, rest_mps2: float, start: int, stop: int, rate_hz: float) -> list[str]:
+    def _check_gravity(self, rest_mps2: float, seconds: float) -> list[str]:
         has_gravity = rest_mps2 > G_MPS2 / 2
         if has_gravity == self.contract.gravity_included:
             return []
-        seconds = (stop - start) / rate_hz
         if self.contract.gravity_included:
             return [f"the accelerometer reads {rest_mps2:.2f} m/s^2 during {seconds:.1f} s at rest, but the bundle's "
                     f"model expects gravity included (about {G_MPS2:.2f}); stream raw accelerometer data, not "
@@ -95,3 +96,21 @@ class ImuContractCheck:
         return [f"the accelerometer reads {rest_mps2:.2f} m/s^2 during {seconds:.1f} s at rest (gravity included), but "
                 "the bundle's model was trained with gravity removed (contract gravity_included false); stream "
                 "linear acceleration (the sensor's gravity-removed output) or retrain on raw data."]
+
+
+def _rest_accel(imu: np.ndarray, rate_hz: float) -> tuple[float, float] | None:
+    """(median |mean accel| over the still blocks in m/s^2, their total seconds), or None without a rest.
+
+    Plain numpy on fixed blocks: it runs on the reader thread, so it must take well under a millisecond.
+    """
+    n = max(3, round(REST_BLOCK_S * rate_hz))
+    k = len(imu) // n
+    if k == 0:
+        return None
+    blocks = imu[: k * n].reshape(k, n, 6)  # (K, n, 6): K blocks of n samples
+    std = blocks.std(axis=1)
+    still = (std[:, :3].max(axis=1) < ACCEL_STD_LIMITS_MPS2[1]) & (std[:, 3:].max(axis=1) < GYRO_STD_LIMITS_RADS[1])
+    if not still.any():
+        return None
+    magnitude = np.linalg.norm(blocks[still, :, :3].mean(axis=1), axis=1)
+    return float(np.median(magnitude)), float(still.sum() * n / rate_hz)
