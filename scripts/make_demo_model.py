@@ -57,6 +57,14 @@ banks built with all-MiniLM-L6-v2 (`labels.npz` here) fit it.
   Four classes from one smartwatch and four students; this says nothing about ImageBind's accuracy (Ego4D IMU 25.0 %
   zero-shot in the paper) or about other sensors and placements.
 
+## The bundle: `bundle/`
+
+`python scripts/make_demo_bundle.py` exports the model above (ONNX fp32 for the CPU, with `labels.npz`). Its manifest
+declares what the model was trained on in the IMU contract: `source_rate_hz` 10 and `gravity_included` false
+(BasicMotions' accelerometer has gravity removed). Windows are still resampled to the 400 Hz grid, and
+`edgebind stream` warns once, with the numbers, when a device streams at another rate or its accelerometer reads
+gravity at rest.
+
 ## The label bank: `labels.npz`, `labels.txt`
 
 `labels.txt` gives each label's prompt text; `labels.npz` is the LabelBank (names, unit embeddings (4, 384), prompt
