@@ -1,11 +1,11 @@
 """Huge ImageBind IMU and thermal encoders (random init) on this CPU: ONNX Runtime fp32 and int8 vs PyTorch eager fp32.
 
 Exports two bundles of the same seeded weights (``--target cpu``, fp32 and ``--int8`` calibrated on real data:
-BasicMotions IMU and Cacophony CPTV thermal clips from shared/data, through the stream's input contracts), then
+BasicMotions IMU and Cacophony CPTV thermal clips from tests/data, through the stream's input contracts), then
 measures all backends side by side in one run with ``edgebind.bench`` (the code behind ``edgebind bench``), and
 profiles the int8 graphs with onnxruntime's profiler. Not a test: it takes minutes and ~2 GB of RAM.
 
-    python benchmarks/bench_export.py [--shared ../shared] [--out out/bench] [--runs 20] [--threads 2]
+    python benchmarks/bench_export.py [--data tests/data] [--out out/bench] [--runs 20] [--threads 2]
 """
 
 from __future__ import annotations
@@ -21,20 +21,20 @@ REPO = Path(__file__).resolve().parents[1]
 TARGET_SPEEDUP = 2.5
 
 
-def calibration_recordings(shared: Path, work: Path) -> list[Path]:
+def calibration_recordings(data: Path, work: Path) -> list[Path]:
     """Real Recordings: BasicMotions (IMU, 10 Hz) and both CPTV clips (thermal)."""
     from edgebind.bridge.convert import convert
 
     out = []
     for src in ("imu/BasicMotions_TRAIN.ts", "thermal/20240917-1921337.cptv", "thermal/20240507-074536.cptv"):
-        path = shared / "data" / src
+        path = data / src
         out.append(convert(path).save(work / (path.stem + ".npz")))
     return out
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared", type=Path, default=Path(os.environ.get("EDGEBIND_SHARED", REPO.parent / "shared")))
+    parser.add_argument("--data", type=Path, default=REPO / "tests" / "data", help="real recordings [tests/data]")
     parser.add_argument("--out", type=Path, default=REPO / "out" / "bench")
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
@@ -59,7 +59,7 @@ def main() -> int:
         timings["export_fp32_s"] = time.perf_counter() - t0
         print(f"exported {fp32_dir} in {timings['export_fp32_s']:.0f} s", flush=True)
     if not (args.reuse and (int8_dir / "manifest.json").is_file()):
-        recs = calibration_recordings(args.shared, args.out)
+        recs = calibration_recordings(args.data, args.out)
         t0 = time.perf_counter()
         export_bundle(int8_dir, target="cpu", precision="int8", modalities=args.modalities, random_init=True,
                       preset=args.preset, calibration=recs, calibration_method=args.method, remember=False)

@@ -1,6 +1,6 @@
 """Sensor-to-label latency of ``edgebind stream`` through a pseudo-terminal, against the runner's own latency.
 
-Two links, both replaying real recordings from ../shared/data through the bridge's simulator in real time:
+Two links, both replaying real recordings from tests/data through the bridge's simulator in real time:
 
 * CSV text lines at 50 Hz (hobby firmware, Edge Impulse style);
 * the binary protocol at 400 Hz with a thermal stream beside it: a FLIR Lepton 3.5 clip (~9 Hz) box-averaged to
@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("EDGEBIND_SHARED", REPO.parent / "shared"))
+DATA = REPO / "tests" / "data"  # the real recordings the test suite uses (tests/data/README.md)
 LABELS = "Standing\nRunning\nWalking\nBadminton: playing badminton\n"
 
 
@@ -63,10 +62,10 @@ def main() -> int:
     from edgebind.bridge.convert import convert
     from edgebind.bridge.remix import mlx_sized, retime, trim, with_thermal
 
-    bm, cptv = SHARED / "data/imu/BasicMotions_TEST.ts", SHARED / "data/thermal/20240507-074536.cptv"
+    bm, cptv = DATA / "imu/BasicMotions_TEST.ts", DATA / "thermal/20240507-074536.cptv"
     for p in (bm, cptv):
         if not p.is_file():
-            print(f"missing {p}; set EDGEBIND_SHARED to the shared folder.", file=sys.stderr)
+            print(f"missing {p}; run from a full clone of the repository.", file=sys.stderr)
             return 1
     motion, clip = convert(bm), mlx_sized(convert(cptv))
     device_s = args.seconds * args.speed + 10.0

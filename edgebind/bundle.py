@@ -284,7 +284,7 @@ def load_bundle(directory: str | Path, verify: bool = True) -> Bundle:
             f"{directory} is not a bundle (no {MANIFEST}); create one with "
             "'edgebind export --target jetson --fp16 -o BUNDLE' or pass the folder that holds manifest.json."
         )
-    bundle = Bundle.from_json(manifest.read_text(), str(manifest))
+    bundle = Bundle.from_json(manifest.read_text(errors="replace"), str(manifest))  # bytes that are not UTF-8: bad JSON
     bundle.path = directory
     if verify:
         bundle.verify()

@@ -152,9 +152,14 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
             f"{path} contains pickled Python objects that edgebind will not execute (weights_only=True): "
             f"{str(exc).splitlines()[0][:160]}. Re-save only tensors: torch.save(model.state_dict(), path)."
         ) from exc
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
+    # a text or empty file reaches torch's legacy (pre-zip) reader, which fails with KeyError/IndexError and the like
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, KeyError, IndexError, TypeError,
+            AttributeError, UnicodeDecodeError) as exc:
+        reason = (str(exc).splitlines() or [""])[0][:160]
+        if not isinstance(exc, (RuntimeError, OSError, ValueError)):  # KeyError: 101 alone says nothing
+            reason = f"{type(exc).__name__} {reason}".strip()
         raise CheckpointError(
-            f"cannot read {path} ({size:,} bytes): {str(exc).splitlines()[0][:160]}. The file is truncated or "
+            f"cannot read {path} ({size:,} bytes) as a checkpoint: {reason}. The file is truncated or "
             "corrupt; download it again (imagebind_huge.pth is about 4.5 GB)."
         ) from exc
     configs: dict[str, dict[str, Any]] = {}

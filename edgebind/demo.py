@@ -168,6 +168,14 @@ def score(results: list[Any], truth_at: Callable[[np.ndarray], np.ndarray], wind
     return out
 
 
+def _bundle_imu_contract() -> Any:
+    """The demo bundle's IMU contract (what its model was trained on: 10 Hz, gravity removed)."""
+    from edgebind.bundle import load_bundle
+    from edgebind.preprocess.imu import ImuContract
+
+    return ImuContract.from_dict(load_bundle(demo_bundle()).encoders["imu"].contract or {})
+
+
 def run_demo(labels: str | Path | None = None, *, speed: float = DEFAULT_SPEED, hop_s: float = DEFAULT_HOP_S,
              recording: str | Path | None = None, bundle: str | Path | None = None,
              checkpoint: str | Path | None = None, backend: str | None = None, smooth_alpha: float = 0.5,
@@ -231,6 +239,8 @@ def run_demo(labels: str | Path | None = None, *, speed: float = DEFAULT_SPEED, 
     t0 = time.monotonic()
     with open_encoders(bundle_dir, checkpoint, backend=backend) as enc:
         bank = enc.bank if enc.bank is not None else fixed_bank
+        if fixed_bank is not None:  # the PyTorch fallback runs the bundle's weights: keep its input contract too
+            enc.models["imu"].contract = _bundle_imu_contract()
         label_source = label_source_for(labels, enc, bank)
         n_labels = len(label_source.bank.names)
         window_s = enc.model("imu").contract.window_s

@@ -7,6 +7,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from edgebind.bundle import Bundle
 from edgebind.errors import EdgebindError
 
 
@@ -54,7 +55,9 @@ def describe_checkpoint(path: str | Path, hash_file: bool = True) -> dict[str, A
 def describe_bundle(path: str | Path) -> dict[str, Any]:
     """The bundle's manifest, with the sizes of its files."""
     p = Path(path)
-    manifest = json.loads((p / "manifest.json").read_text())
+    where = p / "manifest.json"
+    Bundle.from_json(where.read_text(errors="replace"), str(where))  # a manifest that is not one: one-line BundleError
+    manifest = json.loads(where.read_text())
     files = {f.name: f.stat().st_size for f in sorted(p.iterdir()) if f.is_file()}
     return {"path": str(p), "kind": "bundle", "files": files, "manifest": manifest}
 

@@ -2,10 +2,10 @@
 
 1. Synthetic still-pose sessions with a known accelerometer bias and matrix and gyroscope bias, at each IMU spec's
    datasheet noise density: relative recovery errors (the issue asks for < 1 %).
-2. Real recordings from ../shared/data/imu: gyroscope bias from the still stretches of UEA BasicMotions
+2. Real recordings from tests/data/imu: gyroscope bias from the still stretches of UEA BasicMotions
    "Standing" cases, and |a| at rest of the three Daphnet accelerometers (scale error against g).
 
-    python scripts/imu_calibration_figures.py [--shared ../shared]
+    python scripts/imu_calibration_figures.py [--data tests/data]
 """
 
 from __future__ import annotations
@@ -45,10 +45,10 @@ def synthetic(seeds: int = 5) -> None:
                   f" {rep['gravity_error_rms_mps2_before']:12.4f} -> {rep['gravity_error_rms_mps2_after']:.5f} m/s^2")
 
 
-def real(shared: Path) -> None:
+def real(data: Path) -> None:
     from edgebind.bridge.convert import convert
 
-    imu_dir = shared / "data" / "imu"
+    imu_dir = data / "imu"
     segments = []
     for split in ("TRAIN", "TEST"):
         rec = convert(imu_dir / f"BasicMotions_{split}.ts")  # 40 cases of 100 samples laid end to end
@@ -78,13 +78,13 @@ def real(shared: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared")
+    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1] / "tests" / "data")
     args = parser.parse_args()
     synthetic()
-    if (args.shared / "data" / "imu").is_dir():
-        real(args.shared)
+    if (args.data / "imu").is_dir():
+        real(args.data)
     else:
-        print(f"\n{args.shared}/data/imu is absent: skipping the real recordings.")
+        print(f"\n{args.data}/imu is absent: skipping the real recordings.")
 
 
 if __name__ == "__main__":

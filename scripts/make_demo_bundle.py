@@ -37,8 +37,10 @@ def main() -> int:
     if out.exists():
         shutil.rmtree(out)
     t0 = time.perf_counter()
+    # what the demo model was trained on: BasicMotions, a 10 Hz smartwatch stream with gravity removed
+    trained_on = {"gravity_included": False, "source_rate_hz": 10.0}
     bundle = export_bundle(out, target="cpu", precision="fp32", modalities="imu", checkpoint=model, labels=bank,
-                           remember=False)
+                           remember=False, imu_contract=trained_on)
     seconds = time.perf_counter() - t0
     sizes = {p.name: round(p.stat().st_size / 1e6, 3) for p in sorted(out.iterdir())}
     print(json.dumps({"bundle": str(out), "seconds": round(seconds, 1), "files_mb": sizes,

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
+from officialref import REFERENCES, Reference, load_reference
 
-REPO = Path(__file__).resolve().parents[1]
-DATA = REPO / "tests" / "data"  # real recordings + the official code's reference outputs (tests/data/README.md)
-
-
-def shared_dir() -> Path:
-    """``$EDGEBIND_SHARED``, else ``../shared`` beside the repository (where CI lays it)."""
-    return Path(os.environ.get("EDGEBIND_SHARED", REPO.parent / "shared"))
+DATA = Path(__file__).resolve().parent / "data"  # real recordings + the official code's reference outputs (README)
 
 
 @pytest.fixture(autouse=True)
@@ -29,24 +23,16 @@ def data_dir() -> Path:
     return DATA
 
 
-@pytest.fixture
-def shared() -> Path:
-    """The optional shared/ folder (``$EDGEBIND_SHARED``) for extra checks on larger files; skips where absent."""
-    d = shared_dir()
-    if not d.is_dir():
-        pytest.skip(f"optional extra check: shared data folder {d} is absent (set EDGEBIND_SHARED)")
-    return d
+@pytest.fixture(params=REFERENCES)
+def reference(request: pytest.FixtureRequest) -> Reference:
+    """Each official reference present: ``tiny`` (tests/data, always) and ``small`` (``$EDGEBIND_SHARED``, optional)."""
+    return load_reference(request.param)
 
 
 @pytest.fixture
-def reference_small(shared: Path) -> dict:
-    """The official code's outputs on random weights (shared/imagebind/reference_small.pt)."""
-    import torch
-
-    p = shared / "imagebind" / "reference_small.pt"
-    if not p.is_file():
-        pytest.skip(f"{p} is absent")
-    return torch.load(p, weights_only=True)
+def reference_tiny() -> Reference:
+    """tests/data/imagebind/reference_tiny.pt: official outputs on fp16-rounded seeded weights (its meta file)."""
+    return load_reference("tiny")
 
 
 @pytest.fixture

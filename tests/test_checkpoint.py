@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from officialref import Reference
 
 from edgebind.checkpoint import (
     encoder_state_dict,
@@ -61,21 +62,27 @@ def test_official_flat_file_loads_any_subset(tmp_path: Path) -> None:
         load_encoder(path, "text")
 
 
-def test_extract_fp16_round_trip(tmp_path: Path, shared: Path) -> None:
-    src = shared / "imagebind" / "reference_small.pt"
+# Max |fp32 source - fp16 extract| of the IMU output, about 3x the measured figure (0 for tiny: its weights are
+# already fp16, so the extract is lossless; 3.7e-4 for small's fp32 weights).
+EXTRACT_FP16_MAX_ABS = {"tiny": 0.0, "small": 1.1e-3}
+
+
+def test_extract_fp16_round_trip(tmp_path: Path, reference: Reference) -> None:
+    src = reference.path
     out, counts = extract(src, ["imu", "text"], tmp_path / "edge.safetensors", dtype="fp16")
     assert counts == {"imu": 37, "text": 31}
     ckpt = load_checkpoint(out)
     assert ckpt.modalities == ["imu", "text"]
     assert ckpt.state_dict["modality_trunks.imu.blocks.0.mlp.fc1.weight"].dtype == torch.float16
-    assert ckpt.state_dict["modality_preprocessors.text.mask"].dtype == torch.float32  # -inf kept exact
+    mask = "modality_preprocessors.text.mask"  # a buffer: kept as the source stores it (-inf kept exact)
+    assert ckpt.state_dict[mask].dtype == load_checkpoint(src).state_dict[mask].dtype
     assert ckpt.metadata["source_sha256"]
-    x = torch.randn(1, 6, 2000)
-    full = load_encoder(src, "imu")
-    half = load_encoder(out, "imu")
+    x = reference.input("imu")
+    full = load_encoder(src, "imu", overrides=reference.overrides)
+    half = load_encoder(out, "imu", overrides=reference.overrides)
     with torch.inference_mode():
-        cos = torch.nn.functional.cosine_similarity(full(x), half(x))
-    assert cos.item() > 0.999
+        diff = (full(x) - half(x)).abs().max().item()
+    assert diff <= EXTRACT_FP16_MAX_ABS[reference.name], diff
 
 
 def test_truncated_checkpoint(tmp_path: Path) -> None:

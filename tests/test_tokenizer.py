@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from officialref import Reference
 
 from edgebind.errors import InputError
 from edgebind.tokenizer import EOT_TOKEN, SOT_TOKEN, VOCAB_SIZE, Tokenizer, clean_text, tokenize
@@ -37,10 +38,9 @@ def test_vocab_layout(tok: Tokenizer) -> None:
     assert tok.encode("<|endoftext|>") == [EOT_TOKEN]  # CLIP keeps the special strings whole
 
 
-def test_reference_small_token_ids(reference_small: dict) -> None:
-    ref = reference_small["inputs"]["text"].numpy()
-    ours = tokenize(["a person walking", "a person cooking"])
-    np.testing.assert_array_equal(ours, ref)
+def test_official_token_ids(reference: Reference) -> None:
+    """The ids the official SimpleTokenizer gave the reference's sentences."""
+    np.testing.assert_array_equal(tokenize(reference.sentences), reference.input("text").numpy())
 
 
 def test_long_text_keeps_eot_and_warns() -> None:

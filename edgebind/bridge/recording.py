@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from edgebind.errors import SensorError
+from edgebind.npzfile import read_npz
 
 IMU_CHANNELS = ("accel_x_mps2", "accel_y_mps2", "accel_z_mps2", "gyro_x_rads", "gyro_y_rads", "gyro_z_rads")
 
@@ -114,11 +115,7 @@ class Recording:
         path = Path(path)
         if not path.is_file():
             raise SensorError(f"recording {path} does not exist; record one with 'edgebind record PORT -o {path}'.")
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                data = {k: z[k] for k in z.files}
-        except (OSError, ValueError) as exc:
-            raise SensorError(f"{path} is not a Recording .npz ({exc}); record one with 'edgebind record'.") from exc
+        data = read_npz(path, SensorError, "a Recording .npz", "record one with 'edgebind record'.")
         if "imu" not in data or "imu_t_ns" not in data:
             raise SensorError(f"{path} lacks 'imu'/'imu_t_ns' arrays (has {sorted(data)}); it is not a Recording.")
         meta = json.loads(str(data["meta"])) if "meta" in data else {}

@@ -26,6 +26,7 @@ from edgebind.calibration.imu import apply_imu_profile
 from edgebind.calibration.profiles import CalibrationProfile, as_profile, check_profile_parts
 from edgebind.calibration.thermal import apply_thermal_profile, thermal_contract
 from edgebind.errors import ConfigError, SensorError
+from edgebind.npzfile import read_npz
 
 log = logging.getLogger(__name__)
 
@@ -70,12 +71,13 @@ class CalibrationSet:
         if not path.is_file():
             raise SensorError(f"calibration set {path} does not exist; collect one with "
                               f"'edgebind calibrate capture PORT -o {path} --windows 64'.")
-        with np.load(path, allow_pickle=False) as z:
-            missing = {"imu", "imu_t_ns", "thermal", "thermal_t_ns", "meta"} - set(z.files)
-            if missing:
-                raise SensorError(f"{path} lacks {sorted(missing)}; it is not an edgebind calibration set. "
-                                  "Collect one with 'edgebind calibrate capture'.")
-            return cls(z["imu"], z["imu_t_ns"], z["thermal"], z["thermal_t_ns"], json.loads(str(z["meta"])))
+        z = read_npz(path, SensorError, "an edgebind calibration set",
+                     "collect one with 'edgebind calibrate capture'.")
+        missing = {"imu", "imu_t_ns", "thermal", "thermal_t_ns", "meta"} - set(z)
+        if missing:
+            raise SensorError(f"{path} lacks {sorted(missing)}; it is not an edgebind calibration set. "
+                              "Collect one with 'edgebind calibrate capture'.")
+        return cls(z["imu"], z["imu_t_ns"], z["thermal"], z["thermal_t_ns"], json.loads(str(z["meta"])))
 
 
 class CapturePipeline:

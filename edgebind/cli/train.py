@@ -30,7 +30,7 @@ def train(**kw: Any) -> None:
     """Align an encoder to frozen anchors with ImageBind's symmetric InfoNCE, L(I,M) + L(M,I).
 
     Anchors are computed once and cached: text embeddings of each window's label, or vision embeddings of the RGB
-    frame paired with it in time. Held-out windows report zero-shot accuracy (text) or retrieval top-1 (vision).
+    frame paired with it in time. Held-out windows report closed-set label accuracy (text) or retrieval top-1 (vision).
 
     \b
     Example:

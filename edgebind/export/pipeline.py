@@ -107,15 +107,13 @@ def _load_encoders(modalities: Sequence[str], checkpoint: Path | None, preset: s
     return {m: load_encoder(ckpt, m, preset, overrides).eval() for m in modalities}
 
 
-def _contract(cfg: Any) -> Any:
-    """The input contract stored for an encoder (sized to its config)."""
+def _contract(cfg: Any, imu_fields: Mapping[str, Any] | None = None) -> Any:
+    """The input contract stored for an encoder (sized to its config; ``imu_fields`` replace IMU contract fields)."""
     if cfg.modality == "imu":
         from edgebind.preprocess.imu import DEFAULT_IMU_CONTRACT, ImuContract
 
-        if cfg.num_samples == DEFAULT_IMU_CONTRACT.num_samples:
-            return DEFAULT_IMU_CONTRACT
-        return ImuContract(num_samples=cfg.num_samples,
-                           sample_rate_hz=cfg.num_samples / DEFAULT_IMU_CONTRACT.window_s)
+        sized = {"num_samples": cfg.num_samples, "sample_rate_hz": cfg.num_samples / DEFAULT_IMU_CONTRACT.window_s}
+        return ImuContract.from_dict({**DEFAULT_IMU_CONTRACT.to_dict(), **sized, **dict(imu_fields or {})})
     if cfg.modality == "thermal":
         from edgebind.preprocess.thermal import ThermalContract
 
@@ -222,6 +220,7 @@ def export_bundle(
     min_calibration_windows: int | None = None,
     remember: bool = True,
     text_encoder: bool = False,
+    imu_contract: Mapping[str, Any] | None = None,
 ) -> Bundle:
     """Export encoders to a bundle folder and measure parity.
 
@@ -250,6 +249,8 @@ def export_bundle(
         remember: record the bundle for commands run without ``--bundle``. Defaults to True.
         text_encoder: also ship ImageBind's text encoder (ONNX, fp16 where the target runs fp16, else fp32, whatever
             ``precision`` is) and its tokenizer, so new labels are embedded on the device. Defaults to False.
+        imu_contract: ImuContract fields to declare what the IMU model was trained on, e.g.
+            ``{"gravity_included": False, "source_rate_hz": 10.0}``. Defaults to None (the default contract).
 
     Returns:
         The saved, verified Bundle.
@@ -305,7 +306,7 @@ def export_bundle(
     from edgebind.export import quantize
 
     calib_sets: dict[str, quantize.CalibrationSet] = {}
-    contracts = {m: _contract(e.cfg) for m, e in encoders.items()}
+    contracts = {m: _contract(e.cfg, imu_contract) for m, e in encoders.items()}
     if precision == "int8":
         assert calib_paths is not None
         for m in (m for m in mods if precisions[m] == "int8"):

@@ -120,17 +120,14 @@ def _expected_shape(cfg: Any) -> tuple[int, ...]:
 def _windows_from_file(path: Path, cfg: Any, contract: Any) -> np.ndarray | None:
     """Windows for ``cfg.modality`` from a calib.npz (``imu``/``thermal`` arrays) or a Recording; None if absent."""
     from edgebind.bridge.recording import Recording
+    from edgebind.npzfile import read_npz
 
     if not path.is_file():
         raise InputError(f"calibration file {path} does not exist; pass --calibration REC.npz (a Recording) or a "
                          "calib.npz from 'edgebind calibrate capture'.")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            names = set(z.files)
-            arrays = {k: z[k] for k in ("imu", "thermal") if k in names}
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read calibration file {path} ({exc}); pass a Recording .npz or a calib.npz "
-                         "written by 'edgebind calibrate capture'.") from exc
+    z = read_npz(path, InputError, "a calibration file", "pass a Recording .npz or a calib.npz written by "
+                 "'edgebind calibrate capture'.")
+    arrays = {k: z[k] for k in ("imu", "thermal") if k in z}
     modality = cfg.modality
     is_recording = "imu" in arrays and arrays["imu"].ndim == 2  # a Recording holds (N, 6) samples, calib.npz windows
     if is_recording:  # cut and map it exactly as the stream does

@@ -34,12 +34,16 @@ class ImuContract:
 
     Attributes:
         channel_order: the 6 channel names, in input order. Defaults to accel x,y,z then gyro x,y,z.
-        accel_unit: defaults to "m/s^2" (gravity included, see ``gravity_included``).
-        gyro_unit: defaults to "rad/s".
-        gravity_included: whether the accelerometer channels keep gravity. Defaults to True.
+        accel_unit: must be "m/s^2": every reader converts to SI at the boundary, so no other unit reaches a window.
+        gyro_unit: must be "rad/s", for the same reason.
+        gravity_included: whether the model expects the accelerometer channels to keep gravity (about 9.81 m/s^2 at
+            rest). The live stream warns once when resting data says otherwise. Defaults to True.
         sample_rate_hz: uniform grid rate. Defaults to 400.0 (2000 steps / 5 s, SPEC.md §9).
         window_s: window length in seconds. Defaults to 5.0.
         num_samples: samples per window; must equal ``sample_rate_hz * window_s``. Defaults to 2000.
+        source_rate_hz: the device rate of the data the model was trained on, before resampling to the grid (10.0
+            for the BasicMotions demo). The live stream warns once when the device runs at another rate. Defaults to
+            None (not recorded; no check).
     """
 
     channel_order: tuple[str, ...] = IMU_CHANNELS
@@ -49,9 +53,18 @@ class ImuContract:
     sample_rate_hz: float = 400.0
     window_s: float = 5.0
     num_samples: int = 2000
+    source_rate_hz: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "channel_order", tuple(self.channel_order))
+        if (self.accel_unit, self.gyro_unit) != ("m/s^2", "rad/s"):
+            raise ConfigError(
+                f"IMU contract units accel_unit={self.accel_unit!r}, gyro_unit={self.gyro_unit!r}; edgebind feeds "
+                "models SI units only (readers convert at the boundary): set 'm/s^2' and 'rad/s'."
+            )
+        if self.source_rate_hz is not None and self.source_rate_hz <= 0:
+            raise ConfigError(f"IMU contract source_rate_hz={self.source_rate_hz}; give the training data's device "
+                              "rate in Hz (e.g. 100.0), or null when it is not known.")
         if len(self.channel_order) != 6:
             raise ConfigError(
                 f"IMU contract lists {len(self.channel_order)} channels {self.channel_order}; "

@@ -23,6 +23,7 @@ import numpy as np
 
 from edgebind.bridge.events import DeviceInfo, Event, Gap, ImuBatch, LogMessage, ThermalFrame
 from edgebind.errors import ConfigError, InputError
+from edgebind.stream.contract import ImuContractCheck
 from edgebind.stream.encoders import Encoders
 from edgebind.stream.labels import LabelSource
 from edgebind.stream.scheduler import Job, LatestSlot
@@ -144,6 +145,7 @@ class StreamPipeline:
             self._check_dim(m.modality, m.out_dim)
         imu = encoders.models.get("imu")
         self.windower = ImuWindower(imu.contract, hop_s=options.hop_s) if imu is not None else None
+        self.contract_check = ImuContractCheck(imu.contract) if imu is not None else None
         thermal = encoders.models.get("thermal")
         self.thermal_contract = thermal.contract if thermal is not None else None
         if profile is not None and profile.thermal is not None and thermal is not None:
@@ -246,6 +248,9 @@ class StreamPipeline:
             from edgebind.calibration.imu import apply_imu_profile
 
             imu = apply_imu_profile(imu, self.profile)
+        if self.contract_check is not None:
+            for message in self.contract_check.push(batch.t_ns, imu):
+                log.warning(message)
         gaps = self.windower.resampler.gaps
         windows = self.windower.push(batch.t_ns, imu)
         if self.windower.resampler.gaps != gaps:

@@ -6,7 +6,7 @@ Modules:
     embeddings  frozen teacher/anchor embeddings, computed once (sharded over ranks) and cached.
     losses      distillation (cosine + MSE, relational, contrastive) and symmetric InfoNCE.
     loop        the optimisation loop: DDP, gradient accumulation, bf16 autocast on CUDA, checkpoints, resume.
-    evaluate    held-out teacher agreement and zero-shot accuracy.
+    evaluate    held-out teacher agreement and label accuracy.
     distill     ``distill(...)``, behind ``edgebind distill``.
     align       ``train_aligned(...)``, behind ``edgebind train``; anchors: text models and paired frames.
 

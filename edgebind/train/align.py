@@ -4,7 +4,7 @@ Anchors are computed once and cached, so training touches only the encoder being
 
 * ``text``: each window's label (or its prompt text from a labels file) through a frozen text model, averaged
   over prompt templates as the LabelBank does. Windows that share a label share an anchor (soft targets, see
-  :func:`edgebind.train.losses.symmetric_infonce`). Held-out score: zero-shot top-1 accuracy on true labels.
+  :func:`edgebind.train.losses.symmetric_infonce`). Held-out score: closed-set top-1 accuracy on true labels.
 * ``vision``: the RGB frame nearest each window in device time through ImageBind's vision encoder. Held-out
   score: window -> frame retrieval top-1 among the held-out frames.
 """
@@ -32,7 +32,7 @@ from edgebind.train.common import build_student, default_augment, load_windows, 
 from edgebind.train.data import WindowSet, describe
 from edgebind.train.dist import DistEnv, gather_rows, init_distributed, shutdown
 from edgebind.train.embeddings import cached_array
-from edgebind.train.evaluate import embed_unit, zero_shot_accuracy
+from edgebind.train.evaluate import embed_unit, label_accuracy
 from edgebind.train.loop import StepFn, TrainConfig, TrainResult, fit
 from edgebind.train.losses import symmetric_infonce
 from edgebind.zeroshot import DEFAULT_TEMPLATES, LabelBank, LabelSpec, build_label_bank, read_labels
@@ -215,7 +215,7 @@ def train_aligned(
             eval_bank = bank
 
             def evaluate_fn(unit: np.ndarray) -> dict[str, float]:
-                return zero_shot_accuracy(unit, eval_bank, held.labels)
+                return label_accuracy(unit, eval_bank, held.labels)
         else:
             if vision_checkpoint is None:
                 raise ConfigError("--anchors vision needs --vision-checkpoint (imagebind_huge.pth or a file with the "

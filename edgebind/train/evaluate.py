@@ -1,4 +1,4 @@
-"""Held-out evaluation: how close a student stays to its teacher, and what zero-shot labels it gives.
+"""Held-out evaluation: how close a student stays to its teacher, and how often a label bank names windows right.
 
 Besides the plain mean cosine, two numbers keep the figure honest: the *constant baseline* (the cosine a student
 would reach by always answering the teacher's mean training embedding; high for random-init teachers, whose outputs
@@ -66,8 +66,10 @@ def teacher_agreement(
     return out
 
 
-def zero_shot_accuracy(unit: np.ndarray, bank: LabelBank, true_labels: np.ndarray) -> dict[str, float]:
+def label_accuracy(unit: np.ndarray, bank: LabelBank, true_labels: np.ndarray) -> dict[str, float]:
     """Top-1 accuracy of ``bank`` on (N, D) embeddings against true label names (windows without one skipped).
+
+    Zero-shot only if the model never saw these labels in training; after ``--anchors text`` it is closed-set.
 
     Returns:
         ``accuracy``, ``windows`` scored and per-label ``acc/<label>``.

@@ -1,4 +1,4 @@
-"""Fixtures for bridge tests: small synthetic recordings and real ones from shared/data."""
+"""Fixtures for bridge tests: small synthetic recordings and real ones from tests/data."""
 
 from __future__ import annotations
 

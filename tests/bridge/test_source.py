@@ -43,8 +43,6 @@ def test_thermal_cptv_round_trip(data_dir) -> None:  # type: ignore[no-untyped-d
     from edgebind.bridge.convert import convert
 
     path = data_dir / "thermal" / "20240507-074536.cptv"
-    if not path.is_file():
-        pytest.skip(f"{path} is absent")
     rec = convert(path)
     with SimulatedDevice(rec, fmt="binary", speed=200.0) as sim, SensorSource(sim.port) as src:
         frames = []

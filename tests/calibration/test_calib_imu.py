@@ -206,8 +206,6 @@ def test_real_basicmotions_standing_gives_a_plausible_gyro_bias(data_dir) -> Non
     segments = []
     for split in ("TRAIN", "TEST"):
         path = data_dir / "imu" / f"BasicMotions_{split}.ts"
-        if not path.is_file():
-            pytest.skip(f"{path} is absent")
         for case in _standing_cases(convert(path)):
             segments += detect_stationary(case, rate_hz=10.0, window_s=0.5, min_duration_s=1.0)
     n = np.array([s.n for s in segments], dtype=float)
@@ -228,8 +226,6 @@ def test_real_daphnet_rest_reads_about_one_g(data_dir, position: str) -> None:
     from edgebind.bridge.convert import convert
 
     path = data_dir / "imu" / "daphnet_S06R02E0.csv"
-    if not path.is_file():
-        pytest.skip(f"{path} is absent")
     rec = convert(path, position=position)
     segs = detect_stationary(rec.imu, rec.imu_rate_hz)
     n = np.array([s.n for s in segs], dtype=float)

@@ -1,22 +1,11 @@
-"""Fixtures for export tests: real recordings from tests/data, the reference weights, tiny bundles."""
+"""Fixtures for export tests: real recordings from tests/data as Recordings and a calibration set, tiny bundles."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[2]
-DATA = REPO / "tests" / "data"
-OV_REFERENCE = {"text_num_heads": 2, "thermal_num_heads": 4}  # reference_small.pt's constructor (meta)
-
-
-def shared_path() -> Path:
-    d = Path(os.environ.get("EDGEBIND_SHARED", REPO.parent / "shared"))
-    if not d.is_dir():
-        pytest.skip(f"shared data folder {d} is absent (set EDGEBIND_SHARED)")
-    return d
+from officialref import DATA, make_calib_npz
 
 
 @pytest.fixture(scope="session")
@@ -38,14 +27,6 @@ def thermal_rec(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def reference_ckpt() -> Path:
-    p = shared_path() / "imagebind" / "reference_small.pt"
-    if not p.is_file():
-        pytest.skip(f"{p} is absent")
-    return p
-
-
-@pytest.fixture(scope="session")
 def tiny_fp32(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real exported bundle: tiny random IMU + thermal, fp32 ONNX for the CPU, with a 3-label bank."""
     from edgebind.export import export_bundle
@@ -58,19 +39,6 @@ def tiny_fp32(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def calib_npz(imu_rec: Path, thermal_rec: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A calib.npz (the 'edgebind calibrate capture' format) of real data through the input contracts:
-    40 BasicMotions windows (resampled to 400 Hz) and the 46 CPTV frames (percentile-mapped, 224x224)."""
-
-    from edgebind.bridge.recording import Recording
-    from edgebind.calibration.capture import CalibrationSet
-    from edgebind.preprocess.imu import windows_from_recording
-    from edgebind.preprocess.thermal import map_temperature, to_model_input
-
-    imu, ends = windows_from_recording(Recording.load(imu_rec), hop_s=2.5)
-    imu, ends = imu[::4][:40], ends[::4][:40]
-    rec = Recording.load(thermal_rec)
-    assert rec.thermal is not None and rec.thermal_t_ns is not None
-    frames = to_model_input(map_temperature(rec.thermal))
-    cs = CalibrationSet(imu, ends, frames, rec.thermal_t_ns, {"source": "BasicMotions TEST + CPTV 20240507"})
-    return cs.save(tmp_path_factory.mktemp("calib") / "calib.npz")
+def calib_npz(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A calib.npz of real data through the input contracts (tests/officialref.py: make_calib_npz)."""
+    return make_calib_npz(tmp_path_factory.mktemp("calib"))

@@ -1,45 +1,34 @@
-"""Must-show: exported reference weights reproduce the OFFICIAL ImageBind outputs (shared/imagebind/reference_small.pt)
-at fp32 >= 0.99999, fp16 >= 0.999 and int8 >= 0.98 cosine; int8 calibrated on real data (a calib.npz)."""
+"""Must-show: exported reference weights reproduce the OFFICIAL ImageBind outputs
+(tests/data/imagebind/reference_tiny.pt; reference_small.pt too where $EDGEBIND_SHARED holds it); int8 calibrated on
+real data (a calib.npz)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
-import torch
+from officialref import Reference, measure_export_parity
 
-OV_REFERENCE = {"text_num_heads": 2, "thermal_num_heads": 4}  # reference_small.pt constructor (its meta)
-
-MUST = {"fp32": 0.99999, "fp16": 0.999, "int8": 0.98}
-
-
-def _cos(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    a = a / np.linalg.norm(a, axis=-1, keepdims=True)
-    b = b / np.linalg.norm(b, axis=-1, keepdims=True)
-    return (a * b).sum(-1)
+# Largest 1 - cosine to the official outputs, about 3x the gap measured on this machine (printed with -s; the README
+# figures come from benchmarks/report.py, which runs this file).
+MAX_COSINE_GAP = {
+    "tiny": {"fp32": {"imu": 6e-13, "thermal": 6e-13}, "fp16": {"imu": 2.4e-7, "thermal": 2.8e-7},
+             "int8": {"imu": 1.4e-3, "thermal": 5.5e-4}},
+    "small": {"fp32": {"imu": 1.2e-12, "thermal": 6e-13}, "fp16": {"imu": 9e-7, "thermal": 6.6e-7},
+              "int8": {"imu": 7.2e-3, "thermal": 4.5e-4}},
+}
 
 
 @pytest.mark.parametrize("precision", ["fp32", "fp16", "int8"])
-def test_official_outputs(precision: str, reference_ckpt: Path, calib_npz: Path,
+def test_official_outputs(precision: str, reference: Reference, calib_npz: Path,
                           tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from edgebind.export import export_bundle
-    from edgebind.runtime import open_runner
-
-    ref = torch.load(reference_ckpt, weights_only=True)
-    calib = calib_npz if precision == "int8" else None
-    bundle = export_bundle(tmp_path / precision, target="jetson", precision=precision, checkpoint=reference_ckpt,
-                           overrides=OV_REFERENCE, calibration=calib, remember=False)
+    bundle, gaps = measure_export_parity(reference, precision, tmp_path, calib_npz if precision == "int8" else None)
     assert bundle.format == "tensorrt" and not bundle.random_init
-    for m in ("imu", "thermal"):
-        with open_runner(bundle, m, backend="onnxruntime") as runner:
-            got = runner.embed(ref["inputs"][m].numpy())
-        want = ref["outputs"][f"{m}.final"].numpy()
-        cos = _cos(got, want)
+    for m, gap in gaps.items():
         with capsys.disabled():
-            print(f"\n{m} {precision}: cosine to official outputs min {cos.min():.7f}, "
-                  f"max|d| {np.abs(got - want).max():.3g}; export parity {bundle.encoders[m].parity['splits']}")
-        assert cos.min() >= MUST[precision], (m, precision, cos)
+            print(f"\n{reference.name} {m} {precision}: 1 - cosine to the official outputs {gap:.2g}; export parity "
+                  f"{bundle.encoders[m].parity['splits']}")
+        assert gap <= MAX_COSINE_GAP[reference.name][precision][m], (m, precision, gap)
         assert bundle.encoders[m].parity["passed"]
         if precision == "int8":
             assert bundle.encoders[m].parity["splits"]["heldout"]["samples"] >= 4

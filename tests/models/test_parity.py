@@ -1,4 +1,5 @@
-"""Parity with the official ImageBind code (shared/imagebind/reference_small.pt) and the real huge layout."""
+"""Parity with the official ImageBind code (tests/data/imagebind/reference_tiny.pt; reference_small.pt where
+$EDGEBIND_SHARED holds it) and the real huge layout."""
 
 from __future__ import annotations
 
@@ -7,45 +8,49 @@ from pathlib import Path
 
 import pytest
 import torch
+from officialref import MODALITIES, Reference, measure_parity
 
 from edgebind.checkpoint import encoder_state_dict, load_checkpoint, load_encoder
-from edgebind.config import get_config, parse_overrides
+from edgebind.config import get_config
 from edgebind.models import ENCODERS
 
-# The reference's head counts are not in its tensors (SPEC.md §10): text 2 heads of 32; imu and thermal match
-# what edgebind infers (imu 8 from the huge preset, thermal 256/64 = 4).
-REF_OVERRIDES = parse_overrides(["text_num_heads=2", "thermal_num_heads=4", "imu_num_heads=8"])
+# Max |edgebind - official| allowed, about 3x the figure measured on this machine (benchmarks/report.py prints the
+# measured figures). Outputs measured as exactly 0 (tokens, logit scale) get 1e-6 for other BLAS builds.
+TOLERANCE = {
+    "tiny": {"imu": {"trunk_out": 7e-6, "final": 1.3e-6, "unit_embedding": 2.5e-7},
+             "thermal": {"trunk_out": 6e-6, "final": 3e-6, "unit_embedding": 3e-7},
+             "text": {"trunk_out": 6e-6, "final": 7e-6, "unit_embedding": 4e-7}},
+    "small": {"imu": {"preproc_tokens": 1e-6, "trunk_out": 6e-6, "head_out": 4.5e-6, "final": 1.2e-6,
+                      "unit_embedding": 2.4e-7, "logit_scale": 1e-6},
+              "thermal": {"preproc_tokens": 1e-6, "trunk_out": 8e-6, "head_out": 3.3e-6, "final": 1.7e-6,
+                          "unit_embedding": 1.8e-7, "logit_scale": 1e-6},
+              "text": {"preproc_tokens": 1e-6, "trunk_out": 5.5e-6, "head_out": 2.2e-6, "final": 1.3e-6,
+                       "unit_embedding": 1e-7, "logit_scale": 1e-6}},
+}
 
 
-@pytest.mark.parametrize("modality", ["imu", "thermal", "text"])
-def test_reference_parity(reference_small: dict, shared: Path, modality: str) -> None:
-    model = load_encoder(shared / "imagebind" / "reference_small.pt", modality, overrides=REF_OVERRIDES)
-    x = reference_small["inputs"][modality]
-    ref = reference_small["outputs"]
-    with torch.inference_mode():
-        tokens = model.tokens(x)
-        trunk_out, head_out = model.trunk_and_head(x)
-        final = model(x)
-    torch.testing.assert_close(tokens, ref[f"{modality}.preproc_tokens"], rtol=0, atol=1e-5)
-    torch.testing.assert_close(trunk_out, ref[f"{modality}.trunk_out"], rtol=0, atol=1e-4)
-    torch.testing.assert_close(head_out, ref[f"{modality}.head_out"], rtol=0, atol=1e-4)
-    torch.testing.assert_close(final, ref[f"{modality}.final"], rtol=0, atol=1e-5)
-    torch.testing.assert_close(model.logit_scale(), ref[f"{modality}.logit_scale"], rtol=0, atol=1e-5)
+@pytest.mark.parametrize("modality", MODALITIES)
+def test_reference_parity(reference: Reference, modality: str) -> None:
+    measured = measure_parity(reference, modality)
+    print(f"\n{reference.name} {modality}: max|d| " + ", ".join(f"{k} {v:.2g}" for k, v in measured.items()))
+    assert set(measured) == set(TOLERANCE[reference.name][modality])  # every output the file holds is checked
+    for output, tol in TOLERANCE[reference.name][modality].items():
+        assert measured[output] <= tol, (output, measured[output], tol)
 
 
-def test_wrong_head_count_breaks_parity(reference_small: dict, shared: Path) -> None:
+def test_wrong_head_count_breaks_parity(reference: Reference) -> None:
     """Heads are not in the tensors: the guess (1 head at width 64) must differ from the official 2 heads."""
-    model = load_encoder(shared / "imagebind" / "reference_small.pt", "text")
+    model = load_encoder(reference.path, "text")
     assert model.cfg.num_heads == 1
     with torch.inference_mode():
-        final = model(reference_small["inputs"]["text"])
-    assert (final - reference_small["outputs"]["text.final"]).abs().max() > 1e-3
+        final = model(reference.input("text"))
+    assert (final - reference.output("text.final")).abs().max() > 1e-3
 
 
-def test_eval_mode_is_deterministic(reference_small: dict, shared: Path) -> None:
+def test_eval_mode_is_deterministic(reference: Reference) -> None:
     """IMU has drop-path 0.7 and head dropout 0.5 (SPEC.md §3): off in eval, on in train."""
-    model = load_encoder(shared / "imagebind" / "reference_small.pt", "imu")
-    x = reference_small["inputs"]["imu"]
+    model = load_encoder(reference.path, "imu", overrides=reference.overrides)
+    x = reference.input("imu")
     with torch.no_grad():
         a, b = model(x), model(x)
         torch.testing.assert_close(a, b, rtol=0, atol=0)
@@ -86,14 +91,14 @@ def test_student_presets_are_a_tenth_of_huge() -> None:
         assert get_config(student).flops() <= get_config(teacher).flops() / 10
 
 
-def test_imu_remainder_is_dropped_like_official(reference_small: dict, shared: Path) -> None:
+def test_imu_remainder_is_dropped_like_official(reference_tiny: Reference) -> None:
     """The official IMU encoder accepts T = 2000..2007 and ignores the tail (SPEC.md §3)."""
-    model = load_encoder(shared / "imagebind" / "reference_small.pt", "imu")
-    x = reference_small["inputs"]["imu"]
+    model = load_encoder(reference_tiny.path, "imu", overrides=reference_tiny.overrides)
+    x = reference_tiny.input("imu")
     longer = torch.cat([x, torch.randn(2, 6, 7)], dim=-1)
     with torch.inference_mode():
         torch.testing.assert_close(model(longer), model(x), rtol=0, atol=0)
 
 
-def test_checkpoint_lists_modalities(shared: Path) -> None:
-    assert load_checkpoint(shared / "imagebind" / "reference_small.pt").modalities == ["imu", "thermal", "text"]
+def test_checkpoint_lists_modalities(reference: Reference) -> None:
+    assert load_checkpoint(reference.path).modalities == ["imu", "thermal", "text"]

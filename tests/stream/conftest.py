@@ -45,11 +45,11 @@ def labels_file(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def basicmotions(shared_recording: Callable[[str], Recording]) -> Recording:
-    """UEA BasicMotions TEST (10 Hz smartwatch, 4 classes) from shared/data."""
+    """UEA BasicMotions TEST (10 Hz smartwatch, 4 classes) from tests/data."""
     return shared_recording("imu/BasicMotions_TEST.ts")
 
 
 @pytest.fixture
 def cptv_clip(shared_recording: Callable[[str], Recording]) -> Recording:
-    """A FLIR Lepton 3.5 clip (160x120, ~9 Hz) from shared/data."""
+    """A FLIR Lepton 3.5 clip (160x120, ~9 Hz) from tests/data."""
     return shared_recording("thermal/20240507-074536.cptv")

@@ -39,11 +39,15 @@ def test_distill_cli_errors_name_the_fix(tiny_teacher: Path, bm_small: dict, tmp
 def test_train_cli_text_anchors(tiny_teacher: Path, bm_small: dict, tmp_path: Path) -> None:
     out, bank = tmp_path / "a.safetensors", tmp_path / "labels.npz"
     r = invoke("train", "--modality", "imu", "--anchors", "text", "--text-model", str(tiny_teacher), "--student",
-               "tiny_imu", "--data", str(bm_small["train"]), "--eval-data", str(bm_small["test"]), "--steps", "2",
+               "tiny_imu", "--data", str(bm_small["train"]), "--eval-data", str(bm_small["test"]), "--steps", "20",
                "--batch-size", "8", "--views", "1", "--labels-out", str(bank), "-o", str(out), "--json")
     assert r.exit_code == 0, r.output
     d = json.loads(r.output.strip().splitlines()[-1])
-    assert 0.0 <= d["history"][-1]["accuracy"] <= 1.0
+    first, last = d["history"][0], d["history"][-1]
+    print(f"\nclosed-set accuracy on 20 held-out windows: {first['accuracy']:.2f} at init, {last['accuracy']:.2f} "
+          f"after 20 steps")
+    # measured 0.25 (chance, 4 labels) -> 0.85: the floor is a third of the gain above chance
+    assert last["windows"] == 20 and last["accuracy"] >= 0.45
     assert bank.is_file() and out.is_file()
 
 

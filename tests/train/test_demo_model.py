@@ -12,7 +12,7 @@ import torch
 from edgebind.bridge.recording import Recording
 from edgebind.checkpoint import load_encoder
 from edgebind.train.data import windows_from_recordings
-from edgebind.train.evaluate import embed_unit, zero_shot_accuracy
+from edgebind.train.evaluate import embed_unit, label_accuracy
 from edgebind.zeroshot import LabelBank
 
 DEMO = Path(__file__).resolve().parents[2] / "edgebind" / "data" / "demo"
@@ -20,8 +20,6 @@ DEMO = Path(__file__).resolve().parents[2] / "edgebind" / "data" / "demo"
 
 @pytest.fixture
 def demo() -> Path:
-    if not (DEMO / "imu_demo.safetensors").is_file():
-        pytest.skip("demo model not built; run python scripts/make_demo_model.py")
     return DEMO
 
 
@@ -38,9 +36,12 @@ def test_demo_readme_states_the_measured_test_accuracy(demo: Path) -> None:
     model = load_encoder(demo / "imu_demo.safetensors", "imu")
     bank = LabelBank.load(demo / "labels.npz")
     test = windows_from_recordings([Recording.load(demo / "basicmotions_test.npz")], "imu", hop_s=1.0)
-    acc = zero_shot_accuracy(embed_unit(model, test.raw, torch.device("cpu")), bank, test.labels)["accuracy"]
+    acc = label_accuracy(embed_unit(model, test.raw, torch.device("cpu")), bank, test.labels)["accuracy"]
     readme = (demo / "README.md").read_text()
-    stated = float(re.search(r"TEST zero-shot top-1 accuracy: ([\d.]+)%", readme).group(1)) / 100  # type: ignore[union-attr]
+    stated_re = r"TEST top-1 accuracy: ([\d.]+)%\*\*, closed-set accuracy on held-out recordings of the\s+training"
+    stated = float(re.search(stated_re, readme).group(1)) / 100  # type: ignore[union-attr]
+    print(f"\ndemo model, BasicMotions TEST closed-set top-1 accuracy {acc:.1%} (README says {stated:.1%})")
+    assert acc >= 0.90  # the demo's promise; the README's figure must also be what this measures
     assert acc == pytest.approx(stated, abs=0.001)
     assert "not ImageBind" in readme and "BSD-3" in readme
     assert np.isin(test.labels, bank.names).all()

@@ -26,8 +26,12 @@ def test_distill_brings_the_student_to_the_teacher(tiny_teacher: Path, bm_small:
     r = distill(tiny_teacher, "tiny_imu", [bm_small["train"]], out, eval_data=[bm_small["test"]], cfg=FAST)
     first, last = r.train.history[0], r.train.history[-1]
     assert first["step"] == 0 and last["step"] == 25
-    assert last["cosine"] > first["cosine"] + 0.3, r.train.history
-    assert 0.0 <= last["top1_agreement"] <= 1.0 and r.labels == ["Badminton", "Running", "Standing", "Walking"]
+    # measured 0.010 -> 0.728 (printed with -s); top-1 agreement with a random teacher's label bank is no quality
+    # figure after 25 steps (0.45 -> 0.40), so only its presence is checked
+    assert first["cosine"] < 0.1 and last["cosine"] >= 0.6, r.train.history
+    print(f"\nheld-out cosine to the teacher {first['cosine']:.3f} -> {last['cosine']:.3f}, top-1 agreement "
+          f"{first['top1_agreement']:.2f} -> {last['top1_agreement']:.2f}")
+    assert "top1_agreement" in last and r.labels == ["Badminton", "Running", "Standing", "Walking"]
     # the student loads wherever a checkpoint does, with its config and the recipe
     student = load_encoder(out, "imu")
     assert student.cfg == get_config("tiny_imu")
@@ -100,8 +104,6 @@ def test_thermal_distill_on_real_cptv_frames(data_dir: Path, tmp_path: Path) -> 
     from edgebind.bridge.convert import convert
 
     clip = data_dir / "thermal" / "20240917-1921337.cptv"
-    if not clip.is_file():
-        pytest.skip(f"{clip} is absent")
     rec = convert(clip).save(tmp_path / "clip.npz")
     torch.manual_seed(7)
     teacher = save_checkpoint(build_encoder(get_config("tiny_thermal")), tmp_path / "t.safetensors")

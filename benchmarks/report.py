@@ -1,0 +1,259 @@
+"""Every figure the README publishes, each printed beside the command that produced it.
+
+    python benchmarks/report.py                    # all figures (a few minutes on a 2-core CPU)
+    python benchmarks/report.py --only parity,demo # some of them
+    python benchmarks/report.py --list             # the figures and where each comes from
+
+Each figure comes from one of three places, said beside it:
+
+* ``here``: measured in this process by the same code the tests use (tests/officialref.py for parity), on the
+  files in tests/data;
+* ``fast`` / ``run``: the benchmark the README cites, shorter where that keeps the figure (2 s of serial link
+  instead of 10 s) or as it is, run as a subprocess; its summary lines are printed as they came;
+* ``results``: read from the JSON file a slow benchmark wrote into benchmarks/results/ (with the file's date);
+  "not measured" when that file is absent, with the command that writes it.
+
+Adding a figure is one entry in ``FIGURES``: a key, a title, the command a reader runs, where the figure comes from,
+and a function returning the lines to print.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "benchmarks" / "results"
+sys.path.insert(0, str(REPO / "tests"))  # officialref: the reference files and the parity measurement the tests use
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One README figure: ``measure()`` returns the lines to print under ``title``."""
+
+    key: str
+    title: str
+    command: str
+    source: str  # "here", "fast: <what is shorter>" or "results: <file>"
+    measure: Callable[[], list[str]]
+
+
+def _run(args: list[str], timeout_s: float = 600.0) -> list[str]:
+    """Run a command from the repository root; its output lines (stderr included)."""
+    proc = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=timeout_s)
+    lines = (proc.stdout + proc.stderr).strip().splitlines()
+    if proc.returncode != 0:
+        return [f"FAILED (exit {proc.returncode}): {' '.join(args)}", *lines[-5:]]
+    return lines
+
+
+def _results(name: str, how: str) -> tuple[dict | list | None, str]:
+    """A results JSON and its date line, or None and the command that writes it."""
+    p = RESULTS / name
+    if not p.is_file():
+        return None, f"not measured: {p.relative_to(REPO)} is absent; run {how}"
+    return json.loads(p.read_text()), f"from {p.relative_to(REPO)} (written {time.ctime(p.stat().st_mtime)})"
+
+
+# -- measured here ------------------------------------------------------------------------------------------------
+
+def parity() -> list[str]:
+    from officialref import MODALITIES, REFERENCES, load_reference, measure_parity
+
+    lines = []
+    for name in REFERENCES:
+        ref = load_reference(name)
+        fig = {m: measure_parity(ref, m) for m in MODALITIES}
+        final = ", ".join(f"{fig[m]['final']:.1e} ({m})" for m in MODALITIES)
+        lines.append(f"reference_{name}: max |d| of final {final}; trunk_out <= "
+                     f"{max(f['trunk_out'] for f in fig.values()):.1e}; unit embedding <= "
+                     f"{max(f['unit_embedding'] for f in fig.values()):.1e}")
+    return lines
+
+
+def tokenizer() -> list[str]:
+    import numpy as np
+    from officialref import REFERENCES, load_reference
+
+    from edgebind.tokenizer import tokenize
+
+    lines = []
+    for name in REFERENCES:
+        ref = load_reference(name)
+        same = bool(np.array_equal(tokenize(ref.sentences), ref.input("text").numpy()))
+        lines.append(f"reference_{name}: token ids {'equal' if same else 'DIFFERENT'} for {ref.sentences}")
+    out = _run([sys.executable, "-m", "pytest", "-q", "-p", "no:randomly",
+                "tests/test_tokenizer.py::test_matches_openai_clip_on_varied_strings", "-rs"])
+    lines.append(f"OpenAI CLIP's tokenizer on 400 varied strings: {out[-1]}")
+    return lines
+
+
+def layout() -> list[str]:
+    import torch
+
+    from edgebind.checkpoint import encoder_state_dict
+    from edgebind.config import get_config
+    from edgebind.models import ENCODERS
+
+    keys = json.loads((REPO / "tests" / "data" / "imagebind" / "imagebind_huge_keys.json").read_text())
+    matched, counts = 0, {}
+    for m in ("vision", "text", "thermal", "imu"):
+        with torch.device("meta"):
+            model = ENCODERS[m](get_config("imagebind_huge", m))
+        got = {k: list(v.shape) for k, v in encoder_state_dict(model).items()}
+        matched += sum(keys.get(k) == v for k, v in got.items())
+        counts[m] = sum(p.numel() for p in model.parameters())
+    return [f"{matched} of the real checkpoint's {len(keys)} keys and shapes matched by the imagebind_huge presets; "
+            f"parameters imu {counts['imu']:,} / thermal {counts['thermal']:,} / text {counts['text']:,}"]
+
+
+def cost() -> list[str]:
+    from edgebind.config import get_config
+
+    g = {m: get_config("imagebind_huge", m).flops() / 1e9 for m in ("imu", "thermal", "text")}
+    return [f"GFLOPs per sample (analytic): IMU {g['imu']:.2f}, thermal {g['thermal']:.2f}, text {g['text']:.2f}"]
+
+
+def export_parity() -> list[str]:
+    from officialref import REFERENCES, load_reference, make_calib_npz, measure_export_parity
+
+    lines = []
+    with tempfile.TemporaryDirectory(prefix="report-export-") as tmp:
+        calib = make_calib_npz(Path(tmp))
+        for name in REFERENCES:
+            ref = load_reference(name)
+            parts = []
+            for precision in ("fp32", "fp16", "int8"):
+                _, gaps = measure_export_parity(ref, precision, Path(tmp), calib if precision == "int8" else None)
+                parts.append(f"{precision} {1 - gaps['imu']:.7f} / {1 - gaps['thermal']:.7f}")
+            lines.append(f"reference_{name}, worst cosine to the official outputs (IMU / thermal): " + ", ".join(parts))
+    return lines
+
+
+def demo_model() -> list[str]:
+    import torch
+
+    from edgebind.bridge.recording import Recording
+    from edgebind.checkpoint import load_encoder
+    from edgebind.demo import demo_dir
+    from edgebind.train.data import windows_from_recordings
+    from edgebind.train.evaluate import embed_unit, label_accuracy
+    from edgebind.zeroshot import LabelBank
+
+    d = demo_dir()
+    test = windows_from_recordings([Recording.load(d / "basicmotions_test.npz")], "imu", hop_s=1.0)
+    model, bank = load_encoder(d / "imu_demo.safetensors", "imu"), LabelBank.load(d / "labels.npz")
+    acc = label_accuracy(embed_unit(model, test.raw, torch.device("cpu")), bank, test.labels)
+    return [f"{acc['accuracy']:.1%} of {acc['windows']:.0f} BasicMotions TEST windows (closed-set accuracy on held-out "
+            "recordings of the training labels; chance 25 %)"]
+
+
+def demo() -> list[str]:
+    from edgebind.demo import run_demo
+
+    r = run_demo()
+    s = r.summary.modalities.get("imu", {}) if hasattr(r.summary, "modalities") else {}
+    lat = next((ln for ln in r.lines() if "sensor-to-label p50" in ln), "")
+    return [f"{r.windows} windows, {r.correct}/{r.scored} = {r.correct / max(1, r.scored):.1%} labelled correctly "
+            f"(smoothed; chance {1 / r.n_labels:.0%}); {lat.strip()}" + (f"; skipped {s.get('skipped')}" if s else "")]
+
+
+# -- fast variants and results files ------------------------------------------------------------------------------
+
+def int8_speedup() -> list[str]:
+    data, where = _results("bench_export.json", "python benchmarks/bench_export.py --runs 20")
+    if data is None:
+        return [where]
+    rows = data["results"] if isinstance(data, dict) else data
+    lines = [where]
+    for m in ("imu", "thermal"):
+        by = {(r["backend"], r["precision"]): r for r in rows if r["modality"] == m}
+        t, o, q = by.get(("torch", "fp32")), by.get(("onnxruntime", "fp32")), by.get(("onnxruntime", "int8"))
+        if t and o and q:
+            lines.append(f"{m}: {t['p50_ms']:.1f} ms eager fp32 -> {o['p50_ms']:.1f} ms ONNX Runtime fp32 -> "
+                         f"{q['p50_ms']:.1f} ms int8 ({q['speedup_vs_torch_fp32']:.2f}x, cosine >= "
+                         f"{q['min_cosine']:.4f}), batch {q['batch']}, {q['threads']} threads, {q['runs']} runs")
+    return lines
+
+
+def students() -> list[str]:
+    lines = []
+    for m in ("imu", "thermal"):
+        data, where = _results(f"bench_distill_{m}.json", f"python benchmarks/bench_distill.py --modality {m} --json "
+                               f"> benchmarks/results/bench_distill_{m}.json")
+        lines.append(f"{m}: {where}")
+        for row in data if isinstance(data, list) else (data or {}).get("rows", []):
+            lines.append(f"  {json.dumps(row)}")
+    return lines
+
+
+def serial_link() -> list[str]:
+    keep = ("binary decoder", "pty load")
+    return [ln for ln in _run([sys.executable, "benchmarks/bench_serial_link.py", "--seconds", "2"])
+            if ln.startswith(keep) or ln.startswith("FAILED")]
+
+
+def stream() -> list[str]:
+    out = _run([sys.executable, "benchmarks/bench_stream.py", "--seconds", "10"])  # shorter runs make no CSV window
+    head = next((i for i, ln in enumerate(out) if re.match(r"\s*link\s+stream", ln)), None)
+    return out[head:] if head is not None else out[-6:]  # the table: header and one row per stream
+
+
+def calibration() -> list[str]:
+    return _run([sys.executable, "scripts/imu_calibration_figures.py"])
+
+
+FIGURES = [
+    Figure("parity", "Parity with the official code", "python -m pytest tests/models/test_parity.py -s", "here",
+           parity),
+    Figure("tokenizer", "Token ids", "python -m pytest tests/test_tokenizer.py", "here", tokenizer),
+    Figure("layout", "The real layout", "python -m pytest tests/models/test_parity.py -k huge", "here", layout),
+    Figure("cost", "Cost", "python benchmarks/bench_encoders.py", "here (the analytic FLOPs it prints)", cost),
+    Figure("export_parity", "Export parity on the reference weights",
+           "python -m pytest tests/export/test_reference_parity.py -s", "here", export_parity),
+    Figure("int8_speedup", "CPU speed-up of int8", "python benchmarks/bench_export.py --runs 20",
+           "results: benchmarks/results/bench_export.json", int8_speedup),
+    Figure("students", "Students", "python benchmarks/bench_distill.py --modality {imu,thermal} --json",
+           "results: benchmarks/results/bench_distill_{imu,thermal}.json", students),
+    Figure("serial_link", "Serial link", "python benchmarks/bench_serial_link.py --seconds 10",
+           "fast: --seconds 2", serial_link),
+    Figure("stream", "Sensor to label", "python benchmarks/bench_stream.py --seconds 10", "run: the same command",
+           stream),
+    Figure("demo", "The demo", "edgebind demo", "here (run_demo, the code behind the command)", demo),
+    Figure("demo_model", "The demo model", "python -m pytest tests/train/test_demo_model.py -s", "here",
+           demo_model),
+    Figure("calibration", "Calibration", "python scripts/imu_calibration_figures.py", "fast: the same script",
+           calibration),
+]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", help=f"comma-separated keys: {', '.join(f.key for f in FIGURES)}")
+    parser.add_argument("--list", action="store_true", help="list the figures and their sources, measure nothing")
+    args = parser.parse_args()
+    wanted = args.only.split(",") if args.only else [f.key for f in FIGURES]
+    unknown = set(wanted) - {f.key for f in FIGURES}
+    if unknown:
+        parser.error(f"unknown figure(s) {sorted(unknown)}; known: {', '.join(f.key for f in FIGURES)}")
+    for fig in (f for f in FIGURES if f.key in wanted):
+        print(f"* {fig.title}  (`{fig.command}`; {fig.source})", flush=True)
+        if args.list:
+            continue
+        t0 = time.perf_counter()
+        for line in fig.measure():
+            print(f"    {line}", flush=True)
+        print(f"    [{time.perf_counter() - t0:.0f} s]", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
