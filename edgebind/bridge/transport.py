@@ -17,6 +17,13 @@ from typing import Any
 
 from edgebind.errors import SensorError
 
+try:  # flush() on a pseudo-terminal whose other side has gone raises termios.error, which is not an OSError
+    from termios import error as _termios_error
+
+    _TERMIOS_ERRORS: tuple[type[BaseException], ...] = (_termios_error,)
+except ImportError:  # Windows
+    _TERMIOS_ERRORS = ()
+
 log = logging.getLogger(__name__)
 
 RECONNECTED = b""  # marker chunk: the link dropped and came back; partial frames must be forgotten
@@ -152,7 +159,7 @@ class SerialTransport:
             try:
                 ser.write(data)
                 ser.flush()
-            except (serial.SerialException, OSError) as exc:
+            except (serial.SerialException, OSError, *_TERMIOS_ERRORS) as exc:
                 raise SensorError(f"cannot write to {self.url}: {exc}. Is the device still connected?") from exc
 
     def read(self, timeout_s: float) -> list[tuple[int, bytes]]:

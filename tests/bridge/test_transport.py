@@ -100,3 +100,25 @@ def test_loop_transport_moves_bytes_and_stops() -> None:
     assert t.closed
     with pytest.raises(SensorError, match="cannot write to loop://"):
         t.write(b"x")
+
+
+
+def test_write_whose_flush_fails_on_a_gone_pty_is_a_sensor_error(pty_path: str) -> None:
+    """pyserial's flush() on a pty whose other side has gone raises termios.error (EIO), which is not an OSError; it
+    escaped from the stream's closing thread as a traceback. It must be the one-line SensorError."""
+    import termios
+
+    class GonePty:
+        def write(self, data: bytes) -> int:
+            return len(data)
+
+        def flush(self) -> None:
+            raise termios.error(5, "Input/output error")
+
+        def close(self) -> None:
+            pass
+
+    t = SerialTransport(pty_path, reconnect=False)
+    t._ser = GonePty()  # the state a pty is in once its device side has closed
+    with pytest.raises(SensorError, match=r"cannot write to .*Input/output error.*still connected"):
+        t.write(b"\x00stop\x00")
