@@ -2,14 +2,19 @@
 record`` reads it (SensorSource + RecordingBuilder). Prints samples kept, the rate found, the units chosen and the
 largest error against the values before printing (the print precision bounds it).
 
-    PYTHONPATH=. python benchmarks/bench_sketch_formats.py        # about 15 s, run from the repository root
+    python benchmarks/bench_sketch_formats.py        # about 15 s
 
 The sketches' exact print statements are reproduced in tests/bridge/sketches.py (used by the tests too).
 """
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.bridge.sketches: the sketches' exact prints
 
 from edgebind.bridge.units import UnitOptions
 from tests.bridge.sketches import (

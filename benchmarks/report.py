@@ -211,6 +211,62 @@ def calibration() -> list[str]:
     return _run([sys.executable, "scripts/imu_calibration_figures.py"])
 
 
+def sketches() -> list[str]:
+    return [ln for ln in _run([sys.executable, "benchmarks/bench_sketch_formats.py"])
+            if "samples, rate" in ln or ln.startswith("FAILED")]
+
+
+def firmware() -> list[str]:
+    import shutil
+
+    missing = [t for t in ("arm-none-eabi-gcc", "avr-gcc", "qemu-system-arm") if shutil.which(t) is None]
+    if missing:
+        return [f"not measured: {', '.join(missing)} absent (apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi "
+                "qemu-system-arm gcc-avr avr-libc simavr libsimavr-dev)"]
+    size = _run(["make", "-s", "-C", "firmware_bridge", "footprint"])
+    lines = [f"size: {ln.split()[-1]}: text {ln.split()[0]}, data {ln.split()[1]}, bss {ln.split()[2]} bytes"
+             for ln in size if ln.strip() and ln.split()[0].isdigit()]
+    with tempfile.TemporaryDirectory(prefix="report-qemu-") as tmp:
+        out = _run(["make", "-s", "-C", "firmware_bridge", "qemu-record", "SECONDS=10", f"OUT={tmp}/synth.npz"])
+    lines += [f"QEMU mps2-an385, 10 s: {ln.strip()}" for ln in out if "IMU samples" in ln or ln.startswith("FAILED")]
+    return lines
+
+
+def bag_read() -> list[str]:
+    return [ln for ln in _run([sys.executable, "benchmarks/bench_bag_read.py", "--sizes", "100000"]) if ln.strip()][-3:]
+
+
+def eval_demo() -> list[str]:
+    from edgebind.demo import demo_dir
+    from edgebind.eval import evaluate
+
+    d = demo_dir()
+    with tempfile.TemporaryDirectory(prefix="report-eval-") as tmp:
+        labels = Path(tmp) / "labels.txt"
+        labels.write_text("Standing\nRunning\nWalking\nBadminton\n")
+        report = evaluate([d / "basicmotions_test.npz"], labels, bundle=d / "bundle")
+    return [f"{report.windows} windows: " + "; ".join(
+        f"{r.name} {r.accuracy:.1%}" for r in report.results) + " (closed set: the demo model saw these labels)"]
+
+
+def heldout() -> list[str]:
+    lines = []
+    for label in ("Walking", "Badminton"):
+        name = f"eval_heldout_{label.lower()}.json"
+        data, where = _results(name, f"python scripts/make_heldout_label_model.py --holdout {label} && edgebind eval "
+                               f"edgebind/data/demo/basicmotions_test.npz --bundle out/heldout-{label.lower()}/bundle "
+                               f"--json > benchmarks/results/{name}")
+        lines.append(f"{label} held out of training: {where}")
+        if isinstance(data, dict):
+            by = {(r["method"], r["k"]): r for r in data["results"]}
+            text, probe = by[("text prompts", None)], by[("probe", None)]
+            shots = "/".join(f"{by[('k-shot', k)]['recall'][label]:.0%}" for k in (1, 5, 10) if ("k-shot", k) in by)
+            lines.append(f"  zero-shot recall of {label} by its words {text['recall'][label]:.0%} (4-way top-1 "
+                         f"{text['accuracy']:.1%}); k-shot recall k=1/5/10 {shots}; probe top-1 {probe['accuracy']:.1%}"
+                         f", recall {probe['recall'][label]:.0%}")
+    return lines
+
+
 FIGURES = [
     Figure("parity", "Parity with the official code", "python -m pytest tests/models/test_parity.py -s", "here",
            parity),
@@ -232,6 +288,19 @@ FIGURES = [
            demo_model),
     Figure("calibration", "Calibration", "python scripts/imu_calibration_figures.py", "fast: the same script",
            calibration),
+    Figure("sketches", "Hobby sketches over a pty", "python benchmarks/bench_sketch_formats.py",
+           "run: the same command", sketches),
+    Figure("firmware", "Firmware on emulated microcontrollers",
+           "make -C firmware_bridge footprint; make -C firmware_bridge qemu-record SECONDS=10 OUT=synth.npz",
+           "run: the same commands", firmware),
+    Figure("bag_read", "ROS 2 bag in bounded memory", "python benchmarks/bench_bag_read.py --sizes 100000",
+           "run: the same command", bag_read),
+    Figure("eval_demo", "edgebind eval, demo model",
+           "edgebind eval edgebind/data/demo/basicmotions_test.npz --bundle edgebind/data/demo/bundle",
+           "here (evaluate, the code behind the command)", eval_demo),
+    Figure("heldout", "A label never seen in training (our recipe, genuinely zero-shot)",
+           "python scripts/make_heldout_label_model.py --holdout Walking; edgebind eval ... --bundle "
+           "out/heldout-walking/bundle", "results: benchmarks/results/eval_heldout_{walking,badminton}.json", heldout),
 ]
 
 
