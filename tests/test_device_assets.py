@@ -4,9 +4,9 @@ systemd expands them, are accepted by the real ``edgebind stream`` command; so i
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
-import os
 import shutil
 import subprocess
 import sys
