@@ -1,8 +1,14 @@
-"""ONNX Runtime backend: runs the bundle's ``.onnx`` at its precision (CUDA where available, else CPU)."""
+"""ONNX Runtime backend: runs the bundle's ``.onnx`` at its precision (CUDA where available, else CPU).
+
+At batch 1 a small student spends a good part of each call outside arithmetic, so a runner keeps one session and,
+per batch size, one IO binding whose output buffer is allocated once: a call binds the caller's array in place
+(no copy), runs, and copies the (B, out_dim) result out of the reused buffer.
+"""
 
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 import numpy as np
@@ -10,8 +16,11 @@ import numpy as np
 from edgebind.bundle import Bundle
 from edgebind.errors import BundleError
 from edgebind.runtime.base import BaseRunner
+from edgebind.runtime.policy import ThreadPolicy, pin_current_thread, pinned
 
 log = logging.getLogger(__name__)
+
+_ORT_DTYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
 
 
 class OnnxRuntimeRunner(BaseRunner):
@@ -23,15 +32,21 @@ class OnnxRuntimeRunner(BaseRunner):
         threads: intra-op threads. Defaults to onnxruntime's choice (all physical cores).
         providers: execution providers. Defaults to CUDA (if onnxruntime-gpu is installed and the target is a GPU)
             then CPU.
+        policy: thread policy (threads, spinning, CPU pinning); its ``threads`` wins over ``threads``. Defaults to
+            ``threads`` threads, no spinning, no pinning.
     """
 
     backend = "onnxruntime"
 
     def __init__(self, bundle: Bundle, modality: str, threads: int | None = None,
-                 providers: list[str] | None = None) -> None:
-        super().__init__(bundle, modality, threads)
+                 providers: list[str] | None = None, policy: ThreadPolicy | None = None) -> None:
+        self.policy = policy or ThreadPolicy(threads=threads)
+        super().__init__(bundle, modality, self.policy.threads)
         self.providers = providers
         self.session: Any = None
+        self._bindings: dict[int, tuple[Any, np.ndarray]] = {}
+        self._pinned_threads: set[int] = set()
+        self._lock = threading.Lock()  # one reused output buffer per batch size: one call at a time
 
     def activate(self) -> None:
         try:
@@ -44,33 +59,60 @@ class OnnxRuntimeRunner(BaseRunner):
             opts.intra_op_num_threads = self.threads
             opts.inter_op_num_threads = 1
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        # no busy-waiting between calls: it would steal the cores from the sensor I/O and from other backends
-        # measured side by side (bench), for a latency gain well under 1 % at these model sizes
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # off by default: a pool that busy-waits after a call steals the core from the other runner of a stream
+        # and from other backends measured side by side (docs/students.md has the figures)
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if self.policy.spin else "0")
         available = ort.get_available_providers()
         wanted = self.providers or (["CUDAExecutionProvider", "CPUExecutionProvider"]
                                     if self.bundle.target != "cpu" else ["CPUExecutionProvider"])
         providers = [p for p in wanted if p in available] or ["CPUExecutionProvider"]
         path = self.bundle.file(self.entry.file)
-        self.session = ort.InferenceSession(str(path), opts, providers=providers)
+        with pinned(self.policy.cpus):  # the intra-op pool starts here and inherits the pinning
+            self.session = ort.InferenceSession(str(path), opts, providers=providers)
         meta = self.session.get_modelmeta().custom_metadata_map
         if meta.get("edgebind.bundle_id") != self.bundle.bundle_id:
             raise BundleError(
                 f"{path} belongs to bundle {meta.get('edgebind.bundle_id', 'none')[:12]}, not to this manifest's "
                 f"{self.bundle.bundle_id[:12]}; files from two exports were mixed. Re-export: {self.bundle.command}"
             )
-        log.debug("onnxruntime session for %s on %s", path, self.session.get_providers())
+        batch = self.session.get_inputs()[0].shape[0]
+        if isinstance(batch, int):  # a static-batch (device) export
+            self.max_batch = batch
+        log.debug("onnxruntime session for %s on %s (%s)", path, self.session.get_providers(),
+                  self.policy.describe())
 
     def deactivate(self) -> None:
+        self._bindings.clear()
         self.session = None
 
+    def _binding(self, batch: int) -> tuple[Any, np.ndarray]:
+        """The IO binding for ``batch`` inputs, with its output buffer bound once."""
+        if batch not in self._bindings:
+            out_meta = self.session.get_outputs()[0]
+            dtype = _ORT_DTYPES.get(out_meta.type, np.float32)
+            out = np.empty((batch, int(self.entry.out_dim)), dtype=dtype)
+            binding = self.session.io_binding()
+            binding.bind_output(self.entry.output_name, "cpu", 0, dtype, list(out.shape), out.ctypes.data)
+            self._bindings[batch] = (binding, out)
+        return self._bindings[batch]
+
     def _infer(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        (out,) = self.session.run([self.entry.output_name], feeds)
-        return {self.entry.output_name: np.asarray(out, dtype=np.float32)}
+        ident = threading.get_ident()
+        if self.policy.cpus is not None and ident not in self._pinned_threads:
+            pin_current_thread(self.policy.cpus)  # the calling thread is one of the runner's threads
+            self._pinned_threads.add(ident)
+        x = np.ascontiguousarray(feeds[self.entry.input_name])
+        with self._lock:
+            binding, out = self._binding(x.shape[0])
+            binding.bind_cpu_input(self.entry.input_name, x)
+            self.session.run_with_iobinding(binding)
+            result = out.astype(np.float32)  # a copy: the buffer is reused by the next call
+        return {self.entry.output_name: result}
 
     def describe(self) -> dict[str, Any]:
         d = super().describe()
         d["providers"] = self.session.get_providers() if self.session is not None else None
+        d["policy"] = self.policy.describe()
         return d
 
 
