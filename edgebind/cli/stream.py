@@ -25,7 +25,10 @@ import click
               "the model [--hop].")
 @click.option("--calibration", type=click.Path(dir_okay=False), help="Calibration profile JSON (edgebind calibrate).")
 @click.option("--backend", type=click.Choice(["onnxruntime", "tensorrt", "torch"]), help="Bundle runner.")
-@click.option("--threads", type=int, help="CPU threads for the runner.")
+@click.option("--threads", type=int, help="CPU threads for each runner [1 for onnxruntime; torch's default].")
+@click.option("--spin", is_flag=True, help="Let onnxruntime's threads busy-wait between calls (one runner alone).")
+@click.option("--pin", "pins", multiple=True, metavar="MODALITY=CPUS", help="Pin a runner's threads to CPUs, e.g. "
+              "--pin imu=0 --pin thermal=1 (onnxruntime).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per label on stdout, then a summary line.")
 @click.option("--max-windows", type=int, help="Stop after N labelled windows.")
 @click.option("--duration", "duration_s", type=float, help="Stop after S seconds.")
@@ -38,7 +41,8 @@ import click
 @click.option("--allow-random-init", is_flag=True, help="Run a bundle exported with random weights (latency only).")
 def stream(port: str, bundle: str | None, checkpoint: str | None, sets: tuple[str, ...], labels: str | None,
            baud: int, fmt: str, rate_hz: float | None, hop_s: float, thermal_every_s: float | None,
-           calibration: str | None, backend: str | None, threads: int | None, as_json: bool,
+           calibration: str | None, backend: str | None, threads: int | None, spin: bool, pins: tuple[str, ...],
+           as_json: bool,
            max_windows: int | None, duration_s: float | None, fuse: bool, top_k: int, smooth_alpha: float,
            abstain: float, allow_random_init: bool) -> None:
     """Label a live sensor stream on PORT with a bundle's IMU/thermal encoders.
@@ -52,6 +56,7 @@ def stream(port: str, bundle: str | None, checkpoint: str | None, sets: tuple[st
       edgebind stream /dev/ttyACM0 --bundle out/imu-fp16 --labels labels.txt --json --max-windows 100
     """
     from edgebind.config import parse_overrides
+    from edgebind.stream.encoders import stream_policies
     from edgebind.stream.pipeline import StreamOptions
     from edgebind.stream.session import StreamSession, run_stream
 
@@ -63,6 +68,9 @@ def stream(port: str, bundle: str | None, checkpoint: str | None, sets: tuple[st
     def on_start(session: StreamSession) -> None:
         nonlocal live
         holder["session"] = session
+        if not as_json:  # --json has them in the summary line
+            for m, line in session.pipeline.encoders.descriptions().items():
+                click.echo(f"{m} model: {line}")
         if not as_json:
             from rich.live import Live
 
@@ -81,6 +89,7 @@ def stream(port: str, bundle: str | None, checkpoint: str | None, sets: tuple[st
     try:
         summary = run_stream(port, bundle=bundle, checkpoint=checkpoint, overrides=parse_overrides(sets),
                              labels=labels, backend=backend, threads=threads, allow_random_init=allow_random_init,
+                             policies=stream_policies(threads, spin, pins, checkpoint is not None),
                              options=options, on_result=on_result, on_start=on_start, baud=baud, fmt=fmt,
                              rate_hz=rate_hz, duration_s=duration_s, calibration=calibration)
     except BaseException:
