@@ -105,3 +105,18 @@ def test_pair_of_runners_sharing_cores(tiny_bundle: Path) -> None:
     assert "both p99 vs first" in table and "1.00x" in table.splitlines()[1]
     with pytest.raises(ConfigError, match="policy 'x' sets \\['imu'\\]; give one ThreadPolicy for each"):
         bench_pair(tiny_bundle, tiny_bundle, {"x": {"imu": ThreadPolicy()}}, rounds=1)
+
+
+def test_stream_runners_get_one_thread_each_when_they_share_cores(tiny_bundle: Path) -> None:
+    from edgebind.stream.encoders import open_encoders
+
+    with open_encoders(bundle=tiny_bundle, allow_random_init=True) as enc:
+        shown = enc.descriptions()
+    assert set(shown) == {"imu", "thermal"}
+    assert "on fp32 onnxruntime (threads 1, no spin, cpus any)" in shown["imu"]
+    assert "on fp32 onnxruntime (threads 1, no spin, cpus any)" in shown["thermal"]
+    with open_encoders(bundle=tiny_bundle, allow_random_init=True, threads=2,
+                       policies={"imu": ThreadPolicy(spin=True)}) as enc:
+        shown = enc.descriptions()
+    assert "(threads 1, spin, cpus any)" in shown["imu"]  # a policy without threads gets the shared default
+    assert "(threads 2, no spin, cpus any)" in shown["thermal"]  # --threads wins where no policy is given
