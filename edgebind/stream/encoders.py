@@ -26,6 +26,8 @@ STREAM_MODALITIES = ("imu", "thermal")
 # measured against all cores per runner, with and without spinning and pinning)
 SHARED_CORES_THREADS = 1
 EmbedFn = Callable[[np.ndarray], np.ndarray]
+_TORCH_POLICY = ("--spin and --pin are onnxruntime settings, but a checkpoint runs on torch; export a bundle "
+                 "(edgebind export) or drop them.")
 
 
 @dataclass
@@ -132,8 +134,7 @@ def stream_policies(threads: int | None, spin: bool, pins: Sequence[str], checkp
 
     if checkpoint:
         if spin or pins:
-            raise ConfigError("--spin and --pin are onnxruntime settings, but a checkpoint runs on torch; export a "
-                              "bundle (edgebind export) or drop them.")
+            raise ConfigError(_TORCH_POLICY)
         return {}
     cpus = parse_modality_cpus(pins)
     for m in cpus:
@@ -177,8 +178,8 @@ def open_encoders(bundle: str | Path | None = None, checkpoint: str | Path | Non
     if backend not in (None, "torch"):
         raise ConfigError(f"--backend {backend} needs a bundle; a checkpoint runs on torch. Export one with "
                           "'edgebind export' to use ONNX Runtime or TensorRT.")
-    stream_policies(None, any(p.spin for p in (policies or {}).values()),
-                    [m for m, p in (policies or {}).items() if p.cpus is not None], checkpoint=True)
+    if any(p.spin or p.cpus is not None for p in (policies or {}).values()):
+        raise ConfigError(_TORCH_POLICY)
     return _open_checkpoint(Path(checkpoint), overrides or {}, threads)
 
 
