@@ -195,7 +195,8 @@ def main() -> int:
     p.add_argument("--reuse", action="store_true", help="Reuse the students and bundles already in --cache.")
     p.add_argument("--imu-steps", type=int, default=300, help="Distillation steps of imu-small [300].")
     p.add_argument("--thermal-steps", type=int, default=150, help="Distillation steps of thermal-small [150].")
-    p.add_argument("--threads", type=int, default=2, help="Threads of every backend [2: the official code's setting].")
+    p.add_argument("--threads", type=int, default=1, help="Threads of every backend [1: on a loaded shared machine, "
+                   "2-thread eager PyTorch spin-waits and reads up to 25x slow, which would flatter every ratio]")
     p.add_argument("--runs", type=int, default=20, help="Timed calls per case and repeat [20].")
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--mode", choices=["blocks", "interleaved"], default="blocks")
