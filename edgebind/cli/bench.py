@@ -33,7 +33,7 @@ def bench(bundles: tuple[str, ...], backends: tuple[str, ...], modalities: tuple
     \b
     Example:
       edgebind bench out/imu-cpu-fp32 out/imu-cpu-int8 --threads 2 --plot bench.png
-      edgebind bench out/huge-fp32 out/imu-small-int8 --modality imu --threads 2 --runs 40
+      edgebind bench out/huge-fp32 out/imu-small-int8 --modality imu --threads 1 --runs 40
     """
     from edgebind import bench as bench_mod
     from edgebind.paths import find_bundle

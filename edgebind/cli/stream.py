@@ -25,7 +25,8 @@ import click
               "the model [--hop].")
 @click.option("--calibration", type=click.Path(dir_okay=False), help="Calibration profile JSON (edgebind calibrate).")
 @click.option("--backend", type=click.Choice(["onnxruntime", "tensorrt", "torch"]), help="Bundle runner.")
-@click.option("--threads", type=int, help="CPU threads for each runner [1 for onnxruntime; torch's default].")
+@click.option("--threads", type=int, help="CPU threads for each runner [1 each when an IMU and a thermal "
+              "runner share the cores, else the backend's default].")
 @click.option("--spin", is_flag=True, help="Let onnxruntime's threads busy-wait between calls (one runner alone).")
 @click.option("--pin", "pins", multiple=True, metavar="MODALITY=CPUS", help="Pin a runner's threads to CPUs, e.g. "
               "--pin imu=0 --pin thermal=1 (onnxruntime).")
