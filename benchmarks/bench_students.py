@@ -149,6 +149,8 @@ def quality(m: str, bundles: dict[str, Path], recs: dict[str, Path]) -> dict[str
     with open_runner(bundles["huge-fp32"], m, backend="torch") as r:
         teacher_held, teacher_train = r.embed(held), r.embed(train)
     bank = load_bundle(bundles["huge-fp32"]).label_bank()
+    # the mean of the teacher's *unit* training embeddings, as edgebind distill's evaluation uses
+    train_mean = (teacher_train / np.linalg.norm(teacher_train, axis=-1, keepdims=True)).mean(0)
     out: dict[str, dict[str, float]] = {}
     embs: dict[str, np.ndarray] = {}
     for key, bundle, backend in (("student torch fp32", "student-fp32", "torch"),
@@ -156,7 +158,7 @@ def quality(m: str, bundles: dict[str, Path], recs: dict[str, Path]) -> dict[str
                                  ("student ORT int8", "student-int8", "onnxruntime")):
         with open_runner(bundles[bundle], m, backend=backend) as r:
             embs[key] = r.embed(held)
-        out[key] = teacher_agreement(embs[key], teacher_held, teacher_train.mean(0), bank)
+        out[key] = teacher_agreement(embs[key], teacher_held, train_mean, bank)
     a, b = embs["student ORT int8"], embs["student ORT fp32"]
     cos = (a * b).sum(-1) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1))
     out["student ORT int8"]["min_cosine_to_fp32"] = float(cos.min())
