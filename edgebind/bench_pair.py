@@ -154,7 +154,7 @@ def standard_policies(cpus: Sequence[int]) -> dict[str, dict[str, ThreadPolicy]]
     if len(cpus) < 2:
         raise ConfigError(f"comparing thread policies needs two CPUs, this process may use {list(cpus)}.")
     n = len(cpus)
-    half = (tuple(cpus[: n // 2]), tuple(cpus[n // 2 :]))
+    half = (tuple(cpus[: n // 2]), tuple(cpus[n // 2 :]))  # as runtime.policy.split_cpus, for the CPUs given
 
     def both(**kw: object) -> dict[str, ThreadPolicy]:
         return {m: ThreadPolicy(**kw) for m in PAIR}  # type: ignore[arg-type]
