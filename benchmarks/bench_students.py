@@ -11,7 +11,7 @@ and a tiny random text encoder for the label banks; latency does not depend on t
 distilled by ``edgebind distill`` on the real data we ship (IMU: BasicMotions TRAIN, ``edgebind/data/demo``; thermal:
 the Cacophony CPTV clip 20240917-1921337) and exported by ``edgebind export --int8`` calibrated on that same data.
 Held-out data (BasicMotions TEST; CPTV clip 20240507-074536) gives each student's cosine, centred cosine (after
-removing the teacher's mean embedding of the training windows) and top-1 zero-shot label agreement with the
+removing the teacher's mean unit embedding of the training windows) and top-1 label agreement with the
 teacher. Distillation takes minutes of CPU: everything is cached under ``--cache`` and ``--reuse`` skips what is
 there. Timing uses ``edgebind.bench`` in blocks (see docs/students.md) repeated ``--repeats`` times; the spread of
 the ratios over the repeats is printed.
