@@ -1,21 +1,25 @@
 """Latency, throughput and peak memory per backend and precision, measured side by side in one run.
 
-Used by ``edgebind bench`` and ``benchmarks/bench_export.py``. Runners of one modality are loaded together and timed
-in interleaved rounds (one call each per round), so CPU-frequency drift and hypervisor steal hit every backend
-alike and the ratios stay meaningful (SPEC.md §11's timing caveat). Peak memory is the growth of the process's
-peak RSS while a runner loads and warms up (Linux ``/proc/self/clear_refs`` resets the peak between runners).
+Used by ``edgebind bench`` and ``benchmarks/``. Runners of one modality are loaded together and timed in rounds,
+so CPU-frequency drift and hypervisor steal hit every backend alike and the ratios stay meaningful (SPEC.md §11's
+timing caveat). By default a round gives each runner a *block* of calls, the first one untimed: after a call,
+PyTorch's OpenMP pool and onnxruntime's pool (when spinning) keep busy-waiting on the cores, so a call timed right
+after another backend's measures both (interleaving one call each made int8 ORT read 2.5x slower than in blocks).
+``mode="interleaved"`` (one call each per round) remains for comparison. Peak memory is the growth of the
+process's peak RSS while a runner loads and warms up (Linux ``/proc/self/clear_refs`` resets the peak).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import logging
 import resource
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +27,7 @@ import numpy as np
 
 from edgebind.bundle import Bundle, load_bundle
 from edgebind.errors import BundleError, ConfigError
+from edgebind.runtime.policy import ThreadPolicy
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +52,8 @@ class BenchResult:
     load_s: float
     speedup_vs_torch_fp32: float | None = None
     min_cosine: float | None = None
+    mode: str = "blocks"
+    spin: bool = False
 
     @property
     def label(self) -> str:
@@ -117,6 +124,29 @@ def _cases(bundles: Sequence[Bundle], backends: Sequence[str] | None,
     return out
 
 
+MODES = ("blocks", "interleaved")
+
+
+def time_calls(calls: Sequence[Callable[[], object]], runs: int, mode: str = "blocks", block: int = 5) -> np.ndarray:
+    """Milliseconds of ``runs`` timed calls of each callable, in rounds: (len(calls), runs).
+
+    ``blocks``: per round each callable makes one untimed call (its first after another's, which pays for the other
+    pools' spinning and its own wake-up) then up to ``block`` timed ones. ``interleaved``: one timed call each.
+    """
+    times = np.zeros((len(calls), runs))
+    step = 1 if mode == "interleaved" else block
+    for start in range(0, runs, step):
+        n = min(step, runs - start)
+        for i, call in enumerate(calls):
+            if mode == "blocks":
+                call()
+            for k in range(n):
+                t0 = time.perf_counter()
+                call()
+                times[i, start + k] = (time.perf_counter() - t0) * 1e3
+    return times
+
+
 def bench_bundles(
     bundles: Sequence[Bundle | str | Path],
     backends: Sequence[str] | None = None,
@@ -126,6 +156,9 @@ def bench_bundles(
     warmup: int = 3,
     modalities: Sequence[str] | None = None,
     seed: int = 0,
+    mode: str = "blocks",
+    block: int = 5,
+    spin: bool = False,
 ) -> list[BenchResult]:
     """Measure every (bundle, modality, backend) combination side by side.
 
@@ -135,10 +168,14 @@ def bench_bundles(
             where torch is installed), onnxruntime, and tensorrt where the bundle holds engines.
         batch: inputs per call. Defaults to 1 (the stream's batch).
         threads: CPU threads for torch and onnxruntime. Defaults to each backend's choice.
-        runs: timed calls per runner, interleaved across runners. Defaults to 20.
+        runs: timed calls per runner. Defaults to 20.
         warmup: untimed calls per runner first. Defaults to 3.
         modalities: restrict to these encoders. Defaults to all.
         seed: seed of the (shared) inputs. Defaults to 0.
+        mode: ``blocks`` (per round, each runner makes one untimed then ``block`` timed calls) or ``interleaved``
+            (one timed call each per round). Defaults to ``blocks``.
+        block: timed calls per runner per round in ``blocks`` mode. Defaults to 5.
+        spin: let onnxruntime's pool busy-wait between calls. Defaults to False (the runner's default).
 
     Returns:
         One BenchResult per case; ``speedup_vs_torch_fp32`` = torch fp32 p50 / this p50 for the modality.
@@ -147,8 +184,10 @@ def bench_bundles(
     from edgebind.export.onnx import example_input
     from edgebind.runtime import open_runner
 
-    if batch < 1 or runs < 1:
-        raise ConfigError(f"--batch and --runs must be >= 1, got {batch} and {runs}.")
+    if batch < 1 or runs < 1 or block < 1:
+        raise ConfigError(f"--batch, --runs and --block must be >= 1, got {batch}, {runs} and {block}.")
+    if mode not in MODES:
+        raise ConfigError(f"unknown timing mode '{mode}'; pick one of {', '.join(MODES)}.")
     loaded = [b if isinstance(b, Bundle) else load_bundle(b) for b in bundles]
     cases = _cases(loaded, backends, modalities)
     results: list[BenchResult] = []
@@ -161,7 +200,8 @@ def bench_bundles(
                 can_reset = _reset_peak()
                 before = _rss_mb("VmRSS")
                 t0 = time.perf_counter()
-                runner = open_runner(bundle, m, backend=backend, threads=threads)
+                policy = ThreadPolicy(threads=threads, spin=spin) if backend == "onnxruntime" else None
+                runner = open_runner(bundle, m, backend=backend, threads=threads, policy=policy)
                 runner.__enter__()
                 runners.append(runner)
                 load_s = time.perf_counter() - t0
@@ -169,12 +209,7 @@ def bench_bundles(
                     runner.embed(x)
                 peak = _peak_mb() - before if (can_reset and before is not None) else None
                 meta.append((bundle, backend, load_s, peak))
-            times = np.zeros((len(runners), runs))
-            for r in range(runs):
-                for i, runner in enumerate(runners):
-                    t0 = time.perf_counter()
-                    runner.embed(x)
-                    times[i, r] = (time.perf_counter() - t0) * 1e3
+            times = time_calls([functools.partial(runner.embed, x) for runner in runners], runs, mode, block)
         finally:
             for runner in runners:
                 runner.__exit__(None, None, None)
@@ -189,7 +224,7 @@ def bench_bundles(
                 p90_ms=float(np.percentile(t_ms, 90)), p99_ms=float(np.percentile(t_ms, 99)),
                 mean_ms=float(t_ms.mean()),
                 throughput_per_s=batch / (float(t_ms.mean()) / 1e3), peak_rss_mb=peak, load_s=load_s,
-                min_cosine=None if backend == "torch" else cos))
+                min_cosine=None if backend == "torch" else cos, mode=mode, spin=spin and backend == "onnxruntime"))
         base = [r for r in results if r.modality == m and r.backend == "torch"]
         if base:
             for res in results:
@@ -280,4 +315,5 @@ def profile_onnxruntime(bundle: Bundle | str | Path, modality: str, runs: int = 
     return sorted(((op, t / total) for op, t in per_op.items()), key=lambda kv: -kv[1])
 
 
-__all__ = ["BenchResult", "bench_bundles", "format_table", "plot", "profile_onnxruntime", "to_json"]
+__all__ = ["MODES", "BenchResult", "bench_bundles", "format_table", "plot", "profile_onnxruntime", "time_calls",
+           "to_json"]

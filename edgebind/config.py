@@ -236,6 +236,14 @@ def get_config(name: str, modality: str | None = None) -> EncoderConfig:
     return cfg
 
 
+def preset_name(config: dict[str, Any]) -> str | None:
+    """The preset whose config equals ``config`` (a ``to_dict()``, e.g. from a manifest), or None."""
+    for name, cfg in CONFIGS.items():
+        if cfg.to_dict() == config:
+            return name
+    return None
+
+
 def parse_overrides(items: list[str] | tuple[str, ...]) -> dict[str, Any]:
     """Parse ``NAME=VALUE`` strings (ImageBind constructor names, e.g. ``imu_num_heads=8``).
 
@@ -326,5 +334,6 @@ __all__ = [
     "config_from_dict",
     "get_config",
     "parse_overrides",
+    "preset_name",
     "replace",
 ]

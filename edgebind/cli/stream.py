@@ -27,7 +27,11 @@ from edgebind.cli.link_options import format_option, make_units, unit_options
               "the model [--hop].")
 @click.option("--calibration", type=click.Path(dir_okay=False), help="Calibration profile JSON (edgebind calibrate).")
 @click.option("--backend", type=click.Choice(["onnxruntime", "tensorrt", "torch"]), help="Bundle runner.")
-@click.option("--threads", type=int, help="CPU threads for the runner.")
+@click.option("--threads", type=int, help="CPU threads for each runner [1 each when an IMU and a thermal "
+              "runner share the cores, else the backend's default].")
+@click.option("--spin", is_flag=True, help="Let onnxruntime's threads busy-wait between calls (one runner alone).")
+@click.option("--pin", "pins", multiple=True, metavar="MODALITY=CPUS", help="Pin a runner's threads to CPUs, e.g. "
+              "--pin imu=0 --pin thermal=1 (onnxruntime) [IMU and thermal together: each its own half of the CPUs].")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per label on stdout, then a summary line.")
 @click.option("--max-windows", type=int, help="Stop after N labelled windows.")
 @click.option("--duration", "duration_s", type=float, help="Stop after S seconds.")
@@ -46,7 +50,8 @@ from edgebind.cli.link_options import format_option, make_units, unit_options
 @unit_options()
 def stream(port: str, bundle: str | None, checkpoint: str | None, sets: tuple[str, ...], labels: str | None,
            baud: int, fmt: str, rate_hz: float | None, hop_s: float, thermal_every_s: float | None,
-           calibration: str | None, backend: str | None, threads: int | None, as_json: bool,
+           calibration: str | None, backend: str | None, threads: int | None, spin: bool, pins: tuple[str, ...],
+           as_json: bool,
            max_windows: int | None, duration_s: float | None, fuse: bool, top_k: int, smooth_alpha: float,
            abstain: float, allow_random_init: bool, mcap_path: str | None = None, mcap_embeddings: bool = False,
            foxglove_address: str | None = None, **units: str | None) -> None:
@@ -62,6 +67,7 @@ def stream(port: str, bundle: str | None, checkpoint: str | None, sets: tuple[st
       edgebind stream /dev/ttyACM0 --labels labels.txt --mcap session.mcap --foxglove
     """
     from edgebind.config import parse_overrides
+    from edgebind.stream.encoders import stream_policies
     from edgebind.stream.pipeline import StreamOptions
     from edgebind.stream.session import StreamSession, run_stream
 
@@ -73,6 +79,9 @@ def stream(port: str, bundle: str | None, checkpoint: str | None, sets: tuple[st
     def on_start(session: StreamSession) -> None:
         nonlocal live
         holder["session"] = session
+        if not as_json:  # --json has them in the summary line
+            for m, line in session.pipeline.encoders.descriptions().items():
+                click.echo(f"{m} model: {line}")
         if not as_json:
             from rich.live import Live
 
@@ -101,6 +110,7 @@ def stream(port: str, bundle: str | None, checkpoint: str | None, sets: tuple[st
     try:
         summary = run_stream(port, bundle=bundle, checkpoint=checkpoint, overrides=parse_overrides(sets),
                              labels=labels, backend=backend, threads=threads, allow_random_init=allow_random_init,
+                             policies=stream_policies(threads, spin, pins, checkpoint is not None),
                              options=options, on_result=on_result, on_start=on_start, baud=baud, fmt=fmt,
                              rate_hz=rate_hz, duration_s=duration_s, calibration=calibration,
                              units=make_units(**units),

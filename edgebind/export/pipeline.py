@@ -188,6 +188,28 @@ def _tools() -> dict[str, str]:
     return out
 
 
+def distillation_report(ckpt_path: Path | None) -> dict[str, Any] | None:
+    """What ``edgebind distill`` recorded in a student checkpoint: teacher, data, step and held-out figures
+    (cosine, centred cosine, top-1 agreement with the teacher); None for any other checkpoint."""
+    if ckpt_path is None or ckpt_path.suffix != ".safetensors":
+        return None
+    import json
+
+    from safetensors import safe_open
+
+    with safe_open(str(ckpt_path), "np") as f:
+        meta = f.metadata() or {}
+    recipe = json.loads(meta.get("edgebind_recipe", "null"))
+    if not isinstance(recipe, dict) or recipe.get("recipe") != "distill":
+        return None
+    from edgebind.config import preset_name
+
+    teacher = recipe.get("teacher_config") or {}
+    return {"teacher_sha256": (recipe.get("teacher") or {}).get("file"),
+            "teacher": preset_name(teacher) or teacher.get("modality"), "step": recipe.get("step"),
+            "data": recipe.get("data"), "held_out": recipe.get("held"), "held_out_eval": recipe.get("eval") or {}}
+
+
 def _prepare_out(out: Path) -> None:
     """Create ``out``; refuse to write into a non-empty folder that is not a bundle."""
     if out.exists() and not out.is_dir():
@@ -330,7 +352,7 @@ def export_bundle(
         source={"checkpoint": os.path.relpath(ckpt_path, out_dir.resolve()) if ckpt_path else None,
                 "sha256": file_sha256(ckpt_path) if ckpt_path else None,
                 "weights": WEIGHTS if random_init else None, "preset": preset,
-                "seed": seed if random_init else None},
+                "seed": seed if random_init else None, "distillation": distillation_report(ckpt_path)},
         random_init=random_init, tools=_tools(),
         command=_command(tgt.name, precision, fmt, asked, _as_given(checkpoint, ckpt_path), preset, overrides,
                          calib_paths, calibration_method, labels_path, dla_core, out_dir, dla_batch, text_encoder),

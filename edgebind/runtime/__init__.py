@@ -13,6 +13,7 @@ from pathlib import Path
 from edgebind.bundle import Bundle, load_bundle
 from edgebind.errors import ConfigError, suggest
 from edgebind.runtime.base import BaseRunner, Runner, check_feeds
+from edgebind.runtime.policy import ThreadPolicy
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ def runner_class(backend: str) -> type[BaseRunner]:
 
 
 def open_runner(bundle: Bundle | str | Path, modality: str, backend: str | None = None,
-                threads: int | None = None) -> Runner:
+                threads: int | None = None, policy: ThreadPolicy | None = None) -> Runner:
     """A Runner for one encoder of a bundle.
 
     Args:
@@ -63,6 +64,8 @@ def open_runner(bundle: Bundle | str | Path, modality: str, backend: str | None 
         backend: ``onnxruntime``, ``tensorrt`` or ``torch``. Defaults to tensorrt where an engine exists and
             TensorRT imports, else onnxruntime.
         threads: CPU threads for onnxruntime/torch. Defaults to the backend's choice.
+        policy: onnxruntime's thread policy (threads, spinning, CPU pinning); its ``threads`` wins over ``threads``.
+            Defaults to ``threads`` threads, no spinning, no pinning.
 
     Returns:
         A context manager with ``infer(feeds) -> outputs`` and ``embed(x) -> (N, out_dim) float32``, equal to
@@ -70,13 +73,21 @@ def open_runner(bundle: Bundle | str | Path, modality: str, backend: str | None 
 
     Raises:
         BundleError: not a bundle, edited after export, no such encoder, or an engine built elsewhere.
-        ConfigError: unknown backend.
+        ConfigError: unknown backend, or spinning/pinning asked of a backend other than onnxruntime.
     """
     b = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
     b.encoder(modality)
     name = backend or default_backend(b, modality)
-    runner: Runner = runner_class(name)(b, modality, threads)
+    cls = runner_class(name)
+    if name == "onnxruntime":
+        runner: Runner = cls(b, modality, threads, policy=policy)  # type: ignore[call-arg]
+        return runner
+    if policy is not None and (policy.spin or policy.cpus is not None):
+        raise ConfigError(f"spinning and CPU pinning are onnxruntime settings, but the {modality} runner is {name}; "
+                          "drop --spin/--pin or use --backend onnxruntime.")
+    runner = cls(b, modality, policy.threads if policy is not None and policy.threads else threads)
     return runner
 
 
-__all__ = ["BACKENDS", "BaseRunner", "Runner", "check_feeds", "default_backend", "open_runner", "runner_class"]
+__all__ = ["BACKENDS", "BaseRunner", "Runner", "ThreadPolicy", "check_feeds", "default_backend", "open_runner",
+           "runner_class"]

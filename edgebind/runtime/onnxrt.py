@@ -1,8 +1,14 @@
-"""ONNX Runtime backend: runs the bundle's ``.onnx`` at its precision (CUDA where available, else CPU)."""
+"""ONNX Runtime backend: runs the bundle's ``.onnx`` at its precision (CUDA where available, else CPU).
+
+One session per runner, reused for every call. An IO binding with a pre-allocated output buffer was measured
+against plain ``session.run`` for imu-small int8 at batch 1 on CPU and saved nothing (within 0.03 ms of 4.2 ms,
+benchmarks/bench_overhead.py), so calls stay on ``session.run``.
+"""
 
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 import numpy as np
@@ -10,6 +16,7 @@ import numpy as np
 from edgebind.bundle import Bundle
 from edgebind.errors import BundleError
 from edgebind.runtime.base import BaseRunner
+from edgebind.runtime.policy import ThreadPolicy, pin_current_thread, pinned
 
 log = logging.getLogger(__name__)
 
@@ -23,15 +30,19 @@ class OnnxRuntimeRunner(BaseRunner):
         threads: intra-op threads. Defaults to onnxruntime's choice (all physical cores).
         providers: execution providers. Defaults to CUDA (if onnxruntime-gpu is installed and the target is a GPU)
             then CPU.
+        policy: thread policy (threads, spinning, CPU pinning); its ``threads`` wins over ``threads``. Defaults to
+            ``threads`` threads, no spinning, no pinning.
     """
 
     backend = "onnxruntime"
 
     def __init__(self, bundle: Bundle, modality: str, threads: int | None = None,
-                 providers: list[str] | None = None) -> None:
-        super().__init__(bundle, modality, threads)
+                 providers: list[str] | None = None, policy: ThreadPolicy | None = None) -> None:
+        self.policy = policy or ThreadPolicy(threads=threads)
+        super().__init__(bundle, modality, self.policy.threads)
         self.providers = providers
         self.session: Any = None
+        self._pinned_threads: set[int] = set()
 
     def activate(self) -> None:
         try:
@@ -44,33 +55,40 @@ class OnnxRuntimeRunner(BaseRunner):
             opts.intra_op_num_threads = self.threads
             opts.inter_op_num_threads = 1
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        # no busy-waiting between calls: it would steal the cores from the sensor I/O and from other backends
-        # measured side by side (bench), for a latency gain well under 1 % at these model sizes
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # off by default: a pool that busy-waits after a call steals the core from the other runner of a stream
+        # and from other backends measured side by side (docs/students.md has the figures)
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if self.policy.spin else "0")
         available = ort.get_available_providers()
         wanted = self.providers or (["CUDAExecutionProvider", "CPUExecutionProvider"]
                                     if self.bundle.target != "cpu" else ["CPUExecutionProvider"])
         providers = [p for p in wanted if p in available] or ["CPUExecutionProvider"]
         path = self.bundle.file(self.entry.file)
-        self.session = ort.InferenceSession(str(path), opts, providers=providers)
+        with pinned(self.policy.cpus):  # the intra-op pool starts here and inherits the pinning
+            self.session = ort.InferenceSession(str(path), opts, providers=providers)
         meta = self.session.get_modelmeta().custom_metadata_map
         if meta.get("edgebind.bundle_id") != self.bundle.bundle_id:
             raise BundleError(
                 f"{path} belongs to bundle {meta.get('edgebind.bundle_id', 'none')[:12]}, not to this manifest's "
                 f"{self.bundle.bundle_id[:12]}; files from two exports were mixed. Re-export: {self.bundle.command}"
             )
-        log.debug("onnxruntime session for %s on %s", path, self.session.get_providers())
+        log.debug("onnxruntime session for %s on %s (%s)", path, self.session.get_providers(),
+                  self.policy.describe())
 
     def deactivate(self) -> None:
         self.session = None
 
     def _infer(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        ident = threading.get_ident()
+        if self.policy.cpus is not None and ident not in self._pinned_threads:
+            pin_current_thread(self.policy.cpus)  # the calling thread is one of the runner's threads
+            self._pinned_threads.add(ident)
         (out,) = self.session.run([self.entry.output_name], feeds)
         return {self.entry.output_name: np.asarray(out, dtype=np.float32)}
 
     def describe(self) -> dict[str, Any]:
         d = super().describe()
         d["providers"] = self.session.get_providers() if self.session is not None else None
+        d["policy"] = self.policy.describe()
         return d
 
 

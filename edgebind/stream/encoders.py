@@ -6,8 +6,9 @@ its input contract and logit scale, plus the label bank shipped with the bundle 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from edgebind.errors import BundleError, CheckpointError, ConfigError
+from edgebind.runtime.policy import ThreadPolicy
 
 if TYPE_CHECKING:
     from edgebind.bundle import Bundle
@@ -23,7 +25,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STREAM_MODALITIES = ("imu", "thermal")
+# intra-op threads of each onnxruntime runner when an IMU and a thermal runner share the cores; each is also pinned
+# to its own half of the CPUs (docs/students.md: against all cores per runner, with and without spinning/pinning)
+SHARED_CORES_THREADS = 1
 EmbedFn = Callable[[np.ndarray], np.ndarray]
+_TORCH_POLICY = ("--spin and --pin are onnxruntime settings, but a checkpoint runs on torch; export a bundle "
+                 "(edgebind export) or drop them.")
 
 
 @dataclass
@@ -36,6 +43,7 @@ class ModalityModel:
         contract: ``ImuContract`` or ``ThermalContract`` the input must follow.
         out_dim: embedding width.
         logit_scale: the modality's scale for label probabilities (IMU 5, thermal 10).
+        description: which encoder runs on what, and a student's distance to its teacher (:func:`describe_model`).
     """
 
     modality: str
@@ -43,6 +51,7 @@ class ModalityModel:
     contract: Any
     out_dim: int
     logit_scale: float
+    description: str = ""
 
 
 @dataclass
@@ -81,6 +90,10 @@ class Encoders:
             )
         return self.models[modality]
 
+    def descriptions(self) -> dict[str, str]:
+        """modality -> what runs it (see :func:`describe_model`)."""
+        return {m: mm.description for m, mm in self.models.items()}
+
     def close(self) -> None:
         self._stack.close()
 
@@ -91,9 +104,55 @@ class Encoders:
         self.close()
 
 
+def describe_model(config: Mapping[str, Any], runs_on: str, distillation: Mapping[str, Any] | None) -> str:
+    """One line for ``stream``: the encoder (preset and GFLOPs), what runs it, and for a student distilled by
+    ``edgebind distill`` its held-out cosine, centred cosine and top-1 label agreement with the teacher."""
+    from edgebind.config import config_from_dict, preset_name
+
+    cfg = dict(config)
+    name = preset_name(cfg) or f"custom {cfg.get('modality')} encoder"
+    line = f"{name} ({config_from_dict(cfg).flops() / 1e9:.3g} GFLOPs) on {runs_on}"
+    if distillation:
+        ev = distillation.get("held_out_eval") or {}
+        keys = (("cosine", "cosine"), ("centred_cosine", "centred cosine"), ("top1_agreement", "top-1 agreement"))
+        figs = ", ".join(f"{label} {ev[k]:.3f}" for k, label in keys if isinstance(ev.get(k), (int, float)))
+        return (f"{line}; student of {distillation.get('teacher') or 'a teacher'} (step {distillation.get('step')}), "
+                f"held out: {figs or 'no figures recorded'}")
+    if name.startswith("imagebind_huge"):
+        return line
+    return f"{line}; not distilled by edgebind: its distance to ImageBind is unknown"
+
+
+def stream_policies(threads: int | None, spin: bool, pins: Sequence[str], checkpoint: bool
+                    ) -> dict[str, ThreadPolicy]:
+    """The stream's onnxruntime thread policy per modality from ``--threads``, ``--spin`` and ``--pin``.
+
+    Threads and CPUs left None get the defaults of :func:`open_encoders` (when two runners share the cores:
+    :data:`SHARED_CORES_THREADS` threads each, each runner pinned to its own half of the CPUs).
+
+    Raises:
+        ConfigError: ``--spin``/``--pin`` with a checkpoint (torch), or ``--pin`` naming no stream modality.
+    """
+    from edgebind.runtime.policy import parse_modality_cpus
+
+    if checkpoint:
+        if spin or pins:
+            raise ConfigError(_TORCH_POLICY)
+        return {}
+    cpus = parse_modality_cpus(pins)
+    for m in cpus:
+        if m not in STREAM_MODALITIES:
+            from edgebind.errors import suggest
+
+            raise ConfigError(f"--pin {m}=...: '{m}' is not a stream modality.{suggest(m, STREAM_MODALITIES)} Use "
+                              "imu or thermal.")
+    return {m: ThreadPolicy(threads=threads, spin=spin, cpus=cpus.get(m)) for m in STREAM_MODALITIES}
+
+
 def open_encoders(bundle: str | Path | None = None, checkpoint: str | Path | None = None,
                   overrides: Mapping[str, Any] | None = None, backend: str | None = None,
-                  threads: int | None = None, allow_random_init: bool = False) -> Encoders:
+                  threads: int | None = None, allow_random_init: bool = False,
+                  policies: Mapping[str, ThreadPolicy] | None = None) -> Encoders:
     """Open the stream's models from a bundle (preferred) or a checkpoint.
 
     Args:
@@ -102,6 +161,10 @@ def open_encoders(bundle: str | Path | None = None, checkpoint: str | Path | Non
         overrides: ``--set`` values for a checkpoint.
         backend: the bundle runner (``onnxruntime``, ``tensorrt``, ``torch``). Defaults to the bundle's best.
         threads: CPU threads for the runner. Defaults to the runtime's choice.
+        policies: modality -> onnxruntime thread policy (threads, spinning, pinning); wins over ``threads``.
+            Defaults to ``threads`` threads, no spinning, no pinning; when the bundle has an IMU and a thermal
+            encoder run by onnxruntime, threads left None become :data:`SHARED_CORES_THREADS` and CPUs left None
+            one half of the CPUs each (IMU the lower half).
         allow_random_init: accept a bundle whose manifest says its weights are random. Defaults to False.
 
     Raises:
@@ -114,15 +177,18 @@ def open_encoders(bundle: str | Path | None = None, checkpoint: str | Path | Non
     if bundle is not None:
         if overrides:
             raise ConfigError("--set applies to checkpoints; a bundle already fixes its config.")
-        return _open_bundle(Path(bundle), backend, threads, allow_random_init)
+        return _open_bundle(Path(bundle), backend, threads, allow_random_init, policies or {})
     assert checkpoint is not None
     if backend not in (None, "torch"):
         raise ConfigError(f"--backend {backend} needs a bundle; a checkpoint runs on torch. Export one with "
                           "'edgebind export' to use ONNX Runtime or TensorRT.")
+    if any(p.spin or p.cpus is not None for p in (policies or {}).values()):
+        raise ConfigError(_TORCH_POLICY)
     return _open_checkpoint(Path(checkpoint), overrides or {}, threads)
 
 
-def _open_bundle(path: Path, backend: str | None, threads: int | None, allow_random_init: bool) -> Encoders:
+def _open_bundle(path: Path, backend: str | None, threads: int | None, allow_random_init: bool,
+                 policies: Mapping[str, ThreadPolicy]) -> Encoders:
     from edgebind.bundle import load_bundle
     from edgebind.preprocess.imu import ImuContract
     from edgebind.preprocess.thermal import ThermalContract
@@ -137,17 +203,31 @@ def _open_bundle(path: Path, backend: str | None, threads: int | None, allow_ran
     from edgebind.runtime import open_runner
 
     enc = Encoders(models={}, source=f"bundle {path}", random_init=bundle.random_init)
+    from edgebind.runtime import default_backend
+    from edgebind.runtime.policy import split_cpus
+
+    shared = sum(m in bundle.encoders for m in STREAM_MODALITIES) > 1
+    halves = dict(zip(STREAM_MODALITIES, split_cpus() or (), strict=False))
     for modality in STREAM_MODALITIES:
         if modality not in bundle.encoders:
             continue
         entry = bundle.encoders[modality]
-        runner = enc._stack.enter_context(open_runner(path, modality, backend=backend, threads=threads))
+        policy = policies.get(modality) or ThreadPolicy(threads=threads)
+        if shared and (backend or default_backend(bundle, modality)) == "onnxruntime":
+            policy = dataclasses.replace(policy, threads=policy.threads or SHARED_CORES_THREADS,
+                                         cpus=policy.cpus if policy.cpus is not None else halves.get(modality))
+        runner = enc._stack.enter_context(open_runner(path, modality, backend=backend, threads=threads,
+                                                      policy=policy))
         contract: Any
         if modality == "imu":
             contract = ImuContract.from_dict(entry.contract) if entry.contract else ImuContract()
         else:
             contract = ThermalContract.from_dict(entry.contract) if entry.contract else ThermalContract()
-        enc.models[modality] = ModalityModel(modality, runner.embed, contract, entry.out_dim, float(entry.logit_scale))
+        used = getattr(runner, "policy", None)  # onnxruntime's; other backends report threads only
+        runs_on = f"{entry.precision} {runner.backend} ({used.describe() if used else f'threads {policy.threads}'})"
+        enc.models[modality] = ModalityModel(modality, runner.embed, contract, entry.out_dim, float(entry.logit_scale),
+                                             describe_model(entry.config, runs_on,
+                                                            bundle.source.get("distillation")))
     if not enc.models:
         enc.close()
         raise BundleError(f"bundle {path} has no IMU or thermal encoder (it has {', '.join(bundle.encoders)}); "
@@ -198,8 +278,12 @@ def _open_checkpoint(path: Path, overrides: Mapping[str, Any], threads: int | No
             contract = ImuContract(num_samples=cfg.num_samples, sample_rate_hz=cfg.num_samples / 5.0)
         else:
             contract = ThermalContract(size=cfg.img_size)
+        from edgebind.export.pipeline import distillation_report
+
+        runs_on = f"fp32 torch ({torch.get_num_threads()} threads)"
         enc.models[modality] = ModalityModel(modality, _torch_embed(model), contract, cfg.out_dim,
-                                             float(model.logit_scale()))
+                                             float(model.logit_scale()),
+                                             describe_model(cfg.to_dict(), runs_on, distillation_report(path)))
     if not enc.models:
         raise CheckpointError(f"{path} has no IMU or thermal weights (it holds {', '.join(ckpt.modalities)}); pass "
                               "imagebind_huge.pth or a student with an IMU or thermal encoder.")

@@ -138,6 +138,7 @@ class StreamPipeline:
         self.encoders, self.labels, self.options, self.on_result = encoders, labels, options, on_result
         self.profile = profile
         self.stats = StreamStats()
+        self.stats.models = encoders.descriptions()
         self.slot = LatestSlot(on_skip=lambda job: self.stats.add(job.modality, skipped=1))
         self.done = threading.Event()
         self.info: DeviceInfo | None = None

@@ -15,12 +15,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from edgebind.bridge.events import Event
 from edgebind.errors import ConfigError
+from edgebind.runtime.policy import ThreadPolicy
 from edgebind.stream.encoders import Encoders
 from edgebind.stream.labels import LabelSource, label_source_for
 from edgebind.stream.pipeline import LabelResult, StreamOptions, StreamPipeline
@@ -178,7 +179,8 @@ def run_stream(port: str, *, bundle: str | Path | None = None, checkpoint: str |
                on_start: Callable[[StreamSession], None] | None = None, baud: int = 921600, fmt: str = "auto",
                rate_hz: float | None = None, duration_s: float | None = None,
                calibration: str | Path | None = None,
-               on_event: Callable[[Event], None] | None = None, units: Any = None) -> StreamSummary:
+               on_event: Callable[[Event], None] | None = None, units: Any = None,
+               policies: Mapping[str, ThreadPolicy] | None = None) -> StreamSummary:
     """Open the models and the labels, then stream ``port`` until done (what ``edgebind stream`` runs).
 
     Args:
@@ -188,6 +190,7 @@ def run_stream(port: str, *, bundle: str | Path | None = None, checkpoint: str |
         overrides: parsed ``--set`` values for the checkpoint.
         labels: labels.txt; None uses the bundle's label bank.
         backend, threads: the bundle runner and its CPU threads.
+        policies: modality -> onnxruntime thread policy (see ``open_encoders``).
         allow_random_init: run a bundle with random weights.
         options: windowing and labelling. Defaults to ``StreamOptions()``.
         on_result: called with each label (inference thread).
@@ -212,7 +215,7 @@ def run_stream(port: str, *, bundle: str | Path | None = None, checkpoint: str |
         raise ConfigError("pass either --bundle or --checkpoint, not both.")
     bundle_dir = find_bundle(bundle) if checkpoint is None else None
     ckpt = find_checkpoint(checkpoint) if checkpoint is not None else None
-    with open_encoders(bundle_dir, ckpt, overrides, backend, threads, allow_random_init) as enc:
+    with open_encoders(bundle_dir, ckpt, overrides, backend, threads, allow_random_init, policies) as enc:
         label_source = label_source_for(labels, enc)
         session = StreamSession(port, enc, label_source, options or StreamOptions(), on_result or (lambda r: None),
                                 baud=baud, fmt=fmt, rate_hz=rate_hz, duration_s=duration_s, profile=calibration,

@@ -91,6 +91,7 @@ class StreamStats:
         self.link: dict[str, int] = {}
         self.started_ns = 0
         self.ended_ns = 0
+        self.models: dict[str, str] = {}  # modality -> what runs it (set once by the pipeline)
 
     def counts(self, modality: str) -> ModalityCounts:
         """The counters of ``modality`` (created on first use)."""
@@ -134,6 +135,7 @@ class StreamStats:
             sample_gaps=self.sample_gaps,
             label_reloads=self.label_reloads,
             link=link,
+            models=dict(self.models),
         )
 
 
@@ -152,6 +154,7 @@ class StreamSummary:
         sample_gaps: holes in device time that restarted the window.
         label_reloads: times the labels file was re-read.
         link: every raw counter of the source.
+        models: modality -> the encoder, what runs it, and a student's held-out distance to its teacher.
     """
 
     duration_s: float
@@ -164,6 +167,7 @@ class StreamSummary:
     sample_gaps: int
     label_reloads: int
     link: dict[str, int]
+    models: dict[str, str] = field(default_factory=dict)
 
     @property
     def windows(self) -> int:
@@ -181,7 +185,7 @@ class StreamSummary:
                 "modalities": self.modalities, "decode_errors": self.decode_errors,
                 "samples_lost": self.samples_lost, "thermal_frames_lost": self.thermal_frames_lost,
                 "queue_dropped_chunks": self.queue_dropped_chunks, "disconnects": self.disconnects,
-                "sample_gaps": self.sample_gaps, "label_reloads": self.label_reloads}
+                "sample_gaps": self.sample_gaps, "label_reloads": self.label_reloads, "models": self.models}
 
     def lines(self) -> list[str]:
         """Human-readable summary lines."""
@@ -190,6 +194,7 @@ class StreamSummary:
             return "-" if v is None else f"{v:.1f} ms"
 
         out = [f"streamed for {self.duration_s:.1f} s"]
+        out += [f"{name} model: {line}" for name, line in self.models.items()]
         for name, m in self.modalities.items():
             lat, run = m["latency"], m["runner"]
             extra = f", {m['throttled']} throttled" if m["throttled"] else ""

@@ -64,3 +64,35 @@ def test_profile_shows_where_time_goes(tiny_bundle: Path) -> None:
     assert abs(sum(ops.values()) - 1.0) < 1e-6
     assert {"LayerNormalization", "Softmax"} <= set(ops)
     assert prof == sorted(prof, key=lambda kv: -kv[1])
+
+
+def test_time_calls_blocks_and_interleaved_order() -> None:
+    from edgebind.bench import time_calls
+
+    order: list[str] = []
+    calls = [lambda: order.append("a"), lambda: order.append("b")]
+    t = time_calls(calls, runs=5, mode="blocks", block=2)
+    # rounds of (1 untimed + up to 2 timed) per callable: a a a b b b | a a a b b b | a a b b
+    assert "".join(order) == "aaabbbaaabbbaabb"
+    assert t.shape == (2, 5) and (t > 0).all()
+    order.clear()
+    time_calls(calls, runs=3, mode="interleaved")
+    assert "".join(order) == "ababab"
+
+
+def test_bench_modes_and_errors(tiny_bundle: Path) -> None:
+    from edgebind.cli import cli
+    from edgebind.errors import ConfigError
+
+    res = CliRunner().invoke(cli, ["bench", str(tiny_bundle), "--json", "--runs", "3", "--block", "2", "--warmup",
+                                   "0", "--modality", "imu", "--backend", "onnxruntime", "--threads", "1",
+                                   "--mode", "interleaved", "--spin"])
+    assert res.exit_code == 0, res.output
+    (row,) = json.loads(res.output)
+    assert row["mode"] == "interleaved" and row["spin"] is True and row["runs"] == 3
+    import pytest
+
+    with pytest.raises(ConfigError, match="unknown timing mode 'both'; pick one of blocks, interleaved"):
+        bench_bundles([tiny_bundle], mode="both")
+    with pytest.raises(ConfigError, match="--batch, --runs and --block must be >= 1, got 1, 20 and 0"):
+        bench_bundles([tiny_bundle], block=0)

@@ -58,6 +58,9 @@ def test_json_lines_with_a_checkpoint(device: SimulatedDevice, tiny_ckpt: Path, 
         assert len(w["top_k"]) == 3 and {"label", "score"} <= set(w["top_k"][0])
         assert w["drops"] == {"windows_skipped": 0, "samples_lost": 0}
     assert summary["windows"] == 3 and summary["modalities"]["imu"]["latency"]["p99_ms"] > 0
+    imu_model = summary["models"]["imu"]
+    assert imu_model.startswith("tiny_imu (") and "GFLOPs) on fp32 torch" in imu_model
+    assert imu_model.endswith("not distilled by edgebind: its distance to ImageBind is unknown")
 
 
 def test_bundle_from_env_exactly_as_typed(device: SimulatedDevice, demo_bundle: Path, tmp_path: Path) -> None:
@@ -67,6 +70,15 @@ def test_bundle_from_env_exactly_as_typed(device: SimulatedDevice, demo_bundle: 
                     env={"EDGEBIND_BUNDLE": str(demo_bundle)})
     assert code == 0, out
     assert "summary:" in out and "imu: 2 labelled, 0 skipped" in out and "runner p50" in out
+    # which model runs, printed first; one runner alone keeps onnxruntime's thread default
+    assert out.startswith("imu model: custom imu encoder (") and "on fp32 onnxruntime (threads default, no spin" in out
+
+
+def test_thread_options_are_checked(tiny_ckpt: Path, labels_file: Path) -> None:
+    code, out = run("stream", "loop://", "--checkpoint", str(tiny_ckpt), "--labels", str(labels_file), "--spin")
+    assert code == 1 and "--spin and --pin are onnxruntime settings, but a checkpoint runs on torch" in out
+    code, out = run("stream", "loop://", "--bundle", ".", "--labels", str(labels_file), "--pin", "imus=0")
+    assert code == 1 and "--pin imus=...: 'imus' is not a stream modality. Did you mean 'imu'?" in out
 
 
 def test_random_init_bundle_is_refused(random_bundle: Path, labels_file: Path) -> None:

@@ -1,0 +1,277 @@
+"""Students next to the huge encoders, side by side in one run: latency, and distance to the teacher.
+
+For IMU and thermal, on this machine's CPU, batch 1:
+
+* huge encoder, eager PyTorch fp32 (ours, parity-proven against the official code: the baseline of every ratio);
+* huge encoder, ONNX Runtime fp32 and int8;
+* the distilled student (``imu-small``, ``thermal-small``) in eager PyTorch fp32, ONNX Runtime fp32 and int8.
+
+There is no real ImageBind checkpoint here, so the teacher is a seeded random-init huge-layout model (IMU, thermal,
+and a tiny random text encoder for the label banks; latency does not depend on the weights). The students are
+distilled by ``edgebind distill`` on the real data we ship (IMU: BasicMotions TRAIN, ``edgebind/data/demo``; thermal:
+the Cacophony CPTV clip 20240917-1921337) and exported by ``edgebind export --int8`` calibrated on that same data.
+Held-out data (BasicMotions TEST; CPTV clip 20240507-074536) gives each student's cosine, centred cosine (after
+removing the teacher's mean unit embedding of the training windows) and top-1 label agreement with the
+teacher. Distillation takes minutes of CPU: everything is cached under ``--cache`` and ``--reuse`` skips what is
+there. Timing uses ``edgebind.bench`` in blocks (see docs/students.md) repeated ``--repeats`` times; the spread of
+the ratios over the repeats is printed.
+
+    python benchmarks/bench_students.py --reuse                       # IMU and thermal
+    python benchmarks/bench_students.py --modality imu --reuse --repeats 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("EDGEBIND_SHARED", REPO.parent / "shared"))
+DEMO = REPO / "edgebind" / "data" / "demo"
+STUDENTS = {"imu": "imu-small", "thermal": "thermal-small"}
+TEACHERS = ("imu", "thermal")
+THERMAL_LABELS = "a person\nan animal\na bird\na car\nan empty field at night\n"
+IMU_LABELS = "Standing\nRunning\nWalking\nBadminton: playing badminton\n"
+GOAL_IMU_INT8 = 30.0
+
+
+def _data_file(rel: str) -> Path:
+    """A real recording from ../shared/data, else the copy in tests/data."""
+    for root in (SHARED / "data", REPO / "tests" / "data"):
+        if (root / rel).is_file():
+            return root / rel
+    raise SystemExit(f"missing {rel}: set EDGEBIND_SHARED to the shared folder.")
+
+
+def recordings(cache: Path) -> dict[str, dict[str, Path]]:
+    """Training and held-out Recordings per modality (.npz, converted once)."""
+    from edgebind.bridge.convert import convert
+
+    out: dict[str, dict[str, Path]] = {"imu": {"train": DEMO / "basicmotions_train.npz",
+                                               "held": DEMO / "basicmotions_test.npz"}}
+    thermal: dict[str, Path] = {}
+    for split, rel in (("train", "thermal/20240917-1921337.cptv"), ("held", "thermal/20240507-074536.cptv")):
+        path = cache / f"thermal_{split}.npz"
+        if not path.is_file():
+            convert(_data_file(rel)).save(path)
+        thermal[split] = path
+    out["thermal"] = thermal
+    return out
+
+
+def teacher(cache: Path, seed: int, preset: str = "imagebind_huge") -> Path:
+    """The random-init teacher (IMU + thermal of ``preset`` + a tiny 1024-d text encoder for label banks)."""
+    path = cache / f"{'' if preset == 'imagebind_huge' else preset + '_'}teacher_seed{seed}.safetensors"
+    if path.is_file():
+        return path
+    import torch
+
+    from edgebind.checkpoint import save_checkpoint
+    from edgebind.config import get_config
+    from edgebind.models import build_encoder
+
+    torch.manual_seed(seed)
+    models = [build_encoder(get_config(preset, m)).eval() for m in TEACHERS] + [build_encoder(get_config("tiny_text"))]
+    return save_checkpoint(models, path, {"random_init": "true", "seed": str(seed)})
+
+
+def edgebind(*args: str, cache: Path) -> str:
+    """Run an edgebind command in a subprocess (the same CLI a user types); its stdout."""
+    env = {**os.environ, "EDGEBIND_CACHE": str(cache / "edgebind-cache"),
+           "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    cmd = [sys.executable, "-c", "from edgebind.cli import main; main()", *args]
+    print("$ edgebind " + " ".join(args), flush=True)
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"edgebind {args[0]} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+def distill(m: str, teach: Path, recs: dict[str, Path], cache: Path, steps: int, reuse: bool) -> Path:
+    """``edgebind distill`` the modality's student (cached)."""
+    out = cache / f"{STUDENTS[m]}_{steps}steps.safetensors"
+    if reuse and out.is_file():
+        return out
+    labels = cache / f"{m}_labels.txt"
+    labels.write_text(IMU_LABELS if m == "imu" else THERMAL_LABELS)
+    extra = (["--views", "4", "--batch-size", "32", "--hop", "1.0"] if m == "imu"
+             else ["--views", "2", "--batch-size", "16"])
+    t0 = time.perf_counter()
+    edgebind("distill", "--teacher", str(teach), "--student", STUDENTS[m], "--modality", m, "--data",
+             str(recs["train"]), "--eval-data", str(recs["held"]), "--labels", str(labels), "--steps", str(steps),
+             "--eval-every", str(max(steps // 4, 1)), "--seed", "0", *extra, "-o", str(out), "--json", cache=cache)
+    print(f"distilled {out.name} in {time.perf_counter() - t0:.0f} s", flush=True)
+    return out
+
+
+def export(m: str, ckpt: Path, name: str, precision: str, recs: dict[str, Path], cache: Path, reuse: bool) -> Path:
+    """``edgebind export --target cpu`` of one encoder (int8 calibrated on the training recording), cached."""
+    out = cache / "bundles" / f"{name}-{precision}"
+    if reuse and (out / "manifest.json").is_file():
+        return out
+    args = ["export", "--target", "cpu", "--checkpoint", str(ckpt), "--modalities", m, "--labels",
+            str(cache / f"{m}_labels.txt"), "-o", str(out)]
+    if precision == "int8":
+        args += ["--int8", "--calibration", str(recs["train"])]
+    t0 = time.perf_counter()
+    edgebind(*args, cache=cache)
+    print(f"exported {out.name} in {time.perf_counter() - t0:.0f} s", flush=True)
+    return out
+
+
+def inputs(rec: Path, m: str) -> np.ndarray:
+    """Clean model inputs of every window (IMU, 1 s hop) or frame (thermal) of a Recording."""
+    from edgebind.train.augment import make_batch, no_augment
+    from edgebind.train.common import default_augment
+    from edgebind.train.data import load_recordings, windows_from_recordings
+
+    ws = windows_from_recordings(load_recordings([rec]), m, hop_s=1.0)
+    idx = np.arange(len(ws))
+    return make_batch(ws.raw, m, ws.contract, no_augment(default_augment(m)), 0, idx, np.zeros(len(ws), np.int64))
+
+
+def quality(m: str, bundles: dict[str, Path], recs: dict[str, Path]) -> dict[str, dict[str, float]]:
+    """Each student's (torch fp32, ORT fp32, ORT int8) distance to the teacher (huge torch fp32) on held-out data,
+    and the int8 student's cosine to its fp32 self."""
+    from edgebind.bundle import load_bundle
+    from edgebind.runtime import open_runner
+    from edgebind.train.evaluate import teacher_agreement
+
+    held, train = inputs(recs["held"], m), inputs(recs["train"], m)
+    with open_runner(bundles["huge-fp32"], m, backend="torch") as r:
+        teacher_held, teacher_train = r.embed(held), r.embed(train)
+    bank = load_bundle(bundles["huge-fp32"]).label_bank()
+    # the mean of the teacher's *unit* training embeddings, as edgebind distill's evaluation uses
+    train_mean = (teacher_train / np.linalg.norm(teacher_train, axis=-1, keepdims=True)).mean(0)
+    out: dict[str, dict[str, float]] = {}
+    embs: dict[str, np.ndarray] = {}
+    for key, bundle, backend in (("student torch fp32", "student-fp32", "torch"),
+                                 ("student ORT fp32", "student-fp32", "onnxruntime"),
+                                 ("student ORT int8", "student-int8", "onnxruntime")):
+        with open_runner(bundles[bundle], m, backend=backend) as r:
+            embs[key] = r.embed(held)
+        out[key] = teacher_agreement(embs[key], teacher_held, train_mean, bank)
+    a, b = embs["student ORT int8"], embs["student ORT fp32"]
+    cos = (a * b).sum(-1) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1))
+    out["student ORT int8"]["min_cosine_to_fp32"] = float(cos.min())
+    out["_meta"] = {"held_out_inputs": float(len(held)), "train_inputs": float(len(train))}
+    return out
+
+
+def timing(m: str, bundles: dict[str, Path], args: argparse.Namespace) -> list[dict[str, Any]]:
+    """``edgebind.bench`` of every (bundle, backend) in one call, ``args.repeats`` times; per case the medians of
+    p50/p99 and of the ratio to the huge eager encoder, with the ratio's min and max over the repeats."""
+    from edgebind.bench import bench_bundles
+
+    order = ["huge-fp32", "huge-int8", "student-fp32", "student-int8"]
+    runs: list[list[Any]] = []
+    for i in range(args.repeats):
+        runs.append(bench_bundles([bundles[k] for k in order], modalities=[m], threads=args.threads, runs=args.runs,
+                                  warmup=args.warmup, mode=args.mode, block=args.block))
+        print(f"  {m} timing repeat {i + 1}/{args.repeats} done", flush=True)
+    names = {str(bundles[k]): k for k in order}
+    rows = []
+    for j, first in enumerate(runs[0]):
+        case = [rep[j] for rep in runs]
+        ratios = [c.speedup_vs_torch_fp32 for c in case]
+        what = names[first.bundle].replace("-fp32", "").replace("-int8", "")
+        rows.append({"case": f"{what} {'eager' if first.backend == 'torch' else 'ORT'} {first.precision}",
+                     "p50_ms": float(np.median([c.p50_ms for c in case])),
+                     "p99_ms": float(np.median([c.p99_ms for c in case])),
+                     "ratio": float(np.median(ratios)), "ratio_min": min(ratios), "ratio_max": max(ratios)})
+    return rows
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--modality", choices=["imu", "thermal", "both"], default="both")
+    p.add_argument("--cache", type=Path, default=REPO / "benchmarks" / "results" / "cache")
+    p.add_argument("--reuse", action="store_true", help="Reuse the students and bundles already in --cache.")
+    p.add_argument("--imu-steps", type=int, default=300, help="Distillation steps of imu-small [300].")
+    p.add_argument("--thermal-steps", type=int, default=150, help="Distillation steps of thermal-small [150].")
+    p.add_argument("--threads", type=int, default=1, help="Threads of every backend [1: on a loaded shared machine, "
+                   "2-thread eager PyTorch spin-waits and reads up to 25x slow, which would flatter every ratio]")
+    p.add_argument("--runs", type=int, default=20, help="Timed calls per case and repeat [20].")
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--mode", choices=["blocks", "interleaved"], default="blocks")
+    p.add_argument("--block", type=int, default=5)
+    p.add_argument("--repeats", type=int, default=3, help="Whole timing runs; the ratios' spread is printed [3].")
+    p.add_argument("--seed", type=int, default=0, help="Seed of the random-init teacher [0].")
+    p.add_argument("--teacher-preset", default="imagebind_huge", help="Teacher layout ['tiny' for a smoke run].")
+    p.add_argument("--json", type=Path, help="Also write the figures here.")
+    args = p.parse_args()
+
+    args.cache.mkdir(parents=True, exist_ok=True)
+    mods = ["imu", "thermal"] if args.modality == "both" else [args.modality]
+    recs = recordings(args.cache)
+    teach = teacher(args.cache, args.seed, args.teacher_preset)
+    report: dict[str, Any] = {"threads": args.threads, "runs": args.runs, "repeats": args.repeats, "mode": args.mode,
+                              "batch": 1, "teacher": f"random-init {args.teacher_preset} layout, seed {args.seed}"}
+    for m in mods:
+        steps = args.imu_steps if m == "imu" else args.thermal_steps
+        student = distill(m, teach, recs[m], args.cache, steps, args.reuse)
+        bundles = {f"huge-{prec}": export(m, teach, f"huge-{m}", prec, recs[m], args.cache, args.reuse)
+                   for prec in ("fp32", "int8")}
+        labels = bundles["huge-fp32"] / "labels.npz"
+        (args.cache / f"{m}_student_labels.npz").write_bytes(labels.read_bytes())
+        for prec in ("fp32", "int8"):
+            bundles[f"student-{prec}"] = export_student(m, student, prec, recs[m], args.cache, args.reuse)
+        report[m] = {"student": STUDENTS[m], "steps": steps, "quality": quality(m, bundles, recs[m]),
+                     "timing": timing(m, bundles, args)}
+    print_report(report, mods)
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1))
+    return 0
+
+
+def export_student(m: str, student: Path, precision: str, recs: dict[str, Path], cache: Path, reuse: bool) -> Path:
+    """The student's bundle, labelled with the teacher's label bank (a student has no text encoder)."""
+    out = cache / "bundles" / f"{STUDENTS[m]}-{precision}"
+    if reuse and (out / "manifest.json").is_file():
+        return out
+    args = ["export", "--target", "cpu", "--checkpoint", str(student), "--modalities", m, "--labels",
+            str(cache / f"{m}_student_labels.npz"), "-o", str(out)]
+    if precision == "int8":
+        args += ["--int8", "--calibration", str(recs["train"])]
+    edgebind(*args, cache=cache)
+    return out
+
+
+def print_report(report: dict[str, Any], mods: list[str]) -> None:
+    print(f"\nbatch 1, CPU, {report['threads']} threads per backend, {report['runs']} timed calls x "
+          f"{report['repeats']} repeats ({report['mode']}); teacher: {report['teacher']}")
+    for m in mods:
+        r = report[m]
+        print(f"\n{m}: huge vs {r['student']} ({r['steps']} distillation steps); ratio = huge eager p50 / p50 "
+              "(median [min-max] over repeats)")
+        print(f"{'case':<24} {'p50 ms':>8} {'p99 ms':>8} {'x huge eager':>22}")
+        for row in r["timing"]:
+            print(f"{row['case']:<24} {row['p50_ms']:>8.2f} {row['p99_ms']:>8.2f} "
+                  f"{row['ratio']:>8.2f} [{row['ratio_min']:.2f}-{row['ratio_max']:.2f}]")
+        q = r["quality"]
+        print(f"held out ({int(q['_meta']['held_out_inputs'])} inputs) vs the teacher (huge eager fp32):")
+        print(f"{'student':<24} {'cosine':>7} {'centred':>8} {'const. baseline':>15} {'top-1 agree':>11} "
+              f"{'teacher top share':>17}")
+        for key, f in q.items():
+            if key.startswith("_"):
+                continue
+            print(f"{key:<24} {f['cosine']:>7.3f} {f['centred_cosine']:>8.3f} {f['constant_baseline']:>15.3f} "
+                  f"{f.get('top1_agreement', float('nan')):>11.3f} {f.get('teacher_top1_share', float('nan')):>17.3f}")
+        if "min_cosine_to_fp32" in q["student ORT int8"]:
+            print(f"student ORT int8 min cosine to its fp32 self: {q['student ORT int8']['min_cosine_to_fp32']:.5f}")
+        if m == "imu":
+            int8 = next(row for row in r["timing"] if row["case"] == "student ORT int8")
+            print(f"goal: imu-small int8 >= {GOAL_IMU_INT8:g}x the huge eager encoder: measured "
+                  f"{int8['ratio']:.1f}x ({'met' if int8['ratio'] >= GOAL_IMU_INT8 else 'NOT met'})")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
