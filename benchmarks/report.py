@@ -186,14 +186,36 @@ def int8_speedup() -> list[str]:
 
 def students() -> list[str]:
     lines = []
-    for m in ("imu", "thermal"):
-        data, where = _results(f"bench_distill_{m}.json", f"python benchmarks/bench_distill.py --modality {m} --json "
-                               f"> benchmarks/results/bench_distill_{m}.json")
+    for m, name in (("imu", "bench_students.json"), ("thermal", "bench_students_thermal.json")):
+        data, where = _results(name, f"python benchmarks/bench_students.py --modality {m} --reuse "
+                               f"--repeats 3 --runs 20")
         lines.append(f"{m}: {where}")
-        for row in data if isinstance(data, list) else (data or {}).get("rows", []):
-            lines.append(f"  {json.dumps(row)}")
+        if not isinstance(data, dict) or m not in data:
+            continue
+        r = data[m]
+        timing = ", ".join(f"{t['case']} {t['p50_ms']:.2f} ms ({t['ratio']:.2f}x)" for t in r["timing"])
+        q = r["quality"].get("student ORT int8", {})
+        lines.append(f"  {r['student']} from a {data['teacher']} teacher, {r['steps']} steps; batch {data['batch']}, "
+                     f"{data['threads']} thread(s), p50 and ratio to the huge eager encoder: {timing}")
+        if q:
+            lines.append(f"  int8 student on held-out windows: cosine {q['cosine']:.3f}, centred cosine "
+                         f"{q['centred_cosine']:.3f} (constant baseline {q['constant_baseline']:.3f}), top-1 agreement "
+                         f"{q['top1_agreement']:.3f}, min cosine to its fp32 self {q.get('min_cosine_to_fp32', 0):.5f}")
     return lines
 
+
+def threads() -> list[str]:
+    data, where = _results("bench_threads_quiet.json", "python benchmarks/bench_threads.py "
+                           "benchmarks/results/cache/bundles/imu-small-int8 "
+                           "benchmarks/results/cache/bundles/thermal-small-int8 --rounds 40 --repeats 3")
+    if not isinstance(data, list):
+        return [where]
+    by: dict[str, list[float]] = {}
+    for repeat in data:
+        for row in repeat:
+            by.setdefault(row["policy"], []).append(row["pair_p99_ms"])
+    return [where] + [f"{policy}: IMU+thermal pair p99 " + " / ".join(f"{v:.1f}" for v in p99) + " ms"
+                      for policy, p99 in by.items()]
 
 def serial_link() -> list[str]:
     keep = ("binary decoder", "pty load")
@@ -277,8 +299,10 @@ FIGURES = [
            "python -m pytest tests/export/test_reference_parity.py -s", "here", export_parity),
     Figure("int8_speedup", "CPU speed-up of int8", "python benchmarks/bench_export.py --runs 20",
            "results: benchmarks/results/bench_export.json", int8_speedup),
-    Figure("students", "Students", "python benchmarks/bench_distill.py --modality {imu,thermal} --json",
-           "results: benchmarks/results/bench_distill_{imu,thermal}.json", students),
+    Figure("students", "Students", "python benchmarks/bench_students.py --modality {imu,thermal} --reuse",
+           "results: benchmarks/results/bench_students{,_thermal}.json", students),
+    Figure("threads", "Two runners sharing 2 cores", "python benchmarks/bench_threads.py IMU_BUNDLE THERMAL_BUNDLE",
+           "results: benchmarks/results/bench_threads_quiet.json", threads),
     Figure("serial_link", "Serial link", "python benchmarks/bench_serial_link.py --seconds 10",
            "fast: --seconds 2", serial_link),
     Figure("stream", "Sensor to label", "python benchmarks/bench_stream.py --seconds 10", "run: the same command",
