@@ -112,13 +112,15 @@ def distill(m: str, teach: Path, recs: dict[str, Path], cache: Path, steps: int,
     return out
 
 
-def export(m: str, ckpt: Path, name: str, precision: str, recs: dict[str, Path], cache: Path, reuse: bool) -> Path:
-    """``edgebind export --target cpu`` of one encoder (int8 calibrated on the training recording), cached."""
+def export(m: str, ckpt: Path, name: str, precision: str, recs: dict[str, Path], cache: Path, reuse: bool,
+           labels: Path | None = None) -> Path:
+    """``edgebind export --target cpu`` of one encoder (int8 calibrated on the training recording), cached.
+    ``labels`` defaults to the teacher's labels.txt (embedded by its text encoder)."""
     out = cache / "bundles" / f"{name}-{precision}"
     if reuse and (out / "manifest.json").is_file():
         return out
     args = ["export", "--target", "cpu", "--checkpoint", str(ckpt), "--modalities", m, "--labels",
-            str(cache / f"{m}_labels.txt"), "-o", str(out)]
+            str(labels or cache / f"{m}_labels.txt"), "-o", str(out)]
     if precision == "int8":
         args += ["--int8", "--calibration", str(recs["train"])]
     t0 = time.perf_counter()
@@ -220,10 +222,10 @@ def main() -> int:
         student = distill(m, teach, recs[m], args.cache, steps, args.reuse)
         bundles = {f"huge-{prec}": export(m, teach, f"huge-{m}", prec, recs[m], args.cache, args.reuse)
                    for prec in ("fp32", "int8")}
-        labels = bundles["huge-fp32"] / "labels.npz"
-        (args.cache / f"{m}_student_labels.npz").write_bytes(labels.read_bytes())
+        teacher_bank = bundles["huge-fp32"] / "labels.npz"  # a student has no text encoder: the teacher's bank
         for prec in ("fp32", "int8"):
-            bundles[f"student-{prec}"] = export_student(m, student, prec, recs[m], args.cache, args.reuse)
+            bundles[f"student-{prec}"] = export(m, student, STUDENTS[m], prec, recs[m], args.cache, args.reuse,
+                                                labels=teacher_bank)
         report[m] = {"student": STUDENTS[m], "steps": steps, "quality": quality(m, bundles, recs[m]),
                      "timing": timing(m, bundles, args)}
     print_report(report, mods)
@@ -231,18 +233,6 @@ def main() -> int:
         args.json.write_text(json.dumps(report, indent=1))
     return 0
 
-
-def export_student(m: str, student: Path, precision: str, recs: dict[str, Path], cache: Path, reuse: bool) -> Path:
-    """The student's bundle, labelled with the teacher's label bank (a student has no text encoder)."""
-    out = cache / "bundles" / f"{STUDENTS[m]}-{precision}"
-    if reuse and (out / "manifest.json").is_file():
-        return out
-    args = ["export", "--target", "cpu", "--checkpoint", str(student), "--modalities", m, "--labels",
-            str(cache / f"{m}_student_labels.npz"), "-o", str(out)]
-    if precision == "int8":
-        args += ["--int8", "--calibration", str(recs["train"])]
-    edgebind(*args, cache=cache)
-    return out
 
 
 def print_report(report: dict[str, Any], mods: list[str]) -> None:
