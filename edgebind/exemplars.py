@@ -24,7 +24,7 @@ import numpy as np
 
 from edgebind.errors import ConfigError, InputError
 from edgebind.preprocess.imu import DEFAULT_IMU_CONTRACT, ImuContract
-from edgebind.zeroshot import LabelBank, LabelSpec
+from edgebind.zeroshot import LabelBank, LabelSpec, unit_rows
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +32,6 @@ TEXT_WEIGHT = 0.5
 """Weight of the text row beside the example prototype in an ``examples+text`` label (both unit vectors)."""
 
 EmbedWindows = Callable[[np.ndarray], np.ndarray]
-
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
 
 def example_path(spec_file: str, labels_path: str | Path) -> Path:
@@ -105,7 +101,7 @@ def append_examples(path: str | Path, windows: np.ndarray, meta: dict[str, Any] 
 
 def unit_mean(embeddings: np.ndarray) -> np.ndarray:
     """(K, D) embeddings (any scale) -> (D,) the normalised mean of their unit vectors: a class prototype."""
-    return _unit(_unit(np.asarray(embeddings, dtype=np.float32)).mean(axis=0))
+    return unit_rows(unit_rows(np.asarray(embeddings, dtype=np.float32)).mean(axis=0))
 
 
 def prototype(windows: np.ndarray, embed: EmbedWindows) -> np.ndarray:
@@ -152,7 +148,7 @@ def with_examples(text_bank: LabelBank | None, specs: Sequence[LabelSpec], label
                 if len(text_row) != len(proto):
                     raise ConfigError(f"label '{spec.name}': the IMU encoder embeds at width {len(proto)} but the "
                                       f"text rows have width {len(text_row)}; use text and encoder of one space.")
-                proto = _unit((1 - TEXT_WEIGHT) * proto + TEXT_WEIGHT * text_row)
+                proto = unit_rows((1 - TEXT_WEIGHT) * proto + TEXT_WEIGHT * text_row)
             rows.append(proto)
         kinds.append(spec.kind)
     if text_bank is None:

@@ -92,7 +92,8 @@ def read_labels(path: str | Path) -> list[LabelSpec]:
     return parse_labels(p.read_text(encoding="utf-8"), str(p))
 
 
-def _unit(x: np.ndarray) -> np.ndarray:
+def unit_rows(x: np.ndarray) -> np.ndarray:
+    """Each row (last axis) scaled to unit L2 norm; zero rows stay zero."""
     return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
 
@@ -147,7 +148,7 @@ class LabelBank:
                 f"embeddings have width {emb.shape[-1]} but the label bank was built at {self.dim}; rebuild the "
                 "label bank for this model (export --labels)."
             )
-        return _unit(emb) @ self.embeddings.T
+        return unit_rows(emb) @ self.embeddings.T
 
     def probs(self, emb: np.ndarray) -> np.ndarray:
         """(B, n_labels) softmax of ``logit_scale * cosine``."""
@@ -210,8 +211,8 @@ def build_label_bank(
     rows = []
     for spec in specs:
         texts = [t.format(p) for p in (spec.prompts or (spec.name,)) for t in templates]
-        emb = _unit(np.asarray(embed_text(texts), dtype=np.float32))
-        rows.append(_unit(emb.mean(axis=0)))
+        emb = unit_rows(np.asarray(embed_text(texts), dtype=np.float32))
+        rows.append(unit_rows(emb.mean(axis=0)))
     return LabelBank([s.name for s in specs], np.stack(rows), tuple(templates), logit_scale, dict(meta or {}))
 
 

@@ -12,6 +12,7 @@ from edgebind.bridge.recording import Recording
 from edgebind.errors import InputError
 from edgebind.eval.truth import UNLABELLED, window_truth, with_truth
 from edgebind.preprocess.imu import DEFAULT_IMU_CONTRACT, ImuContract, windows_from_recording
+from edgebind.zeroshot import unit_rows
 
 EMBED_BATCH = 64
 GROUP_BY = ("auto", "recording", "segment")
@@ -123,5 +124,5 @@ def load_windows(paths: Sequence[str | Path], embed: Callable[[np.ndarray], np.n
                               for j in range(0, int(keep.sum()), EMBED_BATCH)])
         parts.append((emb, wt.labels[keep], np.full(int(keep.sum()), i), wt.segment[keep], start[keep], end[keep]))
     emb, labels, rec_idx, seg, start, end = (np.concatenate(x) for x in zip(*parts, strict=True))
-    emb = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+    emb = unit_rows(emb)
     return LabelledWindows(emb.astype(np.float32), labels, rec_idx, seg, start, end, [str(p) for p in paths], skipped)

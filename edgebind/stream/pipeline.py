@@ -29,6 +29,7 @@ from edgebind.stream.labels import LabelSource
 from edgebind.stream.scheduler import Job, LatestSlot
 from edgebind.stream.smoothing import Decision, ProbSmoother, decide
 from edgebind.stream.stats import StreamStats
+from edgebind.zeroshot import unit_rows
 
 log = logging.getLogger(__name__)
 
@@ -104,10 +105,6 @@ class LabelResult:
                 "top_k": [{"label": n, "score": round(p, 5)} for n, p in self.decision.top_k],
                 "latency_ms": round(self.latency_ms, 3), "runner_ms": round(self.runner_ms, 3),
                 "drops": {"windows_skipped": self.skipped, "samples_lost": self.samples_lost}, "index": self.index}
-
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
 
 @dataclass
@@ -305,14 +302,14 @@ class StreamPipeline:
         t0 = time.monotonic_ns()
         emb = np.asarray(model.embed(job.x[None]), dtype=np.float32)  # (1, ...) -> (1, out_dim)
         runner_ms = (time.monotonic_ns() - t0) / 1e6
-        unit = _unit(emb)[0]
+        unit = unit_rows(emb)[0]
         self._emit(job.modality, unit, model.logit_scale, job, runner_ms)
         if job.modality == "thermal":
             self._latest_thermal = _Latest(unit, job.t_end_ns, runner_ms)
         elif self.options.fuse and self._latest_thermal is not None:
             th = self._latest_thermal
             if abs(job.t_end_ns - th.t_ns) <= self._fuse_age_ns:
-                fused = _unit(unit + th.unit_emb)  # ImageBind embedding arithmetic: sum of unit vectors
+                fused = unit_rows(unit + th.unit_emb)  # ImageBind embedding arithmetic: sum of unit vectors
                 self._emit("fused", fused, model.logit_scale, job, runner_ms, count=False)
         limit = self.options.max_windows
         if limit is not None and job.modality == self.primary and self.stats.counts(job.modality).labelled >= limit:

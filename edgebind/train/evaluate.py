@@ -12,11 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from edgebind.zeroshot import LabelBank
-
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
+from edgebind.zeroshot import LabelBank, unit_rows
 
 
 @torch.inference_mode()
@@ -51,13 +47,13 @@ def teacher_agreement(
         ``cosine`` (mean), ``cosine_min``, and where possible ``constant_baseline``, ``centred_cosine``,
         ``top1_agreement`` and ``teacher_top1_share`` (share of windows on the teacher's commonest label).
     """
-    s, t = _unit(student_unit.astype(np.float64)), _unit(teacher_unit.astype(np.float64))
+    s, t = unit_rows(student_unit.astype(np.float64)), unit_rows(teacher_unit.astype(np.float64))
     cos = (s * t).sum(-1)
     out = {"cosine": float(cos.mean()), "cosine_min": float(cos.min())}
     if teacher_train_mean is not None:
-        mu = _unit(teacher_train_mean.astype(np.float64))
+        mu = unit_rows(teacher_train_mean.astype(np.float64))
         out["constant_baseline"] = float((t @ mu).mean())
-        cs, ct = _unit(s - teacher_train_mean), _unit(t - teacher_train_mean)
+        cs, ct = unit_rows(s - teacher_train_mean), unit_rows(t - teacher_train_mean)
         out["centred_cosine"] = float((cs * ct).sum(-1).mean())
     if bank is not None:
         ts, tt = bank.top1(s.astype(np.float32)), bank.top1(t.astype(np.float32))
