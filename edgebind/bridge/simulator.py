@@ -35,6 +35,16 @@ SIM_COUNTERS = ("frames_sent", "imu_samples_sent", "thermal_frames_sent", "bytes
                 "host_opens", "host_closes", "reconnects", "samples_skipped_offline", "units_skipped_offline")
 
 
+
+def open_raw_pty() -> tuple[int, str]:
+    """A pseudo-terminal for a device: ``(master fd, slave path)``. The slave is set raw before the host opens it (no
+    echo, no newline translation; kept while the master lives) and closed here, so the host's open is the only one."""
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    port = os.ttyname(slave)
+    os.close(slave)
+    return master, port
+
 class SimulatedDevice:
     """Replay ``recording`` as a device on a pty. A context manager; see the module docstring for the rule.
 
@@ -128,10 +138,7 @@ class SimulatedDevice:
 
     # ------------------------------------------------------------------ pty handling
     def _open_pty(self) -> None:
-        master, slave = os.openpty()
-        tty.setraw(slave)  # raw before the host opens it: no echo, no newline translation (kept while master lives)
-        self.port = os.ttyname(slave)
-        os.close(slave)
+        master, self.port = open_raw_pty()
         os.set_blocking(master, False)
         self._master = master
         tmp_link = self.link.with_name(self.link.name + ".new")

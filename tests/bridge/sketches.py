@@ -17,13 +17,13 @@ import os
 import select
 import threading
 import time
-import tty
 
 import numpy as np
 
 from edgebind.bridge.events import Event
 from edgebind.bridge.record import RecordingBuilder
 from edgebind.bridge.recording import Recording
+from edgebind.bridge.simulator import open_raw_pty
 from edgebind.bridge.source import SensorSource
 
 G = 9.80665
@@ -104,11 +104,7 @@ class PtyBoard:
     def __init__(self, items: list[tuple[float, str]], wait_for_host: bool = False) -> None:
         self.items = items
         self.wait_for_host = wait_for_host
-        master, slave = os.openpty()
-        tty.setraw(slave)
-        self.port = os.ttyname(slave)
-        os.close(slave)
-        self.master = master
+        self.master, self.port = open_raw_pty()
         self.done = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 

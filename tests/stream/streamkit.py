@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import select
 import threading
-import tty
 
 import numpy as np
 
 from edgebind.bridge.remix import mlx_sized, retime, trim, with_thermal
+from edgebind.bridge.simulator import open_raw_pty
 
 __all__ = ["GarbageDevice", "mlx_sized", "retime", "trim", "with_thermal"]
 
@@ -18,11 +18,7 @@ class GarbageDevice:
     """A pty that, once the host opens it, sends what a device at another baud rate looks like: random bytes."""
 
     def __init__(self) -> None:
-        master, slave = os.openpty()
-        tty.setraw(slave)
-        self.port = os.ttyname(slave)
-        os.close(slave)
-        self._master = master
+        self._master, self.port = open_raw_pty()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
