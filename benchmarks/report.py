@@ -204,6 +204,26 @@ def students() -> list[str]:
     return lines
 
 
+HEADLINE_BUNDLES = ("huge-imu-fp32", "huge-imu-int8", "imu-small-fp32", "imu-small-int8")
+
+
+def headline() -> list[str]:
+    """issue 15's goal: imu-small int8 against the huge eager IMU encoder, both bundles in one ``edgebind bench``."""
+    cache = RESULTS / "cache" / "bundles"
+    missing = [b for b in HEADLINE_BUNDLES if not (cache / b / "manifest.json").is_file()]
+    if missing:
+        return [f"not measured: {', '.join(missing)} absent from {cache.relative_to(REPO)}; run "
+                "python benchmarks/bench_students.py --modality imu"]
+    out = _run([sys.executable, "-c", "from edgebind.cli import main; main()", "bench",
+                *(str(cache / b) for b in HEADLINE_BUNDLES), "--modality", "imu", "--threads", "1", "--runs", "40"])
+    rows = [line for line in out if line.startswith("imu ")]
+    if len(rows) != 6:
+        return out
+    cols = [r.split() for r in rows]
+    return [*out, f"imu-small int8: p50 {cols[5][4]} ms against {cols[0][4]} ms huge eager fp32, {cols[5][9]} "
+            f"(goal >= 30x), min cosine to its fp32 self {cols[5][10]}"]
+
+
 def fusions() -> list[str]:
     data, where = _results("bench_fusions.json", "python benchmarks/bench_fusions.py "
                            "benchmarks/results/cache/imu-small_300steps.safetensors "
@@ -313,6 +333,9 @@ FIGURES = [
            "results: benchmarks/results/bench_export.json", int8_speedup),
     Figure("students", "Students", "python benchmarks/bench_students.py --modality {imu,thermal} --reuse",
            "results: benchmarks/results/bench_students{,_thermal}.json", students),
+    Figure("headline", "imu-small int8 vs the huge eager IMU encoder, one bench call",
+           "edgebind bench C/huge-imu-fp32 C/huge-imu-int8 C/imu-small-fp32 C/imu-small-int8 --modality imu "
+           "--threads 1 --runs 40", "run: the same command on benchmarks/results/cache/bundles", headline),
     Figure("fusions", "ONNX Runtime CPU fusions", "python benchmarks/bench_fusions.py STUDENT --calibration REC",
            "results: benchmarks/results/bench_fusions.json", fusions),
     Figure("threads", "Two runners sharing 2 cores", "python benchmarks/bench_threads.py IMU_BUNDLE THERMAL_BUNDLE",
