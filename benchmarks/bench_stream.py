@@ -53,7 +53,7 @@ THERMAL_CALIBRATION = DATA / "thermal" / "20240917-1921337.cptv"  # the thermal 
 MODALITIES = ("imu", "thermal")
 
 
-def run_link(name: str, rec: Any, fmt: str, args: argparse.Namespace, model: dict[str, str], labels: Path | None,
+def run_link(name: str, rec: Any, fmt: str, args: argparse.Namespace, model: dict[str, Any], labels: Path | None,
              **stream_kw: Any) -> dict[str, Any]:
     """Replay ``rec`` on a pty as ``fmt`` and stream it for ``args.seconds``; the summary dict, and under
     ``latencies_ms`` every label's sensor-to-label and runner ms per modality."""
@@ -179,7 +179,7 @@ def compare_policies(args: argparse.Namespace, rec: Any, bundle: Path) -> dict[s
               f"{_ms(s['median_s2l_p50_ms'])} {_ms(s['median_s2l_p99_ms'])} {_ms(s['median_run_p50_ms'])} "
               f"{_ms(s['median_run_p99_ms'])} {_ms(s['pooled_s2l_p99_ms']):>10}")
     return {"command": [Path(sys.argv[0]).name, *sys.argv[1:]], "bundle": str(bundle),
-            "policies": {n: choices[n][0] for n in names}, "models": runs[0]["models"] if runs else {},
+            "policies": {n: choices[n][0] for n in names},
             "runs": runs, "summary": summary}
 
 
@@ -241,7 +241,7 @@ def main() -> int:
             labels = Path(tmp) / "labels.txt"
             labels.write_text(LABELS)
             if args.bundle is not None:
-                model = {"bundle": str(args.bundle)}
+                model: dict[str, Any] = {"bundle": str(args.bundle)}
             else:
                 import torch
 
