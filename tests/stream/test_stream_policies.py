@@ -1,5 +1,6 @@
 """The thread policies that benchmarks/bench_stream.py compares reach the stream's ONNX Runtime sessions and the
-threads that call them, in a short live stream through a pty (binary at 400 Hz beside a thermal stream)."""
+threads that call them, and leave the caller's thread alone, in a short live stream through a pty (binary at
+400 Hz beside a thermal stream)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ def tiny_pair_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _stream_with(bundle: Path, rec: Recording, policies: Any) -> dict[str, dict[str, object]]:
     """Stream 3 IMU windows; per modality what its onnxruntime session got and where its inference thread ran."""
     seen: dict[str, dict[str, object]] = {}
+    callers_cpus = os.sched_getaffinity(0)
 
     def on_start(session: StreamSession) -> None:
         for m, model in session.pipeline.encoders.models.items():
@@ -52,6 +54,8 @@ def _stream_with(bundle: Path, rec: Recording, policies: Any) -> dict[str, dict[
                              options=StreamOptions(hop_s=0.5, max_windows=3), on_start=on_start,
                              on_result=on_result)
     assert summary.windows == 3 and summary.modalities["thermal"]["labelled"] >= 1
+    # the warm-up ran on the inference threads: the caller (the reader loop) was not pinned with a runner
+    assert os.sched_getaffinity(0) == callers_cpus
     return seen
 
 
