@@ -204,6 +204,18 @@ def students() -> list[str]:
     return lines
 
 
+def fusions() -> list[str]:
+    data, where = _results("bench_fusions.json", "python benchmarks/bench_fusions.py "
+                           "benchmarks/results/cache/imu-small_300steps.safetensors "
+                           "--calibration edgebind/data/demo/basicmotions_train.npz")
+    if not isinstance(data, dict):
+        return [where]
+    return [where] + [f"{name}: {r['kernels']} kernels (Add {r['add']}, Erf {r['erf']}), p50 "
+                      + " / ".join(f"{v:.2f}" for v in r["p50_ms"])
+                      + f" ms, {r['ratio_to_unfused']:.2f}x the unfused graph, min cosine to fp32 "
+                      f"{r['min_cosine_to_fp32']:.6f}" for name, r in data["graphs"].items()]
+
+
 def threads() -> list[str]:
     data, where = _results("bench_threads_quiet.json", "python benchmarks/bench_threads.py "
                            "benchmarks/results/cache/bundles/imu-small-int8 "
@@ -301,6 +313,8 @@ FIGURES = [
            "results: benchmarks/results/bench_export.json", int8_speedup),
     Figure("students", "Students", "python benchmarks/bench_students.py --modality {imu,thermal} --reuse",
            "results: benchmarks/results/bench_students{,_thermal}.json", students),
+    Figure("fusions", "ONNX Runtime CPU fusions", "python benchmarks/bench_fusions.py STUDENT --calibration REC",
+           "results: benchmarks/results/bench_fusions.json", fusions),
     Figure("threads", "Two runners sharing 2 cores", "python benchmarks/bench_threads.py IMU_BUNDLE THERMAL_BUNDLE",
            "results: benchmarks/results/bench_threads_quiet.json", threads),
     Figure("serial_link", "Serial link", "python benchmarks/bench_serial_link.py --seconds 10",

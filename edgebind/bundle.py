@@ -53,6 +53,8 @@ class EncoderEntry:
         calibration: int8 only: method, window counts, cache file.
         precision_plan: fp16 only: which ops stay fp32.
         engine: TensorRT only: engine file, GPU name, compute capability, TensorRT version.
+        graph: ONNX Runtime CPU bundles: the fused ``com.microsoft`` ops and their counts
+            (``edgebind.export.ortfuse``).
     """
 
     modality: str
@@ -71,6 +73,7 @@ class EncoderEntry:
     calibration: dict[str, Any] | None = None
     precision_plan: dict[str, Any] | None = None
     engine: dict[str, Any] | None = None
+    graph: dict[str, Any] | None = None
 
     @property
     def out_dim(self) -> int:

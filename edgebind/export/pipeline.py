@@ -325,7 +325,7 @@ def export_bundle(
     _prepare_out(out_dir)
 
     from edgebind.export import onnx as onnx_export
-    from edgebind.export import quantize
+    from edgebind.export import ortfuse, quantize
 
     calib_sets: dict[str, quantize.CalibrationSet] = {}
     contracts = {m: _contract(e.cfg, imu_contract) for m, e in encoders.items()}
@@ -368,6 +368,12 @@ def export_bundle(
             entry = entries[m]
             fp32 = out_dir / entry.file if entry.precision == "fp32" else work / f"{m}.fp32.onnx"
             onnx_export.export_onnx(enc, fp32, opset=opset, batch_max=max(tgt.batch_max, 2))
+            if tgt.onnxruntime_fusions:
+                fused = work / f"{m}.fused.onnx"
+                fused_ops = ortfuse.fuse_gelu(fp32, fused, enc.cfg.num_heads, enc.cfg.embed_dim,
+                                              approximate=entry.precision == "int8")
+                shutil.move(fused, fp32)
+                entry.graph = {"fused": fused_ops}
             if entry.precision == "fp16":
                 entry.precision_plan = quantize.convert_fp16(fp32, out_dir / entry.file)
             elif entry.precision == "int8":
@@ -378,6 +384,8 @@ def export_bundle(
                     cache_path=out_dir / cache)}
                 if (out_dir / cache).is_file():
                     bundle.add_file(cache)
+                if tgt.onnxruntime_fusions:
+                    fused_ops["MatMulIntegerToFloat+bias"] = ortfuse.fuse_matmul_bias(out_dir / entry.file)
             onnx_export.stamp(out_dir / entry.file, {**stamp, "edgebind.precision": entry.precision})
             bundle.add_file(entry.file)
     finally:

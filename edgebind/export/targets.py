@@ -45,6 +45,11 @@ class Target:
     def default_format(self) -> str:
         return self.formats[0]
 
+    @property
+    def onnxruntime_fusions(self) -> bool:
+        """Whether the ONNX files may hold ONNX Runtime's ``com.microsoft`` fused ops (not for TensorRT's parser)."""
+        return "tensorrt" not in self.formats
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
