@@ -170,6 +170,35 @@ def standard_policies(cpus: Sequence[int]) -> dict[str, dict[str, ThreadPolicy]]
     }
 
 
+def live_policies(cpus: Sequence[int]) -> dict[str, tuple[str, dict[str, ThreadPolicy]]]:
+    """The policies ``benchmarks/bench_stream.py`` compares through a live stream, each as the ``edgebind stream``
+    options that give it and the ``policies`` that :func:`~edgebind.stream.encoders.stream_policies` makes of them
+    (what ``run_stream`` gets from the CLI). The runners fill in what a policy leaves unset.
+
+    * ``ort-default``: onnxruntime's own thread count (one per core) and spinning, not pinned apart;
+    * ``previous``: the same threads without spinning (edgebind's runner before the shared-cores default);
+    * ``edgebind``: no option at all, so whatever the stream's default is.
+
+    Args:
+        cpus: the CPUs this process may use (``--pin`` to all of them = not pinned apart).
+
+    Returns:
+        name -> (the ``edgebind stream`` options, modality -> ThreadPolicy).
+    """
+    from edgebind.stream.encoders import stream_policies
+
+    every = ",".join(map(str, cpus))
+    pins = (f"imu={every}", f"thermal={every}")
+    flags: dict[str, tuple[int | None, bool, tuple[str, ...]]] = {
+        "ort-default": (len(cpus), True, pins), "previous": (len(cpus), False, pins), "edgebind": (None, False, ())}
+    out = {}
+    for name, (threads, spin, pin) in flags.items():
+        text = " ".join([*([f"--threads {threads}"] if threads else []), *(["--spin"] if spin else []),
+                         *(f"--pin {p}" for p in pin)]) or "(none)"
+        out[name] = (text, stream_policies(threads, spin, pin, checkpoint=False))
+    return out
+
+
 def format_pairs(results: Sequence[PairResult]) -> str:
     """A plain-text table, with each policy's pair p99 relative to the first policy's."""
     base = results[0].pair_p99_ms
@@ -182,4 +211,4 @@ def format_pairs(results: Sequence[PairResult]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["PairResult", "bench_pair", "format_pairs", "standard_policies"]
+__all__ = ["PairResult", "bench_pair", "format_pairs", "live_policies", "standard_policies"]

@@ -279,9 +279,12 @@ class StreamPipeline:
         self.slot.put(Job("thermal", x, frame.t_ns, frame.host_t_ns, self._segment))
 
     # ------------------------------------------------------------------ inference side
-    def warm_up(self) -> None:
-        """Run each encoder once on a blank input, so the first window's latency is not the runtime's start-up."""
+    def warm_up(self, modality: str | None = None) -> None:
+        """Run each encoder (or ``modality``'s) once on a blank input, so the first window's latency is not the
+        runtime's start-up."""
         for m in self.encoders.models.values():
+            if modality is not None and m.modality != modality:
+                continue
             if m.modality == "imu":
                 x = np.zeros((1, 6, m.contract.num_samples), np.float32)
             else:  # the thermal path's first call also loads PIL's resampler: warm the preprocessing too

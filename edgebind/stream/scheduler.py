@@ -104,15 +104,21 @@ class InferenceWorker:
     Args:
         slot: where jobs come from.
         process: runs one job (embedding, labels, output).
-        on_error: called with the exception when ``process`` fails.
+        on_error: called with the exception when ``process`` (or ``warm_up``) fails.
         modality: take only this modality's jobs, so a slow encoder (thermal) does not delay another's labels
             (IMU). Defaults to any.
+        warm_up: run once on this thread before the first job (:meth:`wait_ready` waits for it). A runner pinned
+            to CPUs pins the thread that calls it, so its warm-up belongs on the thread that will run it, not on
+            the caller's. Defaults to None.
     """
 
     def __init__(self, slot: LatestSlot, process: Callable[[Job], None],
-                 on_error: Callable[[BaseException], None] | None = None, modality: str | None = None) -> None:
+                 on_error: Callable[[BaseException], None] | None = None, modality: str | None = None,
+                 warm_up: Callable[[], None] | None = None) -> None:
         self.slot, self.process, self.on_error, self.modality = slot, process, on_error, modality
+        self.warm_up = warm_up
         self.error: BaseException | None = None
+        self.ready = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"edgebind-inference-{modality or 'any'}",
                                         daemon=True)
 
@@ -120,7 +126,20 @@ class InferenceWorker:
         self._thread.start()
         return self
 
+    def wait_ready(self) -> None:
+        """Wait until ``warm_up`` has run on the worker's thread; re-raise its error, if any."""
+        self.ready.wait()
+        if self.error is not None:
+            raise self.error
+
     def _run(self) -> None:
+        try:
+            if self.warm_up is not None:
+                self.warm_up()
+        except BaseException as exc:
+            return self._fail(exc)
+        finally:
+            self.ready.set()
         while True:
             job = self.slot.take(0.1, self.modality)
             if job is None:
@@ -129,12 +148,15 @@ class InferenceWorker:
                 continue
             try:
                 self.process(job)
-            except BaseException as exc:  # re-raised in the reader thread by join()
-                self.error = exc
-                log.debug("inference thread failed: %r", exc)
-                if self.on_error is not None:
-                    self.on_error(exc)
-                return
+            except BaseException as exc:
+                return self._fail(exc)
+
+    def _fail(self, exc: BaseException) -> None:
+        """Keep the error for :meth:`join` (re-raised in the reader thread) and tell ``on_error``."""
+        self.error = exc
+        log.debug("inference thread failed: %r", exc)
+        if self.on_error is not None:
+            self.on_error(exc)
 
     def join(self, timeout_s: float = 30.0) -> None:
         """Wait for the thread (after ``slot.close()``) and re-raise its error, if any. A no-op if never started."""

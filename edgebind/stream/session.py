@@ -12,6 +12,7 @@ thermal encoder never delays the IMU labels.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -116,22 +117,26 @@ class StreamSession:
         """
         from edgebind.bridge.source import SensorSource
 
-        self.pipeline.warm_up()
         stats = self.pipeline.stats
-        stats.started_ns = time.monotonic_ns()
+        # each runner warms up on its own inference thread: a runner pinned to CPUs pins the thread that calls it,
+        # and this one (the reader loop, and the threads it starts) must keep every CPU
         workers = [InferenceWorker(self.pipeline.slot, self.pipeline.process, on_error=lambda exc: self.stop(),
-                                   modality=m) for m in self.pipeline.encoders.models]
+                                   modality=m, warm_up=functools.partial(self.pipeline.warm_up, m))
+                   for m in self.pipeline.encoders.models]
         timer = threading.Timer(self.duration_s, self.stop) if self.duration_s is not None else None
         if timer is not None:
             timer.daemon = True
         self.pipeline.done.clear()
         done_watch = threading.Thread(target=self._stop_when_done, name="edgebind-stream-done", daemon=True)
         try:
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                worker.wait_ready()
+            stats.started_ns = time.monotonic_ns()
             with SensorSource(self.url, baud=self.baud, fmt=self.fmt, rate_hz=self.rate_hz,
                               reconnect=self.reconnect, units=self.units) as src:
                 self._source = src
-                for worker in workers:
-                    worker.start()
                 done_watch.start()
                 if timer is not None:
                     timer.start()

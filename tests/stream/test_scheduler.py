@@ -75,3 +75,29 @@ def test_worker_error_is_reraised_in_the_caller() -> None:
     slot.close()
     with pytest.raises(InputError, match="bad window"):
         worker.join(5.0)
+
+
+def test_warm_up_runs_on_the_worker_thread_before_any_job() -> None:
+    order: list[tuple[str, int]] = []
+    slot = LatestSlot()
+    slot.put(job("imu", 0))
+    worker = InferenceWorker(slot, lambda j: order.append(("job", threading.get_ident())),
+                             warm_up=lambda: order.append(("warm", threading.get_ident()))).start()
+    assert worker.ready.wait(5.0)
+    worker.wait_ready()
+    slot.close()
+    worker.join(5.0)
+    assert [what for what, _ in order] == ["warm", "job"]
+    assert order[0][1] == order[1][1] != threading.get_ident()  # the worker's own thread, not the caller's
+
+
+def test_warm_up_error_is_reraised_by_wait_ready() -> None:
+    def warm() -> None:
+        raise InputError("cannot warm up")
+
+    errors: queue.Queue[BaseException] = queue.Queue()
+    worker = InferenceWorker(LatestSlot(), lambda j: None, on_error=errors.put, warm_up=warm).start()
+    assert worker.ready.wait(5.0)
+    with pytest.raises(InputError, match="cannot warm up"):
+        worker.wait_ready()
+    assert isinstance(errors.get(timeout=5.0), InputError)
