@@ -18,10 +18,11 @@ sensor-to-label latency (bytes of the window's last sample arrive -> label known
 Thread policies (``--policies``): only the binary + thermal link, streamed once per policy, policies taking turns
 within each of ``--repeats`` rounds (ABCABC, so load drift hits all alike). The policies are the ``edgebind stream``
 options of ``edgebind.bench_pair.live_policies``: ``ort-default`` (onnxruntime's thread count, one per core, and
-its spinning; not pinned apart), ``previous`` (the same threads, no spinning: edgebind's runner before) and
-``edgebind`` (no option: the stream's own default, whatever ``run_stream`` makes of it). Printed per policy and
-repeat: IMU and thermal sensor-to-label p50/p99 next to the runner's, windows labelled/skipped/lost and the 1-minute
-load average before and after; then the median over repeats and the p99 of all repeats' labels pooled.
+its spinning; not pinned apart), ``previous`` (the same threads, no spinning: edgebind's runner before),
+``pinned`` (one thread per runner, no spinning, pinned to halves of the CPUs: the stream's default until the live
+comparison) and ``edgebind`` (no option: the stream's own default, whatever ``run_stream`` makes of it). Printed per
+policy and repeat: IMU and thermal sensor-to-label p50/p99 next to the runner's, windows labelled/skipped/lost and
+the 1-minute load average before and after; then the median over repeats and the p99 of all repeats' labels pooled.
 
 The models for ``--policies`` (unless ``--bundle``): one int8 ONNX Runtime bundle holding imu-small and
 thermal-small, the sizes of the students in docs/students.md, exported by ``edgebind.export.export_bundle`` exactly

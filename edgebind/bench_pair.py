@@ -177,6 +177,8 @@ def live_policies(cpus: Sequence[int]) -> dict[str, tuple[str, dict[str, ThreadP
 
     * ``ort-default``: onnxruntime's own thread count (one per core) and spinning, not pinned apart;
     * ``previous``: the same threads without spinning (edgebind's runner before the shared-cores default);
+    * ``pinned``: one thread per runner, no spinning, IMU on the lower half of ``cpus`` and thermal on the upper
+      (the stream's default before the live comparison);
     * ``edgebind``: no option at all, so whatever the stream's default is.
 
     Args:
@@ -189,8 +191,12 @@ def live_policies(cpus: Sequence[int]) -> dict[str, tuple[str, dict[str, ThreadP
 
     every = ",".join(map(str, cpus))
     pins = (f"imu={every}", f"thermal={every}")
+    n = len(cpus)
+    halves = (pins if n < 2 else
+              (f"imu={','.join(map(str, cpus[: n // 2]))}", f"thermal={','.join(map(str, cpus[n // 2 :]))}"))
     flags: dict[str, tuple[int | None, bool, tuple[str, ...]]] = {
-        "ort-default": (len(cpus), True, pins), "previous": (len(cpus), False, pins), "edgebind": (None, False, ())}
+        "ort-default": (len(cpus), True, pins), "previous": (len(cpus), False, pins), "pinned": (1, False, halves),
+        "edgebind": (None, False, ())}
     out = {}
     for name, (threads, spin, pin) in flags.items():
         text = " ".join([*([f"--threads {threads}"] if threads else []), *(["--spin"] if spin else []),

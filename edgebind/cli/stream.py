@@ -31,7 +31,7 @@ from edgebind.cli.link_options import format_option, make_units, unit_options
               "runner share the cores, else the backend's default].")
 @click.option("--spin", is_flag=True, help="Let onnxruntime's threads busy-wait between calls (one runner alone).")
 @click.option("--pin", "pins", multiple=True, metavar="MODALITY=CPUS", help="Pin a runner's threads to CPUs, e.g. "
-              "--pin imu=0 --pin thermal=1 (onnxruntime) [IMU and thermal together: each its own half of the CPUs].")
+              "--pin imu=0 --pin thermal=1 (onnxruntime) [not pinned].")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per label on stdout, then a summary line.")
 @click.option("--max-windows", type=int, help="Stop after N labelled windows.")
 @click.option("--duration", "duration_s", type=float, help="Stop after S seconds.")

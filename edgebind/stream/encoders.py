@@ -25,8 +25,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STREAM_MODALITIES = ("imu", "thermal")
-# intra-op threads of each onnxruntime runner when an IMU and a thermal runner share the cores; each is also pinned
-# to its own half of the CPUs (docs/students.md: against all cores per runner, with and without spinning/pinning)
+# intra-op threads of each onnxruntime runner when an IMU and a thermal runner share the cores, not pinned: through a
+# live stream one unpinned thread each beat all cores per runner (spinning or not) and beat pinning the runners apart,
+# which ties each to a CPU the reader loop and pyserial also need (docs/students.md, "Through a live stream")
 SHARED_CORES_THREADS = 1
 EmbedFn = Callable[[np.ndarray], np.ndarray]
 _TORCH_POLICY = ("--spin and --pin are onnxruntime settings, but a checkpoint runs on torch; export a bundle "
@@ -127,8 +128,8 @@ def stream_policies(threads: int | None, spin: bool, pins: Sequence[str], checkp
                     ) -> dict[str, ThreadPolicy]:
     """The stream's onnxruntime thread policy per modality from ``--threads``, ``--spin`` and ``--pin``.
 
-    Threads and CPUs left None get the defaults of :func:`open_encoders` (when two runners share the cores:
-    :data:`SHARED_CORES_THREADS` threads each, each runner pinned to its own half of the CPUs).
+    Threads left None get the defaults of :func:`open_encoders` (when two runners share the cores:
+    :data:`SHARED_CORES_THREADS` thread each); runners are pinned only where ``--pin`` says so.
 
     Raises:
         ConfigError: ``--spin``/``--pin`` with a checkpoint (torch), or ``--pin`` naming no stream modality.
@@ -163,8 +164,7 @@ def open_encoders(bundle: str | Path | None = None, checkpoint: str | Path | Non
         threads: CPU threads for the runner. Defaults to the runtime's choice.
         policies: modality -> onnxruntime thread policy (threads, spinning, pinning); wins over ``threads``.
             Defaults to ``threads`` threads, no spinning, no pinning; when the bundle has an IMU and a thermal
-            encoder run by onnxruntime, threads left None become :data:`SHARED_CORES_THREADS` and CPUs left None
-            one half of the CPUs each (IMU the lower half).
+            encoder run by onnxruntime, threads left None become :data:`SHARED_CORES_THREADS`.
         allow_random_init: accept a bundle whose manifest says its weights are random. Defaults to False.
 
     Raises:
@@ -204,18 +204,15 @@ def _open_bundle(path: Path, backend: str | None, threads: int | None, allow_ran
 
     enc = Encoders(models={}, source=f"bundle {path}", random_init=bundle.random_init)
     from edgebind.runtime import default_backend
-    from edgebind.runtime.policy import split_cpus
 
     shared = sum(m in bundle.encoders for m in STREAM_MODALITIES) > 1
-    halves = dict(zip(STREAM_MODALITIES, split_cpus() or (), strict=False))
     for modality in STREAM_MODALITIES:
         if modality not in bundle.encoders:
             continue
         entry = bundle.encoders[modality]
         policy = policies.get(modality) or ThreadPolicy(threads=threads)
         if shared and (backend or default_backend(bundle, modality)) == "onnxruntime":
-            policy = dataclasses.replace(policy, threads=policy.threads or SHARED_CORES_THREADS,
-                                         cpus=policy.cpus if policy.cpus is not None else halves.get(modality))
+            policy = dataclasses.replace(policy, threads=policy.threads or SHARED_CORES_THREADS)
         runner = enc._stack.enter_context(open_runner(path, modality, backend=backend, threads=threads,
                                                       policy=policy))
         contract: Any

@@ -70,7 +70,8 @@ def test_each_live_policy_reaches_the_sessions_and_the_inference_threads(
     got = {name: _stream_with(tiny_pair_bundle, rec, pol) for name, (_, pol) in choices.items()}
     assert got["ort-default"] == {m: {"threads": n, "spin": "1", "cpus": cpus} for m in ("imu", "thermal")}
     assert got["previous"] == {m: {"threads": n, "spin": "0", "cpus": cpus} for m in ("imu", "thermal")}
-    # the stream's own default: one thread each, no spin, each runner on its own half of the CPUs
-    assert got["edgebind"] == {"imu": {"threads": 1, "spin": "0", "cpus": set(halves[0])},
-                               "thermal": {"threads": 1, "spin": "0", "cpus": set(halves[1])}}
+    assert got["pinned"] == {"imu": {"threads": 1, "spin": "0", "cpus": set(halves[0])},
+                             "thermal": {"threads": 1, "spin": "0", "cpus": set(halves[1])}}
+    # the stream's own default: one thread each, no spin, not pinned
+    assert got["edgebind"] == {m: {"threads": 1, "spin": "0", "cpus": cpus} for m in ("imu", "thermal")}
     assert choices["edgebind"][0] == "(none)" and choices["ort-default"][0].startswith(f"--threads {n} --spin")
