@@ -224,6 +224,19 @@ def headline() -> list[str]:
             f"(goal >= 30x), min cosine to its fp32 self {cols[5][10]}"]
 
 
+def live_threads() -> list[str]:
+    data, where = _results("bench_stream_threads_long.json", "python benchmarks/bench_stream.py --policies "
+                           "ort-default,previous,pinned,edgebind --repeats 3 --seconds 45")
+    if not isinstance(data, dict):
+        return [where]
+    lines = [where]
+    for row in data["summary"]:
+        lines.append(f"{row['policy']} ({data['policies'][row['policy']]}) {row['modality']}: sensor-to-label p99 "
+                     f"median {row['median_s2l_p99_ms']:.1f} ms, pooled {row['pooled_s2l_p99_ms']:.1f} ms over "
+                     f"{row['labelled']} labels, {row['skipped']} skipped, {row['lost']} lost")
+    return lines
+
+
 def fusions() -> list[str]:
     data, where = _results("bench_fusions.json", "python benchmarks/bench_fusions.py "
                            "benchmarks/results/cache/imu-small_300steps.safetensors "
@@ -340,6 +353,9 @@ FIGURES = [
            "results: benchmarks/results/bench_fusions.json", fusions),
     Figure("threads", "Two runners sharing 2 cores", "python benchmarks/bench_threads.py IMU_BUNDLE THERMAL_BUNDLE",
            "results: benchmarks/results/bench_threads_quiet.json", threads),
+    Figure("live_threads", "Thread policies through a live stream",
+           "python benchmarks/bench_stream.py --policies ort-default,previous,pinned,edgebind --repeats 3 --seconds 45",
+           "results: benchmarks/results/bench_stream_threads_long.json", live_threads),
     Figure("serial_link", "Serial link", "python benchmarks/bench_serial_link.py --seconds 10",
            "fast: --seconds 2", serial_link),
     Figure("stream", "Sensor to label", "python benchmarks/bench_stream.py --seconds 10", "run: the same command",
