@@ -103,21 +103,19 @@ def test_pair_of_runners_sharing_cores(tiny_bundle: Path) -> None:
         bench_pair(tiny_bundle, tiny_bundle, {"x": {"imu": ThreadPolicy()}}, rounds=1)
 
 
-def test_stream_runners_get_one_thread_and_half_the_cpus_each_when_they_share_cores(tiny_bundle: Path) -> None:
-    from edgebind.runtime.policy import split_cpus
+def test_stream_runners_get_one_unpinned_thread_each_when_they_share_cores(tiny_bundle: Path) -> None:
     from edgebind.stream.encoders import open_encoders
 
-    halves = split_cpus()
-    low, high = ("any", "any") if halves is None else (",".join(map(str, halves[0])), ",".join(map(str, halves[1])))
     with open_encoders(bundle=tiny_bundle, allow_random_init=True) as enc:
         shown = enc.descriptions()
     assert set(shown) == {"imu", "thermal"}
-    assert f"on fp32 onnxruntime (threads 1, no spin, cpus {low})" in shown["imu"]
-    assert f"on fp32 onnxruntime (threads 1, no spin, cpus {high})" in shown["thermal"]
+    # not pinned: through a live stream pinning the runners apart did not beat this (docs/students.md)
+    assert "on fp32 onnxruntime (threads 1, no spin, cpus any)" in shown["imu"]
+    assert "on fp32 onnxruntime (threads 1, no spin, cpus any)" in shown["thermal"]
     cpu = min(available_cpus())
     with open_encoders(bundle=tiny_bundle, allow_random_init=True, threads=2,
                        policies={"imu": ThreadPolicy(spin=True), "thermal": ThreadPolicy(threads=2, cpus=(cpu,))}
                        ) as enc:
         shown = enc.descriptions()
-    assert f"(threads 1, spin, cpus {low})" in shown["imu"]  # a policy without threads or CPUs gets the defaults
+    assert "(threads 1, spin, cpus any)" in shown["imu"]  # a policy without threads gets the shared-cores default
     assert f"(threads 2, no spin, cpus {cpu})" in shown["thermal"]  # given ones are kept
