@@ -20,7 +20,7 @@ import numpy as np
 
 from edgebind.bundle import Bundle, load_bundle
 from edgebind.errors import ConfigError
-from edgebind.runtime.policy import ThreadPolicy
+from edgebind.runtime.policy import ThreadPolicy, halves
 
 PAIR = ("imu", "thermal")
 
@@ -154,7 +154,7 @@ def standard_policies(cpus: Sequence[int]) -> dict[str, dict[str, ThreadPolicy]]
     if len(cpus) < 2:
         raise ConfigError(f"comparing thread policies needs two CPUs, this process may use {list(cpus)}.")
     n = len(cpus)
-    half = (tuple(cpus[: n // 2]), tuple(cpus[n // 2 :]))  # as runtime.policy.split_cpus, for the CPUs given
+    half = halves(cpus)
 
     def both(**kw: object) -> dict[str, ThreadPolicy]:
         return {m: ThreadPolicy(**kw) for m in PAIR}  # type: ignore[arg-type]
@@ -191,11 +191,12 @@ def live_policies(cpus: Sequence[int]) -> dict[str, tuple[str, dict[str, ThreadP
 
     every = ",".join(map(str, cpus))
     pins = (f"imu={every}", f"thermal={every}")
-    n = len(cpus)
-    halves = (pins if n < 2 else
-              (f"imu={','.join(map(str, cpus[: n // 2]))}", f"thermal={','.join(map(str, cpus[n // 2 :]))}"))
+    apart = pins
+    if len(cpus) >= 2:
+        low, high = halves(cpus)
+        apart = (f"imu={','.join(map(str, low))}", f"thermal={','.join(map(str, high))}")
     flags: dict[str, tuple[int | None, bool, tuple[str, ...]]] = {
-        "ort-default": (len(cpus), True, pins), "previous": (len(cpus), False, pins), "pinned": (1, False, halves),
+        "ort-default": (len(cpus), True, pins), "previous": (len(cpus), False, pins), "pinned": (1, False, apart),
         "edgebind": (None, False, ())}
     out = {}
     for name, (threads, spin, pin) in flags.items():

@@ -54,12 +54,15 @@ def available_cpus() -> set[int]:
     return set(range(os.cpu_count() or 1))
 
 
+def halves(cpus: Sequence[int]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """``cpus`` in two halves, in the order given (the first half the smaller when their count is odd)."""
+    return tuple(cpus[: len(cpus) // 2]), tuple(cpus[len(cpus) // 2 :])
+
+
 def split_cpus() -> tuple[tuple[int, ...], tuple[int, ...]] | None:
     """This process's CPUs in two halves (lower ids first), or None with fewer than two CPUs."""
     cpus = sorted(available_cpus())
-    if len(cpus) < 2:
-        return None
-    return tuple(cpus[: len(cpus) // 2]), tuple(cpus[len(cpus) // 2 :])
+    return halves(cpus) if len(cpus) >= 2 else None
 
 
 def parse_cpus(text: str) -> tuple[int, ...]:
@@ -116,5 +119,5 @@ def pinned(cpus: Sequence[int] | None) -> Iterator[None]:
         os.sched_setaffinity(0, before)
 
 
-__all__ = ["ThreadPolicy", "available_cpus", "parse_cpus", "parse_modality_cpus", "pin_current_thread", "pinned",
-           "split_cpus"]
+__all__ = ["ThreadPolicy", "available_cpus", "halves", "parse_cpus", "parse_modality_cpus", "pin_current_thread",
+           "pinned", "split_cpus"]
