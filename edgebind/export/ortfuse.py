@@ -37,7 +37,7 @@ def fuse_gelu(src: str | Path, dst: str | Path, num_heads: int, hidden: int, app
 
     Args:
         src: fp32 ``.onnx``.
-        dst: where to write the fused model.
+        dst: where to write the fused model (may be ``src``).
         num_heads: the encoder's attention heads (the optimiser's model description).
         hidden: the encoder's width.
         approximate: use the tanh form of GELU (``FastGelu``), for graphs about to be quantised to int8.
@@ -59,7 +59,7 @@ def fuse_gelu(src: str | Path, dst: str | Path, num_heads: int, hidden: int, app
     with contextlib.redirect_stdout(quiet):  # the optimiser prints its statistics
         model = optimize_model(str(src), model_type="bert", num_heads=num_heads, hidden_size=hidden,
                                optimization_options=options, opt_level=0, use_gpu=False)
-    model.save_model_to_file(str(dst))
+    model.save_model_to_file(str(dst))  # also declares the com.microsoft opset the fused ops need
     counts: dict[str, int] = {}
     for node in model.model.graph.node:
         if node.domain == MS_DOMAIN:
@@ -76,6 +76,8 @@ def fuse_matmul_bias(path: str | Path) -> int:
     """
     import onnx
     from onnx import helper
+
+    from edgebind.export.onnx import save_model
 
     model = onnx.load(str(path))
     graph = model.graph
@@ -115,7 +117,7 @@ def fuse_matmul_bias(path: str | Path) -> int:
             graph.node.remove(n)
     if fused and not any(o.domain == MS_DOMAIN for o in model.opset_import):
         model.opset_import.append(helper.make_opsetid(MS_DOMAIN, 1))
-    onnx.save(model, str(path))
+    save_model(model, path)
     return len(fused)
 
 

@@ -369,10 +369,8 @@ def export_bundle(
             fp32 = out_dir / entry.file if entry.precision == "fp32" else work / f"{m}.fp32.onnx"
             onnx_export.export_onnx(enc, fp32, opset=opset, batch_max=max(tgt.batch_max, 2))
             if tgt.onnxruntime_fusions:
-                fused = work / f"{m}.fused.onnx"
-                fused_ops = ortfuse.fuse_gelu(fp32, fused, enc.cfg.num_heads, enc.cfg.embed_dim,
+                fused_ops = ortfuse.fuse_gelu(fp32, fp32, enc.cfg.num_heads, enc.cfg.embed_dim,
                                               approximate=entry.precision == "int8")
-                shutil.move(fused, fp32)
                 entry.graph = {"fused": fused_ops}
             if entry.precision == "fp16":
                 entry.precision_plan = quantize.convert_fp16(fp32, out_dir / entry.file)
