@@ -215,13 +215,18 @@ def headline() -> list[str]:
         return [f"not measured: {', '.join(missing)} absent from {cache.relative_to(REPO)}; run "
                 "python benchmarks/bench_students.py --modality imu"]
     out = _run([sys.executable, "-c", "from edgebind.cli import main; main()", "bench",
-                *(str(cache / b) for b in HEADLINE_BUNDLES), "--modality", "imu", "--threads", "1", "--runs", "40"])
-    rows = [line for line in out if line.startswith("imu ")]
-    if len(rows) != 6:
+                *(str(cache / b) for b in HEADLINE_BUNDLES), "--modality", "imu", "--threads", "1", "--runs", "40",
+                "--json"])
+    try:
+        rows = {(Path(r["bundle"]).name, r["backend"]): r for r in json.loads("\n".join(out))}
+        huge, small = rows["huge-imu-fp32", "torch"], rows["imu-small-int8", "onnxruntime"]
+    except (ValueError, KeyError):
         return out
-    cols = [r.split() for r in rows]
-    return [*out, f"imu-small int8: p50 {cols[5][4]} ms against {cols[0][4]} ms huge eager fp32, {cols[5][9]} "
-            f"(goal >= 30x), min cosine to its fp32 self {cols[5][10]}"]
+    lines = [f"{Path(r['bundle']).name} {r['backend']} {r['precision']}: p50 {r['p50_ms']:.2f} ms, p99 "
+             f"{r['p99_ms']:.2f} ms" for r in rows.values()]
+    return [*lines, f"imu-small int8: p50 {small['p50_ms']:.2f} ms against {huge['p50_ms']:.2f} ms huge eager fp32, "
+            f"{small['speedup_vs_torch_fp32']:.2f}x (goal >= 30x), min cosine to its fp32 self "
+            f"{small['min_cosine']:.5f}"]
 
 
 def live_threads() -> list[str]:
