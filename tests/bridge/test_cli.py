@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import queue
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from simdevice import simulate_then_record
 
 from edgebind.bridge.recording import Recording
 from edgebind.bridge.simulator import SimulatedDevice
@@ -110,21 +108,8 @@ def test_simulate_command_then_record(tmp_path: Path) -> None:
     rec = synthetic(n=1200, rate_hz=400.0)
     src, link = tmp_path / "in.npz", tmp_path / "tty"
     rec.save(src)
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "from edgebind.cli import main; main()", "simulate", str(src), "--link", str(link),
-         "--speed", "10", "--format", "csv", "--exit-when-done"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
-    try:
-        first = lines.get(timeout=20)
-        assert "simulated device on /dev/" in first and str(link) in first, first
-        result = CliRunner().invoke(cli, ["record", str(link), "-o", str(tmp_path / "out.npz"), "--idle", "0.5",
-                                          "--duration", "15"])
-        assert result.exit_code == 0, result.output
-        assert proc.wait(timeout=20) == 0
-    finally:
-        proc.kill()
+    first = simulate_then_record(src, link, tmp_path / "out.npz", first_line_timeout_s=20)
+    assert "simulated device on /dev/" in first and str(link) in first, first
     got = Recording.load(tmp_path / "out.npz")
     assert got.meta["format"] == "csv"
     np.testing.assert_array_equal(got.imu_t_ns, rec.imu_t_ns)

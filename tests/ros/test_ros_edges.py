@@ -98,10 +98,8 @@ def test_a_busy_foxglove_port_names_the_fix() -> None:
 
 
 def test_simulate_replays_a_bag_as_a_device(imu_400: Recording, tmp_path: Path) -> None:
-    import queue
-    import threading
-
     from roskit import BagWriter, imu_msg
+    from simdevice import simulate_then_record
 
     rec = trim(imu_400, 3.0)
     bag = BagWriter(tmp_path / "walk.mcap")
@@ -109,21 +107,8 @@ def test_simulate_replays_a_bag_as_a_device(imu_400: Recording, tmp_path: Path) 
         bag.write("/imu/data", "sensor_msgs/msg/Imu", imu_msg(t, row), t)
     bag.close()
     link = tmp_path / "tty"
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "from edgebind.cli import main; main()", "simulate", str(tmp_path / "walk.mcap"),
-         "--link", str(link), "--speed", "10", "--format", "csv", "--exit-when-done"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
-    try:
-        first = lines.get(timeout=30)
-        assert f"{len(rec.imu)} IMU samples" in first, first
-        result = CliRunner().invoke(cli, ["record", str(link), "-o", str(tmp_path / "out.npz"), "--idle", "0.5",
-                                          "--duration", "15"])
-        assert result.exit_code == 0, result.output
-        assert proc.wait(timeout=20) == 0
-    finally:
-        proc.kill()
+    first = simulate_then_record(tmp_path / "walk.mcap", link, tmp_path / "out.npz")
+    assert f"{len(rec.imu)} IMU samples" in first, first
     got = Recording.load(tmp_path / "out.npz")
     np.testing.assert_array_equal(got.imu_t_ns, rec.imu_t_ns)
     np.testing.assert_allclose(got.imu, rec.imu, atol=1e-5)
