@@ -9,13 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static int passed, failed;
-#define CHECK(cond, ...)                                                                                       \
-    do {                                                                                                       \
-        if (cond) passed++;                                                                                    \
-        else { failed++; fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); fprintf(stderr, __VA_ARGS__);   \
-               fputc('\n', stderr); }                                                                          \
-    } while (0)
+#include "check.h"
 
 static void test_mpu6050(void) {
     uint8_t div = 99;

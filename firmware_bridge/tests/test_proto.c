@@ -8,13 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int passed, failed;
-#define CHECK(cond, ...)                                                                                       \
-    do {                                                                                                       \
-        if (cond) passed++;                                                                                    \
-        else { failed++; fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); fprintf(stderr, __VA_ARGS__);   \
-               fputc('\n', stderr); }                                                                          \
-    } while (0)
+#include "check.h"
 
 static uint8_t *from_hex(const char *hex, size_t *len) {
     size_t n = strcmp(hex, "-") == 0 ? 0 : strlen(hex) / 2;
