@@ -46,11 +46,11 @@ def main() -> int:
     from edgebind.checkpoint import load_checkpoint, load_encoder
     from edgebind.export import ortfuse, quantize
     from edgebind.export.onnx import export_onnx
-    from edgebind.export.pipeline import _contract
+    from edgebind.export.pipeline import encoder_contract
 
     enc = load_encoder(load_checkpoint(args.checkpoint), args.modality).eval()
     cfg = enc.cfg
-    calib = quantize.load_calibration(args.calibration, cfg, _contract(cfg))
+    calib = quantize.load_calibration(args.calibration, cfg, encoder_contract(cfg))
     work = Path(tempfile.mkdtemp(prefix="bench_fusions_"))
     fp32 = export_onnx(enc, work / "fp32.onnx", batch_max=max(2, len(calib.heldout)))
     graphs: dict[str, Path] = {}

@@ -107,7 +107,7 @@ def _load_encoders(modalities: Sequence[str], checkpoint: Path | None, preset: s
     return {m: load_encoder(ckpt, m, preset, overrides).eval() for m in modalities}
 
 
-def _contract(cfg: Any, imu_fields: Mapping[str, Any] | None = None) -> Any:
+def encoder_contract(cfg: Any, imu_fields: Mapping[str, Any] | None = None) -> Any:
     """The input contract stored for an encoder (sized to its config; ``imu_fields`` replace IMU contract fields)."""
     if cfg.modality == "imu":
         from edgebind.preprocess.imu import DEFAULT_IMU_CONTRACT, ImuContract
@@ -328,7 +328,7 @@ def export_bundle(
     from edgebind.export import ortfuse, quantize
 
     calib_sets: dict[str, quantize.CalibrationSet] = {}
-    contracts = {m: _contract(e.cfg, imu_contract) for m, e in encoders.items()}
+    contracts = {m: encoder_contract(e.cfg, imu_contract) for m, e in encoders.items()}
     if precision == "int8":
         assert calib_paths is not None
         for m in (m for m in mods if precisions[m] == "int8"):
@@ -505,4 +505,4 @@ def _parity(bundle: Bundle, encoders: Mapping[str, Any], calib_sets: Mapping[str
             raise ParityError(f"{exc} The failed bundle's report is in {bundle.path}/manifest.failed.json.") from None
 
 
-__all__ = ["default_out_dir", "export_bundle", "parse_modalities"]
+__all__ = ["default_out_dir", "encoder_contract", "export_bundle", "parse_modalities"]
