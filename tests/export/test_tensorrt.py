@@ -142,8 +142,43 @@ def test_version_window_and_dla_on_tensorrt_11() -> None:
     check_dla_version(None, (11, 0, 0))
 
 
+@pytest.mark.parametrize(("version", "target", "ok"), [
+    ((10, 3, 0), "jetson-orin-nx", True),  # JetPack 6
+    ((10, 7, 0), "jetson-agx-orin", True),  # the last 10.x with DLA
+    ((10, 8, 0), "jetson-agx-orin", False),
+    ((11, 3, 0), "jetson-agx-orin", False),  # 11.0-11.3: no DLA anywhere
+    ((11, 4, 0), "jetson-agx-orin", False),  # 11.4.0: Windows on ARM only
+    ((11, 4, 1), "jetson-agx-orin", True),  # 11.4.1: AGX Orin with JetPack 7.2.2+
+    ((11, 4, 1), "jetson-orin-nx-16gb", False),  # Orin NX is not on JetPack 7
+    ((11, 5, 0), "jetson-agx-orin", False),  # 11.5 does not support JetPack
+])
+def test_dla_follows_nvidias_release_notes(version: tuple[int, int, int], target: str, ok: bool) -> None:
+    from edgebind.export.tensorrt import check_dla_version, dla_supported
+
+    assert dla_supported(version, target) is ok
+    if ok:
+        check_dla_version(0, version, target)
+    else:
+        with pytest.raises(BundleError, match=f"has no DLA support for {target}.*11\\.4\\.1"):
+            check_dla_version(0, version, target)
+
+
+def test_orin_nx_16gb_has_two_dla_cores() -> None:
+    from edgebind.export.targets import TARGETS
+    from edgebind.export.tensorrt import check_dla
+
+    check_dla(TARGETS["jetson-orin-nx-16gb"], 1, "int8")
+    with pytest.raises(ConfigError, match=r"DLA cores 0\.\.0, not 1"):
+        check_dla(TARGETS["jetson-orin-nx"], 1, "int8")
+    with pytest.raises(ConfigError, match="jetson-orin-nx-16gb"):  # the hint lists every target with DLA
+        check_dla(TARGETS["jetson-orin-nano"], 0, "int8")
+
+
 def test_requirement_is_capped_at_the_supported_major() -> None:
-    import tomllib
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10 (JetPack 6): the same parser as a package
+        import tomli as tomllib
 
     from edgebind.export.tensorrt import MAX_MAJOR, supported_range
 
