@@ -174,18 +174,29 @@ def test_orin_nx_16gb_has_two_dla_cores() -> None:
         check_dla(TARGETS["jetson-orin-nano"], 0, "int8")
 
 
-def test_requirement_is_capped_at_the_supported_major() -> None:
+@pytest.mark.parametrize(("extra", "cuda_major", "first"), [("trt", 12, "10.3"), ("trt-cu13", 13, "10.13")])
+def test_requirement_is_capped_at_the_supported_major(extra: str, cuda_major: int, first: str) -> None:
+    """Each TensorRT extra pins TensorRT's CUDA flavour and cuda-bindings to one CUDA major (cuda-bindings 13 needs a
+    CUDA 13 driver; the bare 'tensorrt' wheel follows NVIDIA's newest CUDA)."""
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10 (JetPack 6): the same parser as a package
         import tomli as tomllib
+    from packaging.requirements import Requirement
 
-    from edgebind.export.tensorrt import MAX_MAJOR, supported_range
+    from edgebind.export.tensorrt import MAX_MAJOR, MIN_VERSION, supported_range
 
-    extra = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]["trt"]
-    trt_req = next(r for r in extra if r.startswith("tensorrt"))
-    assert trt_req == f"tensorrt{supported_range()}" and f"<{MAX_MAJOR + 1}" in trt_req
-    assert any(r.startswith("cuda-bindings") for r in extra)
+    reqs = [Requirement(r) for r in tomllib.loads((REPO / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"][extra]]
+    by_name = {r.name: r.specifier for r in reqs}
+    assert set(by_name) == {f"tensorrt-cu{cuda_major}", "cuda-bindings"}
+    trt = by_name[f"tensorrt-cu{cuda_major}"]
+    assert f"<{MAX_MAJOR + 1}" in str(trt) and trt.contains(f"{MAX_MAJOR}.4.1") and not trt.contains(f"{MAX_MAJOR + 1}.0")
+    assert trt.contains(first) and not trt.contains(".".join(map(str, (MIN_VERSION[0], MIN_VERSION[1] - 1))))
+    assert supported_range().endswith(f"<{MAX_MAJOR + 1}")
+    cuda = by_name["cuda-bindings"]
+    assert cuda.contains(f"{cuda_major}.9.0") and not cuda.contains(f"{cuda_major + 1}.0.0")
+    assert not cuda.contains(f"{cuda_major - 1}.9.0")
 
 
 WEAK_TYPING = re.compile(
