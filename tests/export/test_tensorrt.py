@@ -191,7 +191,8 @@ def test_requirement_is_capped_at_the_supported_major(extra: str, cuda_major: in
     by_name = {r.name: r.specifier for r in reqs}
     assert set(by_name) == {f"tensorrt-cu{cuda_major}", "cuda-bindings"}
     trt = by_name[f"tensorrt-cu{cuda_major}"]
-    assert f"<{MAX_MAJOR + 1}" in str(trt) and trt.contains(f"{MAX_MAJOR}.4.1") and not trt.contains(f"{MAX_MAJOR + 1}.0")
+    assert f"<{MAX_MAJOR + 1}" in str(trt) and trt.contains(f"{MAX_MAJOR}.4.1")
+    assert not trt.contains(f"{MAX_MAJOR + 1}.0")
     assert trt.contains(first) and not trt.contains(".".join(map(str, (MIN_VERSION[0], MIN_VERSION[1] - 1))))
     assert supported_range().endswith(f"<{MAX_MAJOR + 1}")
     cuda = by_name["cuda-bindings"]
@@ -213,6 +214,30 @@ def test_no_weak_typing_api_remains() -> None:
         if "trtexec" in text:  # edgebind's own --fp16/--int8 export flags are fine elsewhere
             hits += [f"{path.relative_to(REPO)}: {m.group(0)}" for m in TRTEXEC_PRECISION.finditer(text)]
     assert hits == []
+
+
+def test_read_trtexec_output_in_trtexecs_own_layout(tmp_path: Path) -> None:
+    """Files written the way trtexec writes them (C++ iostreams; tests/data/tensorrt/export_output.cpp follows
+    exportJSONOutput in TensorRT's samples/common/sampleReporting.cpp): 6 significant digits, several outputs,
+    and C's nan/inf spellings, which are not JSON."""
+    from edgebind.export.trtexec import read_trtexec_output
+
+    cxx = shutil.which("g++") or shutil.which("c++")
+    assert cxx, "g++ is needed (apt-get install g++; .ci/run installs it)"
+    exe = tmp_path / "export_output"
+    subprocess.run([cxx, "-O1", "-o", str(exe), str(DATA / "export_output.cpp")], check=True)
+    values = np.array([[0.125, -2.5, 3.14159265], [1e-7, -1.75e6, 123456.789]], dtype=np.float32)
+    out = tmp_path / "out.json"
+    subprocess.run([str(exe), str(out), "embedding", "2x3", *map(repr, values.ravel().tolist()),
+                    "--", "inf_count", "1x4", "nan", "-inf", "inf", "-0"], check=True)
+    text = out.read_text()
+    assert text.startswith('[\n  { "name" : "embedding"\n  , "dimensions" : "2x3"\n') and "\n, { " in text
+    got = read_trtexec_output(out, "embedding")
+    assert got.shape == (2, 3) and got.dtype == np.float32
+    np.testing.assert_allclose(got, values, rtol=5e-6)  # trtexec keeps 6 significant digits
+    assert not np.array_equal(got, values)  # ... and so is not exact: 3.14159265 -> 3.14159
+    special = read_trtexec_output(out, "inf_count")
+    assert np.isnan(special[0, 0]) and special[0, 1] == -np.inf and special[0, 2] == np.inf and special[0, 3] == 0
 
 
 def test_read_trtexec_output_recorded_file(tmp_path: Path) -> None:
