@@ -33,7 +33,6 @@ RECORDINGS = {"walk.npz": "basicmotions_test.npz", "walks.npz": "basicmotions_te
 
 def tiny_imagebind(out: Path) -> Path:
     """reference_tiny.pt as an official-layout torch file with its configs (head counts) embedded."""
-    import dataclasses
     import json
 
     import torch
@@ -43,7 +42,7 @@ def tiny_imagebind(out: Path) -> Path:
     meta = json.loads((DATA / "imagebind" / "reference_tiny_meta.json").read_text())["constructor_kwargs"]
     ckpt = load_checkpoint(DATA / "imagebind" / "reference_tiny.pt")
     heads = {f"{m}_num_heads": int(meta[f"{m}_num_heads"]) for m in ("imu", "thermal", "text")}
-    configs = {m: dataclasses.asdict(infer_config(ckpt.state_dict, m, overrides=heads, warn=False))
+    configs = {m: infer_config(ckpt.state_dict, m, overrides=heads, warn=False).to_dict()
                for m in ("imu", "thermal", "text")}
     out.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"configs": configs, "state_dict": {k: v.float() for k, v in ckpt.state_dict.items()}}, out)
