@@ -78,7 +78,7 @@ def parse_msg(text: str) -> list[Field]:
     return fields
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def definitions() -> dict[str, list[Field]]:
     """Every type in :data:`msgdefs.MSGDEFS`, with its dependencies: ``pkg/msg/Name`` -> fields."""
     out: dict[str, list[Field]] = {}
@@ -146,7 +146,7 @@ def _referenced(ros_type_name: str, seen: set[str]) -> None:
             _referenced(f.type, seen)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def type_hash(ros_type_name: str) -> str:
     """REP 2011 ``RIHS01_<sha256 hex>`` of a type: the hashable type description (fields and nested types, no
     comments or defaults; referenced types sorted by name) as compact-with-spaces JSON, hashed with SHA-256."""
@@ -156,7 +156,8 @@ def type_hash(ros_type_name: str) -> str:
     def struct(name: str) -> dict[str, Any]:
         return {"type_name": name, "fields": [_field_description(f) for f in fields(name)]}
 
-    desc = {"type_description": struct(ros_type_name), "referenced_type_descriptions": [struct(n) for n in sorted(refs)]}
+    desc = {"type_description": struct(ros_type_name),
+            "referenced_type_descriptions": [struct(n) for n in sorted(refs)]}
     return "RIHS01_" + hashlib.sha256(json.dumps(desc, separators=(", ", ": ")).encode()).hexdigest()
 
 
@@ -175,7 +176,7 @@ def parse_user_data(data: bytes | None) -> dict[str, str]:
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def idl_type(ros_type_name: str) -> Any:
     """The cyclonedds IDL struct of ``ros_type_name`` (nested types built as needed); attribute names are the
     ``.msg`` field names, so :mod:`edgebind.ros.messages` reads its samples as it reads ``mcap_ros2``'s."""
@@ -189,9 +190,9 @@ def idl_type(ros_type_name: str) -> Any:
     for f in fields(ros_type_name):
         t = idl_type(f.type) if f.nested else base[f.type]
         if f.size is not None:
-            t = types.array[t, f.size]
+            t = types.array[t, f.size]  # type: ignore[misc]
         elif f.sequence:
-            t = types.sequence[t]
+            t = types.sequence[t]  # type: ignore[misc]
         members[f.name] = t
     return make_idl_struct(dds_type(ros_type_name).rsplit("::", 1)[1], dds_type(ros_type_name), members)
 
