@@ -13,17 +13,20 @@ import argparse
 import json
 import math
 import time
+from pathlib import Path
 
 from cyclonedds._clayer import ddspy_take, ddspy_write  # raw CDR in and out, bypassing edgebind's IDL types
 from cyclonedds.core import InstanceState, Policy, Qos, SampleState, ViewState
 from cyclonedds.pub import DataWriter
 from cyclonedds.sub import DataReader
 from cyclonedds.util import duration
-from rosbags.typesys import Stores, get_typestore
+from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 
 from edgebind.ros import dds
 
 STORE = get_typestore(Stores.ROS2_JAZZY)
+for _msg in sorted((Path(__file__).parents[2] / "ros2" / "edgebind_msgs" / "msg").glob("*.msg")):  # ours, from source
+    STORE.register(get_types_from_msg(_msg.read_text(), f"edgebind_msgs/msg/{_msg.stem}"))
 
 
 def peer_qos(profile: str, ros_type: str, depth: int = 0) -> Qos:

@@ -40,7 +40,8 @@ def test_type_hashes_equal_rosbags_rihs01() -> None:
     # Jazzy's published hash of sensor_msgs/msg/Imu (what `ros2 topic info -v` shows on a Jazzy robot)
     assert ros2types.type_hash("sensor_msgs/msg/Imu") == (
         "RIHS01_7d9a00ff131080897a5ec7e26e315954b8eae3353c3f995c55faf71574000b5b")
-    assert ros2types.user_data("std_msgs/msg/String") == f"typehash={store.hash_rihs01('std_msgs/msg/String')};".encode()
+    want = f"typehash={store.hash_rihs01('std_msgs/msg/String')};"
+    assert ros2types.user_data("std_msgs/msg/String") == want.encode()
 
 
 def test_msg_files_match_the_python_types() -> None:
@@ -121,7 +122,8 @@ def test_dds_names() -> None:
 def test_environment_picks_domain_and_keeps_discovery_on_loopback() -> None:
     s = dds.settings({})
     assert s.domain_id == 0 and s.scope == "loopback only" and s.config is not None
-    assert '<NetworkInterface address="127.0.0.1"/>' in s.config and "<AllowMulticast>false</AllowMulticast>" in s.config
+    assert '<NetworkInterface address="127.0.0.1"/>' in s.config
+    assert "<AllowMulticast>false</AllowMulticast>" in s.config
     assert '<Peer address="127.0.0.1"/>' in s.config
     for env in ({"ROS_LOCALHOST_ONLY": "1"}, {"ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST"},
                 {"ROS_AUTOMATIC_DISCOVERY_RANGE": "SUBNET", "ROS_LOCALHOST_ONLY": "1"}):
