@@ -186,7 +186,7 @@ def test_stream_ros2_is_heard_by_a_separate_subscriber(device_rec: Recording, tm
                                        ("/edgebind/thermal", "/thermal/image", msgdefs.IMAGE)):
         heard, logged = by_topic[topic], raw[bag_topic]
         assert len(heard) >= 0.95 * len(logged), (topic, len(heard), len(logged))
-        j, stamps = 0, []
+        j, stamps, delays = 0, [], []
         for x in heard:  # each payload is the next logged message with the host-clock stamp, as rosbags writes it
             cdr = bytes.fromhex(x["cdr"])
             t = stamp_of(store, cdr, ros_type)
@@ -203,7 +203,11 @@ def test_stream_ros2_is_heard_by_a_separate_subscriber(device_rec: Recording, tm
                     break
                 assert j < len(logged), f"{topic}: a payload matches no logged message"
             stamps.append(t)
-            assert abs(x["recv_ns"] - t) < 100_000_000, (topic, (x["recv_ns"] - t) / 1e9)
+            delays.append((x["recv_ns"] - t) / 1e9)
+        # stamps are host time: never after the subscriber got the message, and close to it (the subscriber's own
+        # delay, on a loaded 2-core machine, is in there too: so 99 % within 0.1 s, the median within 0.03 s)
+        assert min(delays) > -0.005 and np.median(delays) < 0.03 and np.percentile(delays, 99) < 0.1, (
+            topic, min(delays), np.median(delays), np.percentile(delays, 99), max(delays))
         if ros_type == msgdefs.IMU:  # 400 Hz device samples, mapped onto the host clock
             assert np.median(np.diff(stamps)) == pytest.approx(2_500_000, rel=0.02)
     writers = {x["writer"]: x["typehash"] for x in by_topic["writers"]}
