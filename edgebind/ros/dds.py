@@ -155,19 +155,23 @@ def endpoint(sample: Any) -> Endpoint | None:
 
 
 class Discovery:
-    """What ROS 2 writers the participant has seen (the DCPS builtin publication topic); updated by :meth:`poll`."""
+    """What ROS 2 writers other participants have (the DCPS builtin publication topic); updated by :meth:`poll`."""
 
     def __init__(self, dp: Any) -> None:
         from cyclonedds.builtin import BuiltinDataReader, BuiltinTopicDcpsPublication
 
         self.reader: Any = BuiltinDataReader(dp, BuiltinTopicDcpsPublication)
+        self.own = dp.guid  # this process's participant: its own writers are not "seen on the domain"
         self.seen: dict[str, Endpoint] = {}  # key -> endpoint
 
     def poll(self) -> list[Endpoint]:
-        """Read new publication samples; returns every ROS 2 writer seen so far."""
+        """Read new publication samples; returns every remote ROS 2 writer seen so far (gone ones dropped)."""
         for sample in self.reader.take(N=256):
-            ep = endpoint(sample) if hasattr(sample, "topic_name") else None
-            if ep is not None:
+            if not hasattr(sample, "topic_name"):  # a writer went away: its key sample
+                self.seen.pop(str(getattr(sample.key_sample, "key", "")), None)
+                continue
+            ep = endpoint(sample)
+            if ep is not None and sample.participant_key != self.own:
                 self.seen[str(sample.key)] = ep
         return list(self.seen.values())
 

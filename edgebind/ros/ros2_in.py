@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 SCHEME = "ros2:"
 TAKE_N = 256
-POLL_S = 0.004
+WAKE_S = 0.05  # longest wait for data before the loop checks close(), --wait and discovery again
 
 
 def is_ros2_url(url: str) -> bool:
@@ -89,16 +89,25 @@ class Ros2Source:
         self._closed = threading.Event()
         self._last_ns = 0
         self._counts = {"ros2_imu_msgs": 0, "ros2_thermal_msgs": 0, "ros2_bad_msgs": 0, "ros2_stamp_reorders": 0}
+        self._lost = {"samples_lost": 0, "thermal_frames_lost": 0}
+        self._waitset: Any = None
+        self._conditions: list[Any] = []
 
     def __enter__(self) -> Ros2Source:
+        from cyclonedds.core import InstanceState, ReadCondition, SampleState, ViewState, WaitSet
         from cyclonedds.sub import DataReader
 
         dp, self.settings = dds.participant(self.env)
         self.discovery = dds.Discovery(dp)
+        self._waitset = WaitSet(dp)  # wakes the reader loop as soon as a sample is in (keep-last 5 overwrites)
+        self._conditions = []
         for topic, ros_type in ((self.imu_topic, msgdefs.IMU), (self.thermal_topic, msgdefs.IMAGE)):
             if topic is not None:
-                self.readers[topic] = (ros_type, DataReader(dp, dds.topic(dp, topic, ros_type),
-                                                            qos=dds.qos("sensor", ros_type)))
+                reader = DataReader(dp, dds.topic(dp, topic, ros_type), qos=dds.qos("sensor", ros_type))
+                self.readers[topic] = (ros_type, reader)
+                cond = ReadCondition(reader, SampleState.Any | ViewState.Any | InstanceState.Any)
+                self._waitset.attach(cond)
+                self._conditions.append(cond)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -119,8 +128,17 @@ class Ros2Source:
 
     @property
     def stats(self) -> dict[str, int]:
-        """Messages received per kind, messages that could not be used, stamps that went backwards."""
-        return dict(self._counts)
+        """Messages received per kind, messages that could not be used, stamps that went backwards, and the
+        messages DDS reports lost (sequence gaps of the best-effort writers: ``samples_lost``,
+        ``thermal_frames_lost``)."""
+        self._read_lost()
+        return {**self._counts, **self._lost}
+
+    def _read_lost(self) -> None:
+        for topic, key in ((self.imu_topic, "samples_lost"), (self.thermal_topic, "thermal_frames_lost")):
+            held = self.readers.get(topic) if topic is not None else None
+            if held is not None:
+                self._lost[key] = int(held[1].get_sample_lost_status().total_count)
 
     def _wrong_types(self) -> str | None:
         """A sentence when a watched topic is published with another type."""
@@ -162,8 +180,11 @@ class Ros2Source:
                     if time.monotonic() - started > self.options.wait_s:
                         topics = ", ".join(f"{t} ({ty})" for t, (ty, _) in self.readers.items())
                         raise self._fail_waiting(f"nothing published on {topics} within {self.options.wait_s:g} s")
-                time.sleep(POLL_S)
+                self._waitset.wait(int(WAKE_S * 1e9))
         finally:
+            self._read_lost()  # the last counts, before the readers go
+            self._conditions.clear()
+            self._waitset = None
             self.readers.clear()
             if self.discovery is not None:
                 self.discovery.close()

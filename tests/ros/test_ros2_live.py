@@ -62,9 +62,14 @@ class Peer:
         first = self.lines.get(timeout=30)
         assert json.loads(first) == {"ready": True}, first
 
-    def finish(self, timeout_s: float = 30.0) -> list[dict[str, Any]]:
+    def finish(self, timeout_s: float = 30.0, stop: bool = False) -> list[dict[str, Any]]:
+        """Its lines, once it exited 0 (or, with ``stop``, once it is stopped now)."""
         try:
-            assert self.proc.wait(timeout=timeout_s) == 0
+            if stop:
+                self.proc.terminate()
+                self.proc.wait(timeout=timeout_s)
+            else:
+                assert self.proc.wait(timeout=timeout_s) == 0
         finally:
             self.proc.kill()
         time.sleep(0.1)
@@ -91,18 +96,20 @@ def stamp_of(store: Any, cdr: bytes, ros_type: str) -> int:
 def test_stream_labels_a_live_200hz_ros2_imu_topic() -> None:
     """A separate process publishes sensor_msgs/msg/Imu at 200 Hz, best effort (rosbags' CDR, as a driver would);
     ``edgebind stream ros2:/imu/data --bundle DEMO --json`` labels it."""
-    pub = Peer("pub-imu", "/imu/data", "--rate", "200", "--seconds", "9")
-    result = CliRunner().invoke(cli, ["stream", "ros2:/imu/data", "--bundle", DEMO, "--json", "--max-windows", "2",
-                                      "--hop", "0.5", "--wait", "20"])
-    out = pub.finish()
+    pub = Peer("pub-imu", "/imu/data", "--rate", "200", "--seconds", "60")
+    try:  # --duration, not --max-windows: a slow start on a loaded machine cannot hang the test
+        result = CliRunner().invoke(cli, ["stream", "ros2:/imu/data", "--bundle", DEMO, "--json", "--duration", "8",
+                                          "--hop", "0.5", "--wait", "20"])
+    finally:
+        out = pub.finish(stop=True)
     assert result.exit_code == 0, result.output
     lines = [json.loads(x) for x in result.stdout.strip().splitlines()]
     labels, summary = lines[:-1], lines[-1]["summary"]
-    assert [x["modality"] for x in labels] == ["imu", "imu"] and summary["windows"] == 2
+    assert len(labels) >= 2 and {x["modality"] for x in labels} == {"imu"} and summary["windows"] == len(labels)
     assert all(x["label"] in {"Standing", "Running", "Walking", "Badminton"} for x in labels)
     # the windows' device time is the publisher's header.stamp: ROS time, so within seconds of now
     assert all(abs(x["t_end_s"] - time.time()) < 15 for x in labels)
-    assert labels[1]["t_end_s"] - labels[0]["t_end_s"] == pytest.approx(0.5, abs=0.006)
+    assert np.diff([x["t_end_s"] for x in labels]) == pytest.approx(0.5, abs=0.006)
     assert summary["samples_lost"] == 0 and summary["sample_gaps"] == 0
     # our reader announced Jazzy's type hash, as rosbags computes it
     readers = [x for x in out if "reader" in x]
@@ -123,7 +130,7 @@ def test_wrong_type_or_silent_topic_names_what_the_domain_has() -> None:
         msg = [x for x in silent.output.splitlines() if "nothing published" in x]
         assert len(msg) == 1, silent.output
         assert "nothing published on /robot/imu (sensor_msgs/msg/Imu) within 1 s" in msg[0]
-        assert "seen: /imu/data (std_msgs/msg/String)" in msg[0] and "--wait" in msg[0]
+        assert "seen: " in msg[0] and "/imu/data (std_msgs/msg/String)" in msg[0] and "--wait" in msg[0]
     finally:
         pub.proc.kill()
 
