@@ -110,19 +110,20 @@ def participant(env: Mapping[str, str] | None = None) -> tuple[Any, DomainSettin
         return dp, s
 
 
-def qos(profile: str, ros_type: str) -> Any:
+def qos(profile: str, ros_type: str, depth: int | None = None) -> Any:
     """The QoS of rclcpp's ``SensorDataQoS`` (``sensor``: best effort, keep last 5, volatile) or its default
-    (``reliable``: reliable, keep last 10, volatile), with the type hash in USER_DATA."""
+    (``reliable``: reliable, keep last 10, volatile), with the type hash in USER_DATA. ``depth`` replaces the
+    history depth (a local queue: it does not change which endpoints match)."""
     from cyclonedds.core import Policy, Qos
     from cyclonedds.util import duration
 
     if profile == "sensor":
-        reliability, depth = Policy.Reliability.BestEffort, 5
+        reliability, keep = Policy.Reliability.BestEffort, 5
     elif profile == "reliable":
-        reliability, depth = Policy.Reliability.Reliable(max_blocking_time=duration(milliseconds=100)), 10
+        reliability, keep = Policy.Reliability.Reliable(max_blocking_time=duration(milliseconds=100)), 10
     else:
         raise ConfigError(f"unknown QoS profile '{profile}'; use sensor or reliable.")
-    return Qos(reliability, Policy.History.KeepLast(depth), Policy.Durability.Volatile,
+    return Qos(reliability, Policy.History.KeepLast(depth or keep), Policy.Durability.Volatile,
                Policy.Userdata(data=ros2types.user_data(ros_type)))
 
 

@@ -2,8 +2,9 @@
 
 :class:`Ros2Source` has the interface the stream uses of :class:`~edgebind.bridge.source.SensorSource` (a context
 manager with ``events``, ``close``, ``idle_s`` and ``stats``). It subscribes with rclcpp's sensor-data QoS (best
-effort, keep last 5) and turns ``sensor_msgs/msg/Imu`` (REP 145) into ``ImuBatch`` and ``sensor_msgs/msg/Image``
-into ``ThermalFrame`` (degrees C through the ``thermal_unit``). Device time is ``header.stamp``.
+effort, volatile; a deeper queue than its 5, see :data:`READER_DEPTH`) and turns ``sensor_msgs/msg/Imu`` (REP 145)
+into ``ImuBatch`` and ``sensor_msgs/msg/Image`` into ``ThermalFrame`` (degrees C through the ``thermal_unit``).
+Device time is ``header.stamp``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ log = logging.getLogger(__name__)
 SCHEME = "ros2:"
 TAKE_N = 256
 WAKE_S = 0.05  # longest wait for data before the loop checks close(), --wait and discovery again
+# The readers' queue. rclcpp's SensorDataQoS keeps 5, which a driver's burst (or a busy host) overruns: samples are
+# then dropped silently. The depth is local to the reader, so best effort + volatile still match as SensorDataQoS.
+READER_DEPTH = 1000
 
 
 def is_ros2_url(url: str) -> bool:
@@ -103,7 +107,8 @@ class Ros2Source:
         self._conditions = []
         for topic, ros_type in ((self.imu_topic, msgdefs.IMU), (self.thermal_topic, msgdefs.IMAGE)):
             if topic is not None:
-                reader = DataReader(dp, dds.topic(dp, topic, ros_type), qos=dds.qos("sensor", ros_type))
+                reader = DataReader(dp, dds.topic(dp, topic, ros_type),
+                                    qos=dds.qos("sensor", ros_type, depth=READER_DEPTH))
                 self.readers[topic] = (ros_type, reader)
                 cond = ReadCondition(reader, SampleState.Any | ViewState.Any | InstanceState.Any)
                 self._waitset.attach(cond)

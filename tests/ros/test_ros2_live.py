@@ -167,6 +167,8 @@ def test_stream_ros2_is_heard_by_a_separate_subscriber(device_rec: Recording, tm
     with SimulatedDevice(device_rec, fmt="binary", speed=1.0) as sim:
         result = CliRunner().invoke(cli, ["stream", str(sim.link), "--bundle", DEMO, "--json", "--max-windows", "2",
                                           "--hop", "0.5", "--ros2", "--mcap", str(bag)])
+        # the host wall-clock time (ns) at which the simulator sent device time 0: device t is sent at wall0 + t
+        wall0 = round(sim._clock_start * 1e9) + time.time_ns() - time.monotonic_ns()
     got = sub.finish()
     assert result.exit_code == 0, result.output
     assert "ros2: publishing /edgebind/imu, /edgebind/thermal, /edgebind/labels, /edgebind/label_text" in result.stderr
@@ -186,14 +188,14 @@ def test_stream_ros2_is_heard_by_a_separate_subscriber(device_rec: Recording, tm
         t = stamp_of(store, cdr, msgdefs.WINDOW_LABEL)
         want = ros_msg(store, msgdefs.WINDOW_LABEL, label_message(line, t, "imu_link"))
         assert cdr == pad4(bytes(store.serialize_cdr(want, msgdefs.WINDOW_LABEL)))
-        assert abs(x["recv_ns"] - t) < 100_000_000
+        assert abs(t - (wall0 + round(line["t_end_s"] * 1e9))) < 100_000_000  # the window's end, on the host clock
 
     raw = read_bag(bag)
     for topic, bag_topic, ros_type in (("/edgebind/imu", "/imu", msgdefs.IMU),
                                        ("/edgebind/thermal", "/thermal/image", msgdefs.IMAGE)):
         heard, logged = by_topic[topic], raw[bag_topic]
         assert len(heard) >= 0.95 * len(logged), (topic, len(heard), len(logged))
-        j, stamps, delays = 0, [], []
+        j, stamps, errors, delays = 0, [], [], []
         for x in heard:  # each payload is the next logged message with the host-clock stamp, as rosbags writes it
             cdr = bytes.fromhex(x["cdr"])
             t = stamp_of(store, cdr, ros_type)
@@ -210,11 +212,11 @@ def test_stream_ros2_is_heard_by_a_separate_subscriber(device_rec: Recording, tm
                     break
                 assert j < len(logged), f"{topic}: a payload matches no logged message"
             stamps.append(t)
+            errors.append((t - (wall0 + m.header.stamp.sec * 10**9 + m.header.stamp.nanosec)) / 1e9)
             delays.append((x["recv_ns"] - t) / 1e9)
-        # stamps are host time: never after the subscriber got the message, and close to it (the subscriber's own
-        # delay, on a loaded 2-core machine, is in there too: so 99 % within 0.1 s, the median within 0.03 s)
-        assert min(delays) > -0.005 and np.median(delays) < 0.03 and np.percentile(delays, 99) < 0.1, (
-            topic, min(delays), np.median(delays), np.percentile(delays, 99), max(delays))
+        # every stamp is the host clock when the device sent the sample (within 0.1 s), never after the subscriber
+        # got the message
+        assert max(np.abs(errors)) < 0.1 and min(delays) > -0.005, (topic, min(errors), max(errors), min(delays))
         if ros_type == msgdefs.IMU:  # 400 Hz device samples, mapped onto the host clock
             assert np.median(np.diff(stamps)) == pytest.approx(2_500_000, rel=0.02)
     writers = {x["writer"]: x["typehash"] for x in by_topic["writers"]}
@@ -251,3 +253,30 @@ def test_namespace_and_type_names() -> None:
     with pytest.raises(ConfigError, match="--ros2-namespace 'edgebind'"):
         check_namespace("edgebind")
     assert ros2types.dds_type(msgdefs.WINDOW_LABEL) == "edgebind_msgs::msg::dds_::WindowLabel_"
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM", "SIGKILL"])
+def test_stream_ros2_in_and_out_under_signals(sig: str) -> None:
+    """``edgebind stream ros2:/imu/data --ros2`` in a subprocess, stopped by a signal once it labels: Ctrl-C ends
+    with the summary and what was published; SIGTERM and SIGKILL end it at once (no DDS thread keeps it alive)."""
+    import signal
+
+    pub = Peer("pub-imu", "/imu/data", "--rate", "200", "--seconds", "60")
+    proc = subprocess.Popen([sys.executable, "-c", "from edgebind.cli import main; main()", "stream", "ros2:/imu/data",
+                             "--bundle", DEMO, "--json", "--hop", "0.5", "--wait", "20", "--ros2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        first = json.loads(proc.stdout.readline())  # the first label: it is running
+        assert first["modality"] == "imu"
+        proc.send_signal(getattr(signal, sig))
+        out, err = proc.communicate(timeout=15)
+    finally:
+        proc.kill()
+        pub.finish(stop=True)
+    if sig == "SIGINT":
+        assert proc.returncode == 0, err
+        assert "summary" in json.loads(out.strip().splitlines()[-1])
+        assert "interrupted (Ctrl-C)" in err and "ros2: published" in err and "labels on ROS 2 domain" in err
+    else:
+        assert proc.returncode == -getattr(signal, sig)
