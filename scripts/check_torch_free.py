@@ -98,7 +98,7 @@ def _stream_new_labels(bundle: Path, labels: Path, recording: Path) -> None:
 
 def _stream_ros2(bundle: Path, recording: Path) -> None:
     """``stream --ros2`` on a simulated device, on a random ROS 2 domain unless ROS_DOMAIN_ID is set."""
-    os.environ.setdefault("ROS_DOMAIN_ID", str(random.randint(150, 230)))
+    os.environ.setdefault("ROS_DOMAIN_ID", str(random.randint(1, 100)))  # ports below the ephemeral range
     _stream_on_simulated_device(bundle, recording, ["--ros2"])
 
 
