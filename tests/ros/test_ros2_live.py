@@ -165,15 +165,16 @@ def test_stream_ros2_is_heard_by_a_separate_subscriber(device_rec: Recording, tm
                "reliable", "/edgebind/imu", msgdefs.IMU, "sensor", "/edgebind/thermal", msgdefs.IMAGE, "sensor",
                "--depth", "5000", "--seconds", "40", "--count", "2")
     bag = tmp_path / "session.mcap"  # the same session's raw values, to rebuild every message independently
-    with SimulatedDevice(device_rec, fmt="binary", speed=1.0) as sim:
-        result = CliRunner().invoke(cli, ["stream", str(sim.link), "--bundle", DEMO, "--json", "--max-windows", "2",
-                                          "--hop", "0.5", "--ros2", "--mcap", str(bag)])
+    with SimulatedDevice(device_rec, fmt="binary", speed=1.0) as sim:  # the real CLI in its own process, bounded
+        proc = subprocess.run([sys.executable, "-c", "from edgebind.cli import main; main()", "stream", str(sim.link),
+                               "--bundle", DEMO, "--json", "--max-windows", "2", "--hop", "0.5", "--ros2", "--mcap",
+                               str(bag)], capture_output=True, text=True, timeout=90)
         # the host wall-clock time (ns) at which the simulator sent device time 0: device t is sent at wall0 + t
         wall0 = round(sim._clock_start * 1e9) + time.time_ns() - time.monotonic_ns()
     got = sub.finish()
-    assert result.exit_code == 0, result.output
-    assert "ros2: publishing /edgebind/imu, /edgebind/thermal, /edgebind/labels, /edgebind/label_text" in result.stderr
-    lines = [json.loads(x) for x in result.stdout.strip().splitlines()][:-1]
+    assert proc.returncode == 0, proc.stderr
+    assert "ros2: publishing /edgebind/imu, /edgebind/thermal, /edgebind/labels, /edgebind/label_text" in proc.stderr
+    lines = [json.loads(x) for x in proc.stdout.strip().splitlines()][:-1]
     by_topic: dict[str, list[dict[str, Any]]] = {}
     for x in got:
         by_topic.setdefault(x.get("topic", "writers"), []).append(x)
@@ -268,6 +269,8 @@ def test_stream_ros2_in_and_out_under_signals(sig: str) -> None:
     proc = subprocess.Popen([sys.executable, "-c", "from edgebind.cli import main; main()", "stream", "ros2:/imu/data",
                              "--bundle", DEMO, "--json", "--hop", "0.5", "--wait", "20", "--ros2"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    watchdog = threading.Timer(90, proc.kill)  # a stream that never labels cannot hang the test
+    watchdog.start()
     try:
         assert proc.stdout is not None
         first = json.loads(proc.stdout.readline())  # the first label: it is running
@@ -275,6 +278,7 @@ def test_stream_ros2_in_and_out_under_signals(sig: str) -> None:
         proc.send_signal(getattr(signal, sig))
         out, err = proc.communicate(timeout=15)
     finally:
+        watchdog.cancel()
         proc.kill()
         pub.finish(stop=True)
     if sig == "SIGINT":
