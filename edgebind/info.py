@@ -41,10 +41,12 @@ def describe_checkpoint(path: str | Path, hash_file: bool = True) -> dict[str, A
         if m in CONFIG_CLASSES:
             embedded = m in ckpt.configs
             base = config_from_dict(ckpt.configs[m]) if embedded else get_config("imagebind_huge", m)
-            cfg = infer_config(sub, m, base, warn=False)
+            cfg = infer_config(sub, m, base, strict=False)
             info["config"] = cfg.to_dict()
             info["heads_from"] = "embedded config" if embedded else (
-                "imagebind_huge preset" if cfg.embed_dim == base.embed_dim else "guess (head_dim 64)")
+                "imagebind_huge preset" if cfg.embed_dim == base.embed_dim else "unknown")
+            if info["heads_from"] == "unknown":  # not stored: loading refuses it without --set
+                info["config"]["num_heads"] = None
             info["gflops"] = round(cfg.flops() / 1e9, 3)
         else:
             info["note"] = "branch not used by edgebind"

@@ -39,7 +39,7 @@ def bench(bundles: tuple[str, ...], backends: tuple[str, ...], modalities: tuple
     from edgebind import bench as bench_mod
     from edgebind.paths import find_bundle
 
-    dirs = [find_bundle(b) for b in bundles] if bundles else [find_bundle(None)]
+    dirs = [find_bundle(b, "BUNDLES") for b in bundles] if bundles else [find_bundle(None, "BUNDLES")]
     results = bench_mod.bench_bundles(dirs, backends=backends or None, batch=batch, threads=threads, runs=runs,
                                       warmup=warmup, modalities=modalities or None, mode=mode, block=block,
                                       spin=spin)

@@ -259,4 +259,4 @@ def capture_cmd(port: str, output: Path, windows: int, profile: Path | None, hop
     result.save(output)
     console.print(f"Wrote {output}: imu {tuple(result.imu.shape)}, thermal {tuple(result.thermal.shape)}"
                   f"{', profile ' + str(profile) if profile else ', no profile'}.")
-    console.print(f"Next: edgebind export --int8 --calib {output}")
+    console.print(f"Next: edgebind export --int8 --calibration {output}")

@@ -307,7 +307,7 @@ def export_bundle(
                           "precompute --labels.")
     if checkpoint is not None and random_init:
         raise ConfigError("pass either --checkpoint or --random-init, not both.")
-    ckpt_path = None if random_init else find_checkpoint(checkpoint).resolve()
+    ckpt_path = None if random_init else find_checkpoint(checkpoint, random_init_flag=True).resolve()
     overrides = dict(overrides or {})
     out_dir = Path(out) if out is not None else default_out_dir(mods, tgt.name, precision)
     labels_path = Path(labels) if labels is not None else None
