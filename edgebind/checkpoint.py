@@ -143,6 +143,11 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist; pass --checkpoint PATH or set EDGEBIND_CHECKPOINT.")
     size = path.stat().st_size
+    from edgebind.filekind import sniff
+
+    other = sniff(path)
+    if other is not None:
+        raise CheckpointError(f"{other.sentence(path)} Pass ImageBind's imagebind_huge.pth, an extract or a student.")
     if path.suffix == ".safetensors":
         return _load_safetensors(path, size)
     try:

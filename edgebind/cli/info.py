@@ -28,6 +28,9 @@ def info(path: str, as_json: bool, no_hash: bool) -> None:
     from rich.table import Table
 
     console = Console()
+    if d.get("checkpoint") is False:  # a Recording, bag, calibration set, text file...
+        console.print(d["summary"], soft_wrap=True)
+        return
     if d["kind"] == "bundle":
         console.print(f"[bold]bundle[/] {d['path']}")
         m = d["manifest"]
