@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 def load_inputs(modality: str, inputs: Sequence[str], hop_s: float | None = None, rate_hz: float | None = None,
                 text_file: str | Path | None = None, calibration: str | Path | None = None,
-                bag: Any = None) -> np.ndarray:
+                bag: Any = None, units: Any = None) -> np.ndarray:
     """Read INPUT arguments into one model-ready batch.
 
     Args:
@@ -30,6 +30,8 @@ def load_inputs(modality: str, inputs: Sequence[str], hop_s: float | None = None
             before the input contract.
         bag: ``edgebind.ros.BagOptions`` (topics, thermal unit) for ``.mcap`` inputs, which are read as Recordings.
             Defaults to topics found by message type.
+        units: ``edgebind.bridge.units.UnitOptions`` for CSV inputs (``--accel-unit``/``--gyro-unit``); default auto,
+            as ``edgebind convert`` chooses a serial log's units.
 
     Raises:
         InputError: nothing to embed, or an input that breaks the modality's contract.
@@ -48,7 +50,7 @@ def load_inputs(modality: str, inputs: Sequence[str], hop_s: float | None = None
     if not inputs:
         raise InputError(f"no {modality} input given; pass one or more files.")
     if modality == "imu":
-        arrays = [_imu_input(Path(p), hop_s, rate_hz, calibration, bag) for p in inputs]
+        arrays = [_imu_input(Path(p), hop_s, rate_hz, calibration, bag, units) for p in inputs]
     elif modality == "thermal":
         arrays = [_thermal_input(Path(p), calibration, bag) for p in inputs]
     else:
@@ -57,12 +59,12 @@ def load_inputs(modality: str, inputs: Sequence[str], hop_s: float | None = None
 
 
 def _imu_input(path: Path, hop_s: float | None, rate_hz: float | None, calibration: str | Path | None,
-               bag: Any = None) -> np.ndarray:
+               bag: Any = None, units: Any = None) -> np.ndarray:
     from edgebind.preprocess.imu import DEFAULT_IMU_CONTRACT, load_imu_csv, load_imu_input, windows_from_recording
     from edgebind.ros import is_bag, load_recording
 
     if calibration is None and not is_bag(path):
-        return load_imu_input(path, hop_s=hop_s, rate_hz=rate_hz)
+        return load_imu_input(path, hop_s=hop_s, rate_hz=rate_hz, units=units)
     from edgebind.bridge.recording import Recording
     from edgebind.calibration.apply import calibrate_recording
     from edgebind.calibration.imu import apply_imu_profile
@@ -75,7 +77,7 @@ def _imu_input(path: Path, hop_s: float | None, rate_hz: float | None, calibrati
     if is_bag(path):  # a ROS 2 bag is read as the Recording it holds, then windowed like a .npz
         rec = load_recording(path, bag, ("imu",))
     else:
-        rec = Recording.load(path) if suffix == ".npz" else load_imu_csv(path, rate_hz=rate_hz)
+        rec = Recording.load(path) if suffix == ".npz" else load_imu_csv(path, rate_hz=rate_hz, units=units)
     if calibration is not None:
         rec = calibrate_recording(rec, calibration)
     return windows_from_recording(rec, DEFAULT_IMU_CONTRACT.window_s if hop_s is None else hop_s)[0]

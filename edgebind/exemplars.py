@@ -215,7 +215,7 @@ def teach_label(labels_path: str | Path, label: str, windows: np.ndarray, exampl
         ref = ex_path.resolve().relative_to(labels_path.parent.resolve()).as_posix()
     except ValueError:
         ref = str(ex_path.resolve())
-    text = labels_path.read_text(encoding="utf-8") if labels_path.is_file() else ""
+    text = labels_path.read_text(encoding="utf-8-sig") if labels_path.is_file() else ""
     lines, found = text.splitlines(), False
     for i, raw in enumerate(lines):
         body, hash_, comment = raw.partition("#")

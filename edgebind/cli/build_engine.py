@@ -23,7 +23,8 @@ def build_engine(bundle: str | None, dla_core: int | None, dla_batch: int | None
     from edgebind.export.engine import build_bundle_engines
     from edgebind.paths import find_bundle
 
-    b = build_bundle_engines(find_bundle(bundle, "BUNDLE"), dla_core=dla_core, use_trtexec=use_trtexec, dla_batch=dla_batch)
+    b = build_bundle_engines(find_bundle(bundle, "BUNDLE"), dla_core=dla_core, use_trtexec=use_trtexec,
+                             dla_batch=dla_batch)
     for m, e in b.encoders.items():
         rec = e.engine or {}
         cos = min(s["min_cosine"] for s in rec["parity"]["splits"].values())

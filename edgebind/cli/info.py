@@ -51,8 +51,8 @@ def info(path: str, as_json: bool, no_hash: bool) -> None:
         guessed = guessed or unknown
         dtypes = ", ".join(f"{k.replace('float', 'fp')}x{v}" for k, v in i["dtypes"].items())
         table.add_row(m, f"{i['parameters'] / 1e6:.2f} M", dtypes, str(c.get("embed_dim", "")),
-                      str(c.get("depth", "")), "?" if unknown else str(c.get("num_heads", "")), str(c.get("out_dim", "")),
-                      str(i.get("gflops", "")))
+                      str(c.get("depth", "")), "?" if unknown else str(c.get("num_heads", "")),
+                      str(c.get("out_dim", "")), str(i.get("gflops", "")))
     console.print(table)
     if guessed:
         console.print("? head count not stored in the file (the tensors do not hold it): loading it needs the "

@@ -165,7 +165,7 @@ class LabelSource:
         assert self.path is not None
         if not self.path.is_file():
             raise InputError(f"labels file {self.path} does not exist; write one label per line (e.g. 'walking').")
-        text = self.path.read_text(encoding="utf-8")
+        text = self.path.read_text(encoding="utf-8-sig")
         specs = parse_labels(text, str(self.path))
         self._watched = [example_path(f, self.path) for s in specs for f in s.examples]
         self._mtime_ns = self._stamp()
