@@ -77,8 +77,8 @@ def sniff(path: str | Path) -> FileKind | None:
         return FileKind("thermal clip (CPTV)", f"{p.stat().st_size:,} bytes", f"'edgebind calibrate thermal {path}'")
     if head.startswith(b"\x93NUMPY"):
         return FileKind("NumPy array", f"{p.stat().st_size:,} bytes", f"'edgebind embed imu|thermal {path}'")
-    if head.startswith(b"PK") and suffix == ".npz":
-        return _npz_kind(p)
+    if head.startswith(b"PK"):  # a zip: an .npz, else a torch checkpoint (whole or cut short)
+        return _npz_kind(p) if suffix == ".npz" else None
     if head.startswith(b"\x08") and suffix == ".onnx":
         return FileKind("ONNX model", f"{p.stat().st_size:,} bytes", "its bundle directory: 'edgebind info DIR'")
     if not head:
