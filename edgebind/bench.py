@@ -204,7 +204,7 @@ def bench_bundles(
     loaded = [b if isinstance(b, Bundle) else load_bundle(b) for b in bundles]
     cases = _cases(loaded, backends, modalities)
     results: list[BenchResult] = []
-    report = on_progress or (lambda what, done, total: None)
+    tell = on_progress or (lambda what, done, total: None)
     steps, done = len(cases) * (1 + runs), 0
     for m in dict.fromkeys(mod for _, mod, _ in cases):
         mine = [(b, be) for b, mod, be in cases if mod == m]
@@ -212,7 +212,7 @@ def bench_bundles(
         runners, meta = [], []
         try:
             for bundle, backend in mine:
-                report(f"loading {m} {backend} ({bundle.path.name})", done, steps)
+                tell(f"loading {m} {backend} ({Path(str(bundle.path)).name})", done, steps)
                 can_reset = _reset_peak()
                 before = _rss_mb("VmRSS")
                 t0 = time.perf_counter()
@@ -228,9 +228,9 @@ def bench_bundles(
                 done += 1
             first = done
             timing = f"timing {m}: {', '.join(be for _, be in mine)}"
-            report(timing, done, steps)
+            tell(timing, done, steps)
             times = time_calls([functools.partial(runner.embed, x) for runner in runners], runs, mode, block,
-                               on_round=functools.partial(_report_round, report, timing, first, len(runners), steps))
+                               on_round=functools.partial(_report_round, tell, timing, first, len(runners), steps))
             done = first + runs * len(runners)
         finally:
             for runner in runners:
