@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -124,8 +124,11 @@ def embed_with_checkpoint(
     preset: str | None = None,
     unit: bool = False,
     batch_size: int = 8,
+    on_batch: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
-    """Run the PyTorch encoder from a checkpoint on a batch.
+    """Run the PyTorch encoder from a checkpoint on a batch, ``batch_size`` inputs per call.
+
+    ``on_batch(done, total)``: called after each call with the inputs embedded so far (the CLI's progress).
 
     Returns:
         (N, out_dim) float32: ImageBind's output (normalised x logit scale), or unit vectors with ``unit``.
@@ -140,21 +143,30 @@ def embed_with_checkpoint(
     with torch.inference_mode():
         for i in range(0, len(x), batch_size):
             out.append(model(torch.from_numpy(np.ascontiguousarray(x[i : i + batch_size]))).float().numpy())
+            if on_batch is not None:
+                on_batch(min(i + batch_size, len(x)), len(x))
     return np.concatenate(out).astype(np.float32)
 
 
 def embed_with_bundle(
-    modality: str, x: np.ndarray, bundle: str | Path, backend: str | None = None, unit: bool = False
+    modality: str, x: np.ndarray, bundle: str | Path, backend: str | None = None, unit: bool = False,
+    batch_size: int = 8, on_batch: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
-    """Run an exported bundle's artifact (ONNX Runtime, TensorRT or torch) on a batch.
+    """Run an exported bundle's artifact (ONNX Runtime, TensorRT or torch) on a batch, ``batch_size`` inputs per
+    call (``on_batch`` as :func:`embed_with_checkpoint`'s).
 
     Returns:
         (N, out_dim) float32, as :func:`embed_with_checkpoint`.
     """
     from edgebind.runtime import open_runner
 
+    parts = []
     with open_runner(bundle, modality, backend=backend) as runner:
-        emb = np.asarray(runner.embed(x), dtype=np.float32)
+        for i in range(0, len(x), batch_size):
+            parts.append(np.asarray(runner.embed(x[i : i + batch_size]), dtype=np.float32))
+            if on_batch is not None:
+                on_batch(min(i + batch_size, len(x)), len(x))
+    emb = np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
     if unit:
         emb = emb / np.maximum(np.linalg.norm(emb, axis=-1, keepdims=True), 1e-12)
     return emb

@@ -260,16 +260,14 @@ def capture_cmd(port: str, output: Path, windows: int, profile: Path | None, hop
     Example:
       edgebind calibrate capture /dev/ttyACM0 --profile robot.json --windows 64 -o calib.npz
     """
-    from rich.progress import Progress
-
     from edgebind.calibration.capture import capture
+    from edgebind.cli.progress import progress
 
     console = _console()
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task(f"capturing from {port}", total=windows)
+    with progress(f"capturing windows from {port}", total=windows) as bar:  # windows/total, elapsed, ETA
         result = capture(port, windows, str(profile) if profile else None, baud=baud, fmt=fmt, rate_hz=rate_hz,
                          hop_s=hop_s, max_duration_s=max_seconds, units=make_units(**units),
-                         on_progress=lambda n_imu, n_th: progress.update(task, completed=max(n_imu, n_th)))
+                         on_progress=lambda n_imu, n_th: bar.update(max(n_imu, n_th)))
     result.save(output)
     console.print(f"Wrote {output}: imu {tuple(result.imu.shape)}, thermal {tuple(result.thermal.shape)}"
                   f"{', profile ' + str(profile) if profile else ', no profile'}.")

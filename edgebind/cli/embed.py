@@ -55,15 +55,20 @@ def embed(modality: str, inputs: tuple[str, ...], checkpoint: str | None, bundle
     overrides = parse_overrides(sets)
     x = load_inputs(modality, inputs, hop_s=hop_s, rate_hz=rate_hz, text_file=text_file, calibration=calibration,
                     bag=bag_options(bag), units=make_units(accel_unit=accel_unit, gyro_unit=gyro_unit))
-    if bundle:
-        if sets:
-            raise ConfigError("--set applies to checkpoints; a bundle already fixes its config.")
-        emb = embed_with_bundle(modality, x, bundle, backend=backend, unit=unit)
-        source = bundle
-    else:
-        ckpt = find_checkpoint(checkpoint)
-        emb = embed_with_checkpoint(modality, x, ckpt, overrides, preset=preset, unit=unit)
-        source = str(ckpt)
+    from edgebind.cli.progress import progress
+
+    if bundle and sets:
+        raise ConfigError("--set applies to checkpoints; a bundle already fixes its config.")
+    with progress(f"embedding {len(x)} {modality} inputs", total=len(x)) as bar:
+        if bundle:
+            emb = embed_with_bundle(modality, x, bundle, backend=backend, unit=unit,
+                                    on_batch=lambda done, _: bar.update(done))
+            source = bundle
+        else:
+            ckpt = find_checkpoint(checkpoint)
+            emb = embed_with_checkpoint(modality, x, ckpt, overrides, preset=preset, unit=unit,
+                                        on_batch=lambda done, _: bar.update(done))
+            source = str(ckpt)
     out = Path(output)
     out.parent.mkdir(parents=True, exist_ok=True)
     import numpy as np
