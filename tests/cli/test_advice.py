@@ -21,10 +21,12 @@ import pytest
 from click.testing import CliRunner
 
 from edgebind.cli import COMMANDS, cli
+from edgebind.demo import demo_dir
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE = REPO / "edgebind"
 DATA = REPO / "tests" / "data"
+DEMO_REC = demo_dir() / "basicmotions_test.npz"
 
 # the phrase that advises a flag to the command that printed it
 ADVICE = re.compile(r"\b(?:pass|use|add|try|set|override with|rerun with|give)\s+['`\"]?(--[a-z][a-z0-9-]*)")
@@ -160,7 +162,7 @@ def _tiny_npy(tmp_path: Path) -> str:
     return str(p)
 
 
-def _error_paths(tmp_path: Path) -> list[tuple[str, list[str]]]:
+def _error_paths(tmp_path: Path, random_bundle: Path) -> list[tuple[str, list[str]]]:
     """(command key, argv) of the main error paths a new user meets."""
     raw = tmp_path / "raw.csv"
     raw.write_text("".join(f"{i},{i},{16384 + i},{i},{i},{i}\n" for i in range(50)))
@@ -178,13 +180,26 @@ def _error_paths(tmp_path: Path) -> list[tuple[str, list[str]]]:
         ("calibrate capture", ["calibrate", "capture", "/dev/ttyNOPE0", "-o", str(tmp_path / "c.npz")]),
         ("convert", ["convert", str(raw), "-o", str(tmp_path / "c.npz")]),
         ("export", ["export", "--int8", "--random-init", "--modalities", "imu", "-o", str(tmp_path / "b")]),
+        ("eval", ["eval", str(DEMO_REC), "--bundle", str(random_bundle), "--no-probe"]),
+        ("stream", ["stream", "/dev/ttyNOPE0", "--bundle", str(random_bundle)]),
     ]
 
 
-def test_error_paths_advise_flags_that_exist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture(scope="module")
+def random_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny bundle exported with --random-init: stream and eval refuse it and say what to do."""
+    from edgebind.export import export_bundle
+
+    d = tmp_path_factory.mktemp("adv") / "rand"
+    export_bundle(d, target="cpu", modalities="imu", random_init=True, preset="tiny", remember=False)
+    return d
+
+
+def test_error_paths_advise_flags_that_exist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                             random_bundle: Path) -> None:
     monkeypatch.chdir(tmp_path)
     broken, seen = [], 0
-    for key, argv in _error_paths(tmp_path):
+    for key, argv in _error_paths(tmp_path, random_bundle):
         result = CliRunner().invoke(cli, argv, prog_name="edgebind")
         text = result.output + (str(result.exception) if result.exception else "")
         for name, flag in suggested_flags(text):
