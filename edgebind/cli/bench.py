@@ -38,8 +38,11 @@ def bench(bundles: tuple[str, ...], backends: tuple[str, ...], modalities: tuple
     """
     from edgebind import bench as bench_mod
     from edgebind.cli.progress import progress
+    from edgebind.deps import require_extra
     from edgebind.paths import find_bundle
 
+    if plot:  # before the run, so a missing matplotlib costs no measurement
+        require_extra("matplotlib", "plot", "bench --plot")
     dirs = [find_bundle(b, "BUNDLES") for b in bundles] if bundles else [find_bundle(None, "BUNDLES")]
     with progress("benchmarking", total=1, quiet=as_json) as bar:
         results = bench_mod.bench_bundles(

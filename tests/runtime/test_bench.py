@@ -127,3 +127,17 @@ def test_noise_warnings_name_the_row_and_the_load(tiny_bundle: Path) -> None:
     assert "imu onnxruntime fp32" in w and tiny_bundle.name in w and "35 %" in w
     (w,) = noise_warnings([quiet], load_avg_1min=3.2, cores=2)
     assert "load average 3.2 is above the 2 cores" in w
+
+
+def test_bench_plot_without_matplotlib_fails_before_the_run(tiny_bundle: Path) -> None:
+    """A device install has no matplotlib: `bench --plot` says so in one line, before spending the run."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['matplotlib'] = None; import edgebind.bench as b; "
+            "b.bench_bundles = lambda *a, **k: sys.exit('the run started'); "
+            "from edgebind.cli import main; sys.argv = ['edgebind', 'bench', sys.argv[1], '--plot', 'p.png']; main()")
+    proc = subprocess.run([sys.executable, "-c", code, str(tiny_bundle)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1, proc.stderr
+    assert "bench --plot needs matplotlib, which is not installed here; pip install 'edgebind[plot]'" in proc.stderr
+    assert "the run started" not in proc.stderr and "Traceback" not in proc.stderr
