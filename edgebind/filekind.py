@@ -97,9 +97,9 @@ def sniff(path: str | Path) -> FileKind | None:
             if isinstance(obj, dict) and ({"imu", "thermal"} & set(obj)):
                 return FileKind("calibration profile", "JSON", f"'edgebind stream PORT --calibration {path}'")
             return FileKind("JSON text file", f"{p.stat().st_size:,} bytes", "a text editor")
-        lines = text.count("\n")
         kind = {".md": "Markdown text file", ".txt": "text file", ".csv": "CSV text file"}.get(suffix, "text file")
         reads = (f"'edgebind convert {path}'" if suffix in (".csv", ".log") else
                  "'edgebind stream PORT --labels FILE' (for a labels.txt)" if suffix == ".txt" else "a text editor")
-        return FileKind(kind, f"{p.stat().st_size:,} bytes, {lines}+ lines", reads)
+        first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")[:40]
+        return FileKind(kind, f"{p.stat().st_size:,} bytes, starting '{first}'", reads)
     return None
