@@ -14,6 +14,7 @@ static struct {
     uint32_t overflows;
     int16_t data[6];
     int16_t fifo[EB_IMU_FIFO_DEPTH][6];
+    uint16_t fifo_ts[EB_IMU_FIFO_DEPTH];
     uint32_t head, count;
 } imu;
 
@@ -23,6 +24,7 @@ static void take_samples_until(uint32_t now) {
         imu.pulses++;
         if (imu.count < EB_IMU_FIFO_DEPTH) {
             memcpy(imu.fifo[(imu.head + imu.count) % EB_IMU_FIFO_DEPTH], imu.data, sizeof imu.data);
+            imu.fifo_ts[(imu.head + imu.count) % EB_IMU_FIFO_DEPTH] = (uint16_t)imu.next_t_us;
             imu.count++;
         } else {
             imu.overflows++;
@@ -65,10 +67,11 @@ uint32_t imu_model_fifo_count(void) {
     return imu.count;
 }
 
-int imu_model_fifo_pop(int16_t out[6]) {
+int imu_model_fifo_pop(int16_t out[6], uint16_t *ts_us) {
     update();
     if (!imu.count) return 0;
     memcpy(out, imu.fifo[imu.head], sizeof imu.data);
+    *ts_us = imu.fifo_ts[imu.head];
     imu.head = (imu.head + 1u) % EB_IMU_FIFO_DEPTH;
     imu.count--;
     return 1;

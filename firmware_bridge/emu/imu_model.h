@@ -29,7 +29,9 @@ void imu_model_disable(void);
 uint16_t imu_model_pulses(void);          /* data-ready pulses so far, mod 2^16 */
 void imu_model_read_data(int16_t out[6]); /* the data register: the newest sample */
 uint32_t imu_model_fifo_count(void);
-int imu_model_fifo_pop(int16_t out[6]);   /* 1 and the oldest sample, or 0 when empty */
+/* 1 and the oldest sample with its timestamp (the time it was taken, in us, low 16 bits, as the ICM-42688-P's
+ * FIFO packets carry it), or 0 when empty */
+int imu_model_fifo_pop(int16_t out[6], uint16_t *ts_us);
 uint32_t imu_model_overflows(void);       /* samples dropped by a full FIFO since the last enable with reset */
 
 #endif /* EB_IMU_MODEL_H */

@@ -45,27 +45,26 @@ static uint32_t imu_period_us(float rate_hz) {
     return p < 1000.0f ? 1000u : p > 1e6f ? 1000000u : (uint32_t)p;
 }
 
-static void send_samples(const eb_imu_plan *plan, int from_fifo) {
-    int16_t s[6];
-    eb_device_imu_lost(&dev, plan->lost_before);
-    for (uint32_t i = 0; i < plan->read; i++) {
-        if (from_fifo) imu_model_fifo_pop(s);
-        else imu_model_read_data(s);
-        eb_device_imu(&dev, eb_imu_time(&track, plan->first + i), s);
-    }
-    eb_device_imu_lost(&dev, plan->lost_after);
-}
-
 /* Read what the IMU has: the FIFO in one burst, or the data register. */
 static void imu_service(void) {
     eb_imu_plan plan;
+    int16_t s[6];
 #if EB_IMU_FIFO
-    uint16_t pulses = imu_model_pulses(); /* first the count, then the FIFO level: see eb_imu_plan_fifo */
+    uint16_t pulses = imu_model_pulses(), ts; /* first the count, then the FIFO level: see eb_imu_plan_fifo */
+    uint32_t unplaced, index;
     plan = eb_imu_plan_fifo(&track, pulses, imu_model_fifo_count(), EB_FIFO_STOP_ON_FULL);
-    send_samples(&plan, 1);
+    unplaced = plan.lost_after;
+    index = plan.first;
+    for (uint32_t i = 0; i < plan.read && imu_model_fifo_pop(s, &ts); i++) {
+        uint32_t gap = eb_imu_fifo_gap(&track, ts, &unplaced); /* lost just before this packet */
+        eb_device_imu_lost(&dev, gap);
+        index += gap;
+        eb_device_imu(&dev, eb_imu_time(&track, index++), s);
+    }
+    eb_device_imu_lost(&dev, unplaced);
+    eb_imu_fifo_end(&track, unplaced);
 #else
     uint16_t before, after;
-    int16_t s[6];
     do { /* the register must hold the sample the count says: retry if one arrived while reading it */
         before = imu_model_pulses();
         imu_model_read_data(s);
@@ -74,15 +73,15 @@ static void imu_service(void) {
     plan = eb_imu_plan_register(&track, after);
     eb_device_imu_lost(&dev, plan.lost_before);
     if (plan.read) eb_device_imu(&dev, eb_imu_time(&track, plan.first), s);
-    (void)send_samples;
 #endif
 }
 
 /* (Re)start the IMU so that its next sample is taken at first_t_us. */
 static void imu_run(uint32_t first_t_us, uint32_t period_us, int from_start) {
+    uint16_t pulses = imu_model_pulses(); /* before enabling: the first sample may be due at once */
     if (from_start) eb_imu_track_init(&track);
     imu_model_enable(first_t_us, period_us, from_start);
-    eb_imu_track_run(&track, first_t_us, period_us, imu_model_pulses());
+    eb_imu_track_run(&track, first_t_us, period_us, pulses);
 }
 
 int main(void) {

@@ -272,6 +272,22 @@ static void test_imu_track(void) {
     p = eb_imu_plan_register(&t, 57); /* the register holds sample 62; 16 before it were overwritten */
     CHECK(p.read == 1 && p.lost_before == 16 && p.first == 62 && t.lost == 43, "register: %lu lost, first %lu",
           (unsigned long)p.lost_before, (unsigned long)p.first);
+    /* FIFO timestamps place the loss: 5 lost, one FIFO read of 4 packets at 1 ms steps, ts 100, 101 (+1 ms), then
+     * 104 (2 lost before it), 105, and 3 lost after; the next read's first packet, 109, has 0 more before it */
+    {
+        static const uint16_t ts[] = {100, 1100, 4100, 5100};
+        uint32_t unplaced = 5, placed[4];
+        eb_imu_track_run(&t, 0, 1000, 0);
+        for (int i = 0; i < 4; i++) placed[i] = eb_imu_fifo_gap(&t, ts[i], &unplaced);
+        CHECK(placed[0] == 0 && placed[1] == 0 && placed[2] == 2 && placed[3] == 0 && unplaced == 3,
+              "placed %lu %lu %lu %lu left %lu", (unsigned long)placed[0], (unsigned long)placed[1],
+              (unsigned long)placed[2], (unsigned long)placed[3], (unsigned long)unplaced);
+        eb_imu_fifo_end(&t, unplaced);
+        unplaced = 0;
+        CHECK(eb_imu_fifo_gap(&t, 9100, &unplaced) == 0, "the 3 after the read counted again");
+        unplaced = 1; /* more lost than the timestamps show (a gap past the 16-bit wrap): the total still holds */
+        CHECK(eb_imu_fifo_gap(&t, (uint16_t)(9100 + 70000), &unplaced) == 1 && unplaced == 0, "clamped");
+    }
     eb_imu_track_run(&t, 900000, 2000, 57); /* a new rate: the index goes on, the grid starts again */
     p = eb_imu_plan_register(&t, 58);
     CHECK(p.first == 63 && eb_imu_time(&t, 63) == 900000u && eb_imu_time(&t, 65) == 904000u, "new run: %lu",

@@ -28,6 +28,8 @@ void eb_imu_track_init(eb_imu_track *t) {
     t->next_index = 0;
     t->pulses = 0;
     t->lost = 0;
+    t->last_ts = 0;
+    t->have_ts = 0;
 }
 
 void eb_imu_track_run(eb_imu_track *t, uint32_t first_t_us, uint32_t period_us, uint16_t pulses) {
@@ -35,6 +37,18 @@ void eb_imu_track_run(eb_imu_track *t, uint32_t first_t_us, uint32_t period_us, 
     t->first_t_us = first_t_us;
     t->first_index = t->next_index;
     t->pulses = pulses;
+    t->have_ts = 0; /* the FIFO starts empty: nothing is lost before a run's first packet */
+}
+
+uint32_t eb_imu_fifo_gap(eb_imu_track *t, uint16_t ts_us, uint32_t *unplaced) {
+    uint32_t periods = 1, gap;
+    if (t->have_ts) periods = ((uint32_t)(uint16_t)(ts_us - t->last_ts) + t->period_us / 2u) / t->period_us;
+    t->last_ts = ts_us;
+    t->have_ts = 1;
+    gap = periods ? periods - 1u : 0u; /* one period after the last packet: none lost */
+    if (gap > *unplaced) gap = *unplaced;
+    *unplaced -= gap;
+    return gap;
 }
 
 static uint32_t taken_since(const eb_imu_track *t, uint16_t pulses) { return (uint16_t)(pulses - t->pulses); }
@@ -69,4 +83,8 @@ eb_imu_plan eb_imu_plan_register(eb_imu_track *t, uint16_t pulses) {
 
 uint32_t eb_imu_time(const eb_imu_track *t, uint32_t index) {
     return t->first_t_us + (index - t->first_index) * t->period_us;
+}
+
+void eb_imu_fifo_end(eb_imu_track *t, uint32_t unplaced) {
+    t->last_ts = (uint16_t)(t->last_ts + unplaced * t->period_us);
 }

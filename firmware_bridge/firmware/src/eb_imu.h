@@ -51,6 +51,8 @@ typedef struct {
     uint32_t next_index;     /* samples accounted for (read or lost) since START: the next sample's index */
     uint16_t pulses;         /* the data-ready counter's value when next_index was last accounted for */
     uint32_t lost;           /* samples lost since START */
+    uint16_t last_ts;        /* timestamp of the last FIFO packet read (eb_imu_fifo_gap), valid if have_ts */
+    uint8_t have_ts;
 } eb_imu_track;
 
 /* START (or a new rate): the IMU was (re)enabled so that its next sample is taken at first_t_us and every
@@ -63,6 +65,17 @@ void eb_imu_track_run(eb_imu_track *t, uint32_t first_t_us, uint32_t period_us, 
  * the pulses read are left in the FIFO for the next read (they came after the count). The pulse counter is 16
  * bits: read at least every 65535 periods (65 s at 1 kHz). */
 eb_imu_plan eb_imu_plan_fifo(eb_imu_track *t, uint16_t pulses, uint32_t fifo_count, int policy);
+/* Where the lost samples of a FIFO read sit, from the timestamp in each FIFO packet (ICM-42688-P packet 3: 16
+ * bits, 1 us, the IMU's own clock). Call it for each packet read, in order, with `unplaced` starting at the plan's
+ * lost_after: it returns how many lost samples came just before this packet (taken off *unplaced); what is left
+ * in *unplaced after the last packet came after it. A stop-on-full FIFO that is read while a sample arrives keeps
+ * packets on both sides of a loss, so the pulse count alone cannot place it. Placement is exact for gaps under
+ * 65.5 ms (the timestamp's wrap); the total is always the pulse count's. */
+uint32_t eb_imu_fifo_gap(eb_imu_track *t, uint16_t ts_us, uint32_t *unplaced);
+/* After the last packet of a read: the `unplaced` samples left came after it (count them lost), and the next
+ * packet's gap is measured from the last of them. */
+void eb_imu_fifo_end(eb_imu_track *t, uint32_t unplaced);
+
 /* A data-register read: the register holds the newest sample, the ones before it since the last read are lost.
  * `pulses` must be the same before and after the register read (read it twice, retry if it moved). */
 eb_imu_plan eb_imu_plan_register(eb_imu_track *t, uint16_t pulses);
