@@ -12,7 +12,7 @@
  * loaded machine). The firmware reads it all the time (the idle loop wakes at 4 kHz, board_write polls it), so
  * two reads more than EB_STALL_US apart mean the host did not run QEMU: a real board is never frozen while its
  * sensors go on, so that time is cut out of the board's clock (the IMU model stands still with the firmware) and
- * made up afterwards at 1.5x speed, keeping the board's clock with the host's over a recording. So is the time
+ * made up afterwards at 3x speed, keeping the board's clock with the host's over a recording. So is the time
  * a write waits for QEMU's pty (the host reader is behind; a real UART does not wait for its receiver). Without
  * this a test machine busy with other work makes the emulated IMU's FIFO overflow. */
 #include <string.h>
@@ -28,7 +28,7 @@
 #define EB_UART_TX_FIFO 128u
 #endif
 #ifndef EB_STALL_US
-#define EB_STALL_US 2000u
+#define EB_STALL_US 500u
 #endif
 
 #define REG(addr) (*(volatile uint32_t *)(addr))
@@ -90,13 +90,19 @@ static uint32_t cycles(void) {
     if (EB_STALL_US && d > EB_STALL_US * (CPU_HZ / 1000000u)) { /* QEMU was not running: nor was the board */
         behind += d;
         d = 0;
-    } else if (behind) { /* make the stall up, half again as fast as the host's clock */
-        uint32_t extra = d / 2u < behind ? d / 2u : behind;
+    } else if (behind) { /* make the stall up, at 3x the host's clock */
+        uint32_t extra = 2u * d < behind ? 2u * d : behind;
         d += extra;
         behind -= extra;
     }
     board_now += d;
     return board_now;
+}
+
+/* At START: stalls before it (boot, the host opening the port) are not made up afterwards. */
+void board_clock_settle(void) {
+    (void)cycles();
+    behind = 0;
 }
 
 uint32_t board_micros(void) { /* must be called at least every 171 s (one timer wrap); the loop does, at 4 kHz */

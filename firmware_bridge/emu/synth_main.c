@@ -108,6 +108,7 @@ int main(void) {
             if (was_streaming) imu_service(); /* the session may end or restart: send what was taken first */
             type = eb_device_rx(&dev, (uint8_t)c, now, &cmd);
             if (type == EB_CMD_START) {
+                board_clock_settle();
                 /* a restart (the host reconnected): a sample taken since the service above is counted, not sent */
                 if (was_streaming) eb_device_imu_lost(&dev, (uint16_t)(imu_model_pulses() - track.pulses));
                 imu_run(now, period, 1); /* sample n = 0 at START, the waveform's origin */
