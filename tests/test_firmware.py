@@ -255,7 +255,7 @@ def test_qemu_data_register_firmware_loses_samples_and_the_host_counts_each_one(
     assert rec.meta["device"]["imu_sensor"] == "synthetic (data register)"
     thermal = _check_thermal(rec, 8.0)
     lost = _check_losses_counted_exactly(rec, n)
-    assert lost >= 14 * thermal, (lost, thermal)  # ~17 per 1.6 KB thermal frame at 921600 baud
+    assert lost >= 15 * thermal, (lost, thermal)  # ~16 ms of UART per 1.6 KB thermal frame: 16 or 17 each
 
 
 def test_qemu_fifo_overflow_is_counted_exactly(tmp_path: Path) -> None:
