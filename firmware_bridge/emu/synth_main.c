@@ -50,19 +50,17 @@ static void imu_service(void) {
     eb_imu_plan plan;
     int16_t s[6];
 #if EB_IMU_FIFO
-    uint16_t pulses = imu_model_pulses(), ts; /* first the count, then the FIFO level: see eb_imu_plan_fifo */
-    uint32_t unplaced, index;
-    plan = eb_imu_plan_fifo(&track, pulses, imu_model_fifo_count(), EB_FIFO_STOP_ON_FULL);
-    unplaced = plan.lost_after;
-    index = plan.first;
-    for (uint32_t i = 0; i < plan.read && imu_model_fifo_pop(s, &ts); i++) {
-        uint32_t gap = eb_imu_fifo_gap(&track, ts, &unplaced); /* lost just before this packet */
-        eb_device_imu_lost(&dev, gap);
-        index += gap;
-        eb_device_imu(&dev, eb_imu_time(&track, index++), s);
+    uint32_t queued, index, lost;
+    uint16_t ts;
+    (void)plan;
+    eb_imu_taken(&track, imu_model_pulses()); /* first the count, then the FIFO level */
+    queued = imu_model_fifo_count();
+    for (uint32_t i = 0; i < queued && imu_model_fifo_pop(s, &ts); i++) { /* one burst */
+        lost = eb_imu_fifo_packet(&track, ts, &index); /* lost just before this packet, from its timestamp */
+        eb_device_imu_lost(&dev, lost);
+        eb_device_imu(&dev, eb_imu_time(&track, index), s);
     }
-    eb_device_imu_lost(&dev, unplaced);
-    eb_imu_fifo_end(&track, unplaced);
+    eb_device_imu_lost(&dev, eb_imu_fifo_tail(&track)); /* taken but never queued: the FIFO was full */
 #else
     uint16_t before, after;
     do { /* the register must hold the sample the count says: retry if one arrived while reading it */
@@ -120,12 +118,14 @@ int main(void) {
                 imu_model_disable();
             } else if (type == EB_CMD_SET_RATE && cmd.stream == EB_STREAM_IMU) {
                 if (cmd.rate_hz > 0.0f && cmd.rate_hz < 1e9f) {
-                    /* as on a chip: stop, read what it took at the old rate, start at the new one */
+                    /* as on a chip: stop, read what it took at the old rate, start at the new one; the LOG's
+                     * time is after every old sample and before every new one */
                     imu_model_disable();
                     if (dev.streaming) imu_service();
+                    now = board_micros();
                     period = imu_period_us(cmd.rate_hz);
                     eb_device_set_rates(&dev, now, 1e6f / (float)period, dev.info.thermal_rate_hz);
-                    if (dev.streaming) imu_run(board_micros(), period, 0);
+                    if (dev.streaming) imu_run(now + period, period, 0);
                 } else {
                     eb_device_log(&dev, now, EB_LOG_WARNING, "set_rate: rate must be a positive number; kept");
                 }

@@ -252,6 +252,7 @@ static void test_whoami(void) {
 static void test_imu_track(void) {
     eb_imu_track t;
     eb_imu_plan p;
+    uint32_t index = 0, lost;
     eb_imu_track_init(&t);
     eb_imu_track_run(&t, 5000, 1000, 65530); /* the 16-bit counter wraps during the test */
     p = eb_imu_plan_fifo(&t, 65533, 3, EB_FIFO_STOP_ON_FULL);
@@ -272,25 +273,38 @@ static void test_imu_track(void) {
     p = eb_imu_plan_register(&t, 57); /* the register holds sample 62; 16 before it were overwritten */
     CHECK(p.read == 1 && p.lost_before == 16 && p.first == 62 && t.lost == 43, "register: %lu lost, first %lu",
           (unsigned long)p.lost_before, (unsigned long)p.first);
-    /* FIFO timestamps place the loss: 5 lost, one FIFO read of 4 packets at 1 ms steps, ts 100, 101 (+1 ms), then
-     * 104 (2 lost before it), 105, and 3 lost after; the next read's first packet, 109, has 0 more before it */
+
+    /* FIFO packets with timestamps (a new run from index 63 at t = 0, 1 ms period). A read counts 7 taken and
+     * finds packets stamped 0, 1, 4, 5 ms: 2 lost before the third, 1 after the last (taken, never queued). */
     {
-        static const uint16_t ts[] = {100, 1100, 4100, 5100};
-        uint32_t unplaced = 5, placed[4];
-        eb_imu_track_run(&t, 0, 1000, 0);
-        for (int i = 0; i < 4; i++) placed[i] = eb_imu_fifo_gap(&t, ts[i], &unplaced);
-        CHECK(placed[0] == 0 && placed[1] == 0 && placed[2] == 2 && placed[3] == 0 && unplaced == 3,
-              "placed %lu %lu %lu %lu left %lu", (unsigned long)placed[0], (unsigned long)placed[1],
-              (unsigned long)placed[2], (unsigned long)placed[3], (unsigned long)unplaced);
-        eb_imu_fifo_end(&t, unplaced);
-        unplaced = 3; /* room for the mistake: the 3 already counted after the last read must not count again */
-        CHECK(eb_imu_fifo_gap(&t, 9100, &unplaced) == 0 && unplaced == 3, "the 3 after the read counted again");
-        unplaced = 1; /* more lost than the timestamps show (a gap past the 16-bit wrap): the total still holds */
-        CHECK(eb_imu_fifo_gap(&t, (uint16_t)(9100 + 70000), &unplaced) == 1 && unplaced == 0, "clamped");
+        static const uint16_t ts[] = {0, 1000, 4000, 5000};
+        static const uint32_t want_lost[] = {0, 0, 2, 0}, want_index[] = {63, 64, 67, 68};
+        eb_imu_track_run(&t, 0, 1000, 100);
+        CHECK(eb_imu_taken(&t, 107) == 70, "taken %lu", (unsigned long)t.taken);
+        for (int i = 0; i < 4; i++) {
+            lost = eb_imu_fifo_packet(&t, ts[i], &index);
+            CHECK(lost == want_lost[i] && index == want_index[i], "packet %d: %lu lost before, index %lu", i,
+                  (unsigned long)lost, (unsigned long)index);
+        }
+        CHECK(eb_imu_fifo_tail(&t) == 1 && t.next_index == 70, "tail, next %lu", (unsigned long)t.next_index);
+        /* the next read: 2 more taken; sample 70 was dropped while the last read ran, 71 is queued. Its packet
+         * says so (two periods after the counted-lost sample 69), although the count had not seen it then */
+        eb_imu_taken(&t, 109);
+        lost = eb_imu_fifo_packet(&t, 8000, &index);
+        CHECK(lost == 1 && index == 71 && eb_imu_fifo_tail(&t) == 0, "window drop: %lu lost, index %lu",
+              (unsigned long)lost, (unsigned long)index);
+        /* a packet that came after the count (index 72, not yet counted) is read; the next count catches up */
+        lost = eb_imu_fifo_packet(&t, 9000, &index);
+        CHECK(lost == 0 && index == 72 && eb_imu_fifo_tail(&t) == 0, "ahead of the count: index %lu",
+              (unsigned long)index);
+        eb_imu_taken(&t, 110);
+        CHECK(eb_imu_fifo_tail(&t) == 0 && t.next_index == 73 && t.lost == 43 + 2 + 1 + 1,
+              "after catching up: next %lu lost %lu", (unsigned long)t.next_index, (unsigned long)t.lost);
+        CHECK(eb_imu_time(&t, 72) == 9000u, "time of 72: %lu", (unsigned long)eb_imu_time(&t, 72));
     }
-    eb_imu_track_run(&t, 900000, 2000, 57); /* a new rate: the index goes on, the grid starts again */
-    p = eb_imu_plan_register(&t, 58);
-    CHECK(p.first == 63 && eb_imu_time(&t, 63) == 900000u && eb_imu_time(&t, 65) == 904000u, "new run: %lu",
+    eb_imu_track_run(&t, 900000, 2000, 110); /* a new rate: the index goes on, the grid starts again */
+    p = eb_imu_plan_register(&t, 111);
+    CHECK(p.first == 73 && eb_imu_time(&t, 73) == 900000u && eb_imu_time(&t, 75) == 904000u, "new run: %lu",
           (unsigned long)p.first);
 }
 

@@ -31,9 +31,9 @@ int eb_mpu6050_whoami(uint8_t who, const char **warning);
 int eb_icm42688_whoami(uint8_t who, const char **warning);
 
 /* ---------------------------------------------------------------- sample accounting */
-/* What the firmware's read must do: count `lost_before` lost samples (eb_device_imu_lost), then read and send
- * `read` samples, the first of which has index `first` (stamp each with eb_imu_time of its index), then count
- * `lost_after` lost samples. */
+/* What a read without timestamps must do: count `lost_before` lost samples (eb_device_imu_lost), then read and
+ * send `read` samples, the first of which has index `first` (stamp each with eb_imu_time of its index), then
+ * count `lost_after` lost samples. */
 typedef struct {
     uint32_t lost_before, read, lost_after, first;
 } eb_imu_plan;
@@ -49,36 +49,37 @@ typedef struct {
     uint32_t first_t_us;     /* time of sample `first_index`, the first of this run */
     uint32_t first_index;
     uint32_t next_index;     /* samples accounted for (read or lost) since START: the next sample's index */
-    uint16_t pulses;         /* the data-ready counter's value when next_index was last accounted for */
+    uint32_t taken;          /* samples the IMU took since START, from its data-ready pulses */
+    uint16_t pulses;         /* the data-ready counter's value when `taken` was last brought up to date */
     uint32_t lost;           /* samples lost since START */
-    uint16_t last_ts;        /* timestamp of the last FIFO packet read (eb_imu_fifo_gap), valid if have_ts */
+    uint16_t last_ts;        /* timestamp of the last FIFO packet read (eb_imu_fifo_packet), valid if have_ts */
     uint8_t have_ts;
 } eb_imu_track;
 
-/* START (or a new rate): the IMU was (re)enabled so that its next sample is taken at first_t_us and every
- * period_us after; `pulses` is the counter's value now. The sample index continues from next_index (0 after
- * eb_imu_track_init). */
+/* START: everything restarts at index 0. Then eb_imu_track_run each time the IMU is (re)enabled so that its next
+ * sample is taken at first_t_us and every period_us after; `pulses` is the counter's value just before enabling.
+ * The sample index goes on from next_index. */
 void eb_imu_track_init(eb_imu_track *t);
 void eb_imu_track_run(eb_imu_track *t, uint32_t first_t_us, uint32_t period_us, uint16_t pulses);
 
-/* A FIFO read: `pulses` is the counter read FIRST, then `fifo_count` the samples the FIFO holds. Samples beyond
- * the pulses read are left in the FIFO for the next read (they came after the count). The pulse counter is 16
- * bits: read at least every 65535 periods (65 s at 1 kHz). */
-eb_imu_plan eb_imu_plan_fifo(eb_imu_track *t, uint16_t pulses, uint32_t fifo_count, int policy);
-/* Where the lost samples of a FIFO read sit, from the timestamp in each FIFO packet (ICM-42688-P packet 3: 16
- * bits, 1 us, the IMU's own clock). Call it for each packet read, in order, with `unplaced` starting at the plan's
- * lost_after: it returns how many lost samples came just before this packet (taken off *unplaced); what is left
- * in *unplaced after the last packet came after it. A stop-on-full FIFO that is read while a sample arrives keeps
- * packets on both sides of a loss, so the pulse count alone cannot place it. Placement is exact for gaps under
- * 65.5 ms (the timestamp's wrap); the total is always the pulse count's. */
-uint32_t eb_imu_fifo_gap(eb_imu_track *t, uint16_t ts_us, uint32_t *unplaced);
-/* After the last packet of a read: the `unplaced` samples left came after it (count them lost), and the next
- * packet's gap is measured from the last of them. */
-void eb_imu_fifo_end(eb_imu_track *t, uint32_t unplaced);
+/* The samples taken since START, from the 16-bit pulse counter (read it at least every 65535 periods). */
+uint32_t eb_imu_taken(eb_imu_track *t, uint16_t pulses);
 
+/* A FIFO read without timestamps: `pulses` read FIRST, then `fifo_count`. Samples beyond the pulses read are left
+ * in the FIFO for the next read (they came after the count). */
+eb_imu_plan eb_imu_plan_fifo(eb_imu_track *t, uint16_t pulses, uint32_t fifo_count, int policy);
 /* A data-register read: the register holds the newest sample, the ones before it since the last read are lost.
  * `pulses` must be the same before and after the register read (read it twice, retry if it moved). */
 eb_imu_plan eb_imu_plan_register(eb_imu_track *t, uint16_t pulses);
+
+/* A FIFO read with timestamps (ICM-42688-P packet 3: 16 bits, 1 us, the IMU's own clock): bring the count up to
+ * date first (eb_imu_taken), then read every packet the FIFO holds and, for each, call eb_imu_fifo_packet: it
+ * returns how many samples were lost just before that packet (from the time since the previous packet) and sets
+ * *index. After the last packet, eb_imu_fifo_tail returns how many were lost after it (taken but never queued).
+ * A stop-on-full FIFO read while samples arrive can hold packets on both sides of a loss, which the pulse count
+ * alone cannot place; the timestamps do, exactly for gaps under 65.5 ms (their wrap). The total is the count's. */
+uint32_t eb_imu_fifo_packet(eb_imu_track *t, uint16_t ts_us, uint32_t *index);
+uint32_t eb_imu_fifo_tail(eb_imu_track *t);
 
 /* Time of sample `index` (an index of the current run) on the IMU's grid. */
 uint32_t eb_imu_time(const eb_imu_track *t, uint32_t index);

@@ -214,14 +214,18 @@ static bool fifo_packet(const uint8_t *p, int16_t *out6, uint16_t *ts) {
 static void imu_drain() {
     uint16_t pulses;
     uint32_t newest_t_us;
-    pulses_now(&pulses, &newest_t_us);  // first the count, then the FIFO level (eb_imu_plan_fifo)
-    eb_imu_plan plan = eb_imu_plan_fifo(&track, pulses, fifo_count(), POLICY);
-    uint32_t unplaced = plan.lost_after, index = plan.first, left = plan.read;
-    // sample i's data-ready pulse came (newest index - i) periods before the newest pulse
-    uint32_t newest = track.next_index - 1;
+    pulses_now(&pulses, &newest_t_us);  // first the count, then the FIFO level
+#ifdef EB_IMU_MPU6050
+    eb_imu_plan plan = eb_imu_plan_fifo(&track, pulses, fifo_count(), POLICY);  // lost ones come first
+    uint32_t left = plan.read, index = plan.first;
     TX_LOCK();
     eb_device_imu_lost(&dev, plan.lost_before);
     TX_UNLOCK();
+#else
+    uint32_t left = fifo_count(), index = 0;
+    eb_imu_taken(&track, pulses);
+#endif
+    uint32_t newest = track.taken - 1;  // the sample of the newest pulse, whose time the interrupt kept
     while (left) {
         uint8_t raw[128];
         size_t n = left < sizeof raw / PACKET ? left : sizeof raw / PACKET;
@@ -231,22 +235,25 @@ static void imu_drain() {
             int16_t s[6];
             uint16_t ts;
             if (!fifo_packet(raw + k * PACKET, s, &ts)) continue;
-            if (POLICY == EB_FIFO_STOP_ON_FULL) {
-                uint32_t gap = eb_imu_fifo_gap(&track, ts, &unplaced);
-                eb_device_imu_lost(&dev, gap);
-                index += gap;
-            }
-            uint32_t t_us = newest_t_us - (uint32_t)((float)(newest - index) * imu_period_us + 0.5f);
-            eb_device_imu(&dev, t_us, s);
+#ifndef EB_IMU_MPU6050
+            eb_device_imu_lost(&dev, eb_imu_fifo_packet(&track, ts, &index));  // placed by the packet's timestamp
+#endif
+            // sample `index` pulsed (newest - index) periods before the newest pulse (negative: after it)
+            float back_us = ((float)(int32_t)(newest - index)) * imu_period_us;
+            eb_device_imu(&dev, newest_t_us - (uint32_t)(int32_t)lroundf(back_us), s);
             index++;
         }
         TX_UNLOCK();
         left -= (uint32_t)n;
     }
     TX_LOCK();
-    eb_device_imu_lost(&dev, unplaced + left);  // left: a failed I2C read
+#ifdef EB_IMU_MPU6050
+    eb_device_imu_lost(&dev, left);  // a failed I2C read: those samples are gone from the FIFO
+    track.lost += left;
+#else
+    eb_device_imu_lost(&dev, eb_imu_fifo_tail(&track));  // taken but never queued: the FIFO was full
+#endif
     TX_UNLOCK();
-    eb_imu_fifo_end(&track, unplaced + left);
 }
 
 // START or a new rate: the FIFO starts empty, sample numbering goes on from the pulses counted now
