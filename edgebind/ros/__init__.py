@@ -1,8 +1,9 @@
-"""Adapters to the robotics world at the edge: ROS 2 bags (MCAP) in and out, a live Foxglove view.
+"""Adapters to the robotics world at the edge: ROS 2 bags (rosbag2 directories, sqlite3 ``.db3``, MCAP) in and out,
+a live Foxglove view.
 
-Nothing else in edgebind imports this package at module level; its third-party libraries (``mcap``,
-``mcap-ros2-support``, ``foxglove-sdk``: the ``edgebind[ros]`` extra) are imported only when a ``.mcap`` file is
-read or written or a Foxglove view is served. Modules:
+Nothing else in edgebind imports this package at module level; its third-party libraries (``rosbags``, ``mcap``,
+``mcap-ros2-support``, ``foxglove-sdk``: the ``edgebind[ros]`` extra) are imported only when a bag is read or
+written or a Foxglove view is served. Modules:
 
 * :mod:`edgebind.ros.msgdefs`  ROS 2 message definitions (the standard ones we read and write, and ours).
 * :mod:`edgebind.ros.messages` pure conversions between ROS messages and arrays in SI units / degrees C.
@@ -23,12 +24,14 @@ from edgebind.errors import ConfigError
 if TYPE_CHECKING:
     from edgebind.bridge.recording import Recording
 
-BAG_SUFFIXES = (".mcap",)
+BAG_SUFFIXES = (".mcap", ".db3", ".bag")  # .bag (ROS 1) is recognised to say how to convert it
 
 
 def is_bag(path: str | Path) -> bool:
-    """True for a path that names an MCAP bag (by its extension)."""
-    return Path(path).suffix.lower() in BAG_SUFFIXES
+    """True for a path that names a bag: a ``.mcap``/``.db3`` file (by its extension) or a directory (rosbag2 keeps a
+    bag as a directory with ``metadata.yaml``; any other directory is refused by the reader with the fix)."""
+    p = Path(path)
+    return p.suffix.lower() in BAG_SUFFIXES or p.is_dir()
 
 
 def require(module: str) -> None:
@@ -44,7 +47,8 @@ def require(module: str) -> None:
 
 def load_recording(path: str | Path, options: Any = None,
                    modalities: Collection[str] = ("imu", "thermal", "labels")) -> Recording:
-    """A Recording from a ``.npz`` or, through :func:`edgebind.ros.bag_in.read_bag`, a ``.mcap`` bag.
+    """A Recording from a ``.npz`` or, through :func:`edgebind.ros.bag_in.read_bag`, a bag (directory, ``.db3``,
+    ``.mcap``).
 
     Args:
         path: the file.

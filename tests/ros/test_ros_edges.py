@@ -19,14 +19,14 @@ from edgebind.ros.live import parse_address
 
 def test_without_the_extra_a_bag_names_the_install(robot_bag: Path, tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "mcap_ros2", None)  # as if mcap-ros2-support were not installed
+    monkeypatch.setitem(sys.modules, "rosbags", None)  # as if rosbags (the bag reader) were not installed
     result = CliRunner().invoke(cli, ["convert", str(robot_bag), "-o", str(tmp_path / "x.npz")])
     assert result.exit_code == 1 and "pip install 'edgebind[ros]'" in result.output
 
 
 def test_importing_the_commands_loads_neither_ros_libraries_nor_torch() -> None:
     code = ("import sys, edgebind.cli.stream, edgebind.cli.convert, edgebind.ros.session, edgebind.ros.live; "
-            "print(sorted(m for m in ('torch', 'mcap', 'mcap_ros2', 'foxglove') if m in sys.modules))")
+            "print(sorted(m for m in ('torch', 'mcap', 'mcap_ros2', 'foxglove', 'rosbags') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
