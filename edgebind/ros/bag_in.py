@@ -103,15 +103,22 @@ def _read_errors() -> tuple[type[BaseException], ...]:
 
 def _storage_path(path: Path) -> Path:
     """The path rosbags should open: a storage file inside a rosbag2 directory whose ``metadata.yaml`` compresses
-    messages or files is read through its directory (only the directory says how to decompress it)."""
+    messages is read through its directory (only the directory says how to decompress them)."""
     meta = path.parent / "metadata.yaml"
     if not path.is_file() or not meta.is_file():
         return path
-    text = meta.read_text(encoding="utf-8", errors="replace")
-    listed = re.search(rf"^\s*-\s*['\"]?{re.escape(path.name)}['\"]?\s*$", text, re.M) is not None
-    compressed = re.search(r"^\s*compression_mode:\s*['\"]?(message|file)", text, re.M | re.I) is not None
-    if listed and compressed:
-        log.info("%s is compressed per %s; reading it through %s", path.name, "message/file", path.parent)
+    from ruamel.yaml import YAML  # rosbags' own YAML library
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        info = YAML(typ="safe").load(meta.read_text(encoding="utf-8"))["rosbag2_bagfile_information"]
+        listed = path.name in [Path(p).name for p in info.get("relative_file_paths", [])]
+        mode = str(info.get("compression_mode") or "").lower()
+    except (YAMLError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
+        log.debug("cannot read %s: %s", meta, exc)
+        return path
+    if listed and mode == "message":
+        log.info("%s holds zstd-compressed messages; reading it through %s", path.name, path.parent)
         return path.parent
     return path
 

@@ -1,0 +1,102 @@
+"""The bags a robot records, written by rosbags (an independent rosbag2 implementation): Humble's sqlite3 directory
+and its bare .db3, Jazzy's sqlite3 and MCAP directories, per-message and per-file zstd, split files; read
+value-for-value by ``edgebind convert``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from edgebind.bridge.recording import Recording
+from edgebind.cli import cli
+
+
+def convert(src: Path, out: Path, *extra: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, ["convert", str(src), "--thermal-unit", "kelvin_x100", *extra, "-o", str(out)])
+    return result.exit_code, result.output
+
+
+SOURCES = ["humble_sqlite3", "humble_sqlite3.db3", "jazzy_sqlite3", "jazzy_mcap", "humble_sqlite3_zstd_message",
+           "humble_sqlite3_zstd_message.db3", "jazzy_mcap_zstd_file_split"]
+
+
+def _source(robot_bags: dict[str, Path], name: str) -> Path:
+    if name.endswith(".db3"):  # the storage file itself, as a user passes it
+        bag = robot_bags[name.removesuffix(".db3")]
+        return bag / f"{bag.name}_0.db3"
+    return robot_bags[name]
+
+
+@pytest.mark.parametrize("name", SOURCES)
+def test_convert_reads_every_value(robot_bags: dict[str, Path], robot_data: dict[str, np.ndarray], name: str,
+                                   tmp_path: Path) -> None:
+    src = _source(robot_bags, name)
+    assert src.exists(), sorted(p.name for p in src.parent.iterdir())
+    code, out = convert(src, tmp_path / "r.npz")
+    assert code == 0, out
+    assert "3000 IMU samples (100.0 Hz), 120 thermal frames (120, 160)" in out, out
+    rec, d = Recording.load(tmp_path / "r.npz"), robot_data
+    np.testing.assert_array_equal(rec.imu, d["imu"])  # float32 -> float64 in the message -> float32: exact
+    np.testing.assert_array_equal(rec.imu_t_ns, d["imu_t_ns"])  # every sample, stamps identical
+    np.testing.assert_array_equal(rec.thermal_t_ns, d["thermal_t_ns"])  # type: ignore[arg-type]
+    expected_c = (d["counts"].astype(np.float64) * 0.01 - 273.15).astype(np.float32)
+    np.testing.assert_array_equal(rec.thermal, expected_c)
+    assert rec.labels is not None and rec.labels.tolist() == d["labels"].tolist()
+    np.testing.assert_array_equal(rec.label_t_ns, d["label_t_ns"])  # type: ignore[arg-type]
+    assert rec.meta["imu_topic"] == "/imu/data" and rec.meta["thermal_encoding"] == "16UC1"
+
+
+def test_humble_bag_stores_no_definitions(robot_bags: dict[str, Path]) -> None:
+    """The Humble fixture is what Humble writes: no message definitions in the database, metadata version 5."""
+    import sqlite3
+
+    bag = robot_bags["humble_sqlite3"]
+    con = sqlite3.connect(bag / f"{bag.name}_0.db3")
+    tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    con.close()
+    assert "message_definitions" not in tables and "version: 5" in (bag / "metadata.yaml").read_text()
+
+
+def test_split_files_are_read_in_order(robot_bags: dict[str, Path]) -> None:
+    bag = robot_bags["jazzy_mcap_zstd_file_split"]
+    assert sorted(p.name for p in bag.iterdir()) == [f"{bag.name}_0.mcap.zstd", f"{bag.name}_1.mcap.zstd",
+                                                     "metadata.yaml"]
+
+
+def _raw_mcap(path: Path, topic: str, schema_name: str, schema_text: str) -> Path:
+    """An MCAP (ros2 profile) whose one channel carries ``schema_text`` and a few bytes, written with the mcap
+    library (mcap_ros2's writer cannot encode a ROS 1 definition)."""
+    from mcap.writer import Writer
+
+    with path.open("wb") as f:
+        w = Writer(f)
+        w.start(profile="ros2", library="test")
+        sid = w.register_schema(schema_name, "ros2msg", schema_text.encode())
+        cid = w.register_channel(topic, "cdr", sid)
+        w.add_message(cid, log_time=0, data=b"\x00\x01\x00\x00" + bytes(16), publish_time=0)
+        w.finish()
+    return path
+
+
+ROS1_IMU = ("Header header\ngeometry_msgs/Vector3 linear_acceleration\n" + "=" * 80 + "\nMSG: std_msgs/Header\n"
+            "uint32 seq\ntime stamp\nstring frame_id\n" + "=" * 80 + "\nMSG: geometry_msgs/Vector3\nfloat64 x\n"
+            "float64 y\nfloat64 z\n")
+
+
+@pytest.mark.parametrize(("schema", "said"), [
+    (ROS1_IMU, "topic /imu/data (sensor_msgs/msg/Imu) has a ROS 1 style message definition"),
+    ("float64 x\nint32[ broken\n", "topic /imu/data (sensor_msgs/msg/Imu) has a message definition that does not "
+                                   "parse (TypesysError")])
+def test_ros1_or_broken_definitions_give_one_line_naming_the_topic(tmp_path: Path, schema: str, said: str) -> None:
+    path = _raw_mcap(tmp_path / "old.mcap", "/imu/data", "sensor_msgs/msg/Imu", schema)
+    code, out = convert(path, tmp_path / "x.npz")
+    assert code == 1 and said in out, out
+    assert len(out.strip().splitlines()) == 1 and "Traceback" not in out
+
+
+def test_a_directory_without_metadata_names_the_fix(tmp_path: Path) -> None:
+    code, out = convert(tmp_path, tmp_path / "x.npz")
+    assert code == 1 and "without metadata.yaml, so not a rosbag2 bag" in out and "ros2 bag reindex" in out, out
