@@ -6,13 +6,23 @@ of ``host - device`` is therefore the best estimate of the clock relation: per b
 smallest difference and fit a straight line through those minima (the idea behind NTP's minimum filter).
 The offset includes the smallest transport latency seen, which is what a pipeline that cuts windows on the
 device clock and reports results in host time wants.
+
+ROS time is the host's wall clock (``time.time_ns()``, ns since the Unix epoch). :func:`device_to_ros_ns` maps device
+time there: device -> host monotonic through the estimate, then monotonic -> wall by the current difference of the
+two host clocks. :class:`RosClock` is that mapping fed from the events themselves (what session bags, record bags
+and the Foxglove view stamp ``header.stamp`` with).
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections import OrderedDict
+from typing import Any
 
 import numpy as np
+
+from edgebind.bridge.events import Event, Gap, ImuBatch, ThermalFrame
 
 
 class ClockEstimator:
@@ -107,3 +117,61 @@ class ClockEstimator:
             "clock_offset_ns": round(self.offset_ns()) if self._minima else 0,
             "clock_drift_ppb": round(self.drift_ppm * 1000) if self.ready else 0,
         }
+
+
+def pair_event(clock: ClockEstimator, event: Event) -> bool:
+    """Feed ``clock`` the (device time, host arrival) pair an event carries; True when the event is a device reboot,
+    which resets the clock (a new device clock segment). The one pairing rule of ``SensorSource`` and RosClock."""
+    if isinstance(event, Gap) and event.reason == "device reboot":
+        clock.reset()
+        return True
+    if isinstance(event, ImuBatch) and len(event.t_ns):
+        clock.add(int(event.t_ns[-1]), event.host_t_ns)
+    elif isinstance(event, ThermalFrame):
+        clock.add(event.t_ns, event.host_t_ns)
+    return False
+
+
+def wall_minus_monotonic_ns() -> int:
+    """``time.time_ns() - time.monotonic_ns()`` now: adds to a host monotonic time to give wall-clock (ROS) time."""
+    return time.time_ns() - time.monotonic_ns()
+
+
+def device_to_ros_ns(clock: ClockEstimator, device_ns: int | np.ndarray) -> np.ndarray:
+    """ROS time (host wall clock, int64 ns since the Unix epoch) of device time(s) ``device_ns``.
+
+    Device -> host monotonic through ``clock``'s current offset/drift estimate (the one ``edgebind record`` reports),
+    then monotonic -> wall clock by the hosts' current difference (so an NTP step shows from the next call on).
+    Without any pair the estimate is an offset of 0, so feed ``clock`` before mapping (see :class:`RosClock`).
+    """
+    return clock.device_to_host(device_ns) + np.int64(wall_minus_monotonic_ns())
+
+
+class RosClock:
+    """Device time -> ROS time (host wall clock) through a running :class:`ClockEstimator`, thread-safe.
+
+    Feed it each source event with :meth:`observe` (the same pairs ``SensorSource`` pairs; one event observed twice
+    counts once, so several outputs may share one RosClock), then map with :meth:`to_ros_ns`.
+
+    Args:
+        clock: the estimator to use, e.g. a ``SensorSource``'s own ``clock`` (then :meth:`observe` is not needed).
+            Defaults to a new one, fed by :meth:`observe`.
+    """
+
+    def __init__(self, clock: ClockEstimator | None = None) -> None:
+        self.clock = clock if clock is not None else ClockEstimator()
+        self._lock = threading.Lock()
+        self._last: Any = None
+
+    def observe(self, event: Event) -> None:
+        """Pair one source event's device time with its host arrival time (once per event)."""
+        with self._lock:
+            if event is self._last:
+                return
+            self._last = event
+            pair_event(self.clock, event)
+
+    def to_ros_ns(self, device_ns: int | np.ndarray) -> np.ndarray:
+        """ROS time (int64 ns) of device time(s), through the estimate as it stands now."""
+        with self._lock:
+            return device_to_ros_ns(self.clock, device_ns)

@@ -67,10 +67,26 @@ def load_recording(path: str | Path, options: Any = None,
     return Recording.load(path)
 
 
-def save_recording(rec: Recording, path: str | Path) -> Path:
-    """Write ``rec`` as a ``.mcap`` bag (:func:`edgebind.ros.bag_out.write_recording_bag`) or a ``.npz``."""
-    if is_bag(path):
+def check_rosbag2_output(path: str | Path) -> None:
+    """Raise ConfigError unless ``path`` can become a new rosbag2 directory (no file extension, not there yet)."""
+    if Path(path).suffix.lower() in (".npz", ".mcap", ".db3"):
+        raise ConfigError(f"--rosbag2 writes a directory (metadata.yaml + MCAP); pass -o DIR without an extension "
+                          f"(not '{path}'), or drop --rosbag2 for a single file.")
+    if Path(path).exists():
+        raise ConfigError(f"{path} exists; a rosbag2 bag is a new directory: pass another -o DIR or remove it.")
+
+
+def save_recording(rec: Recording, path: str | Path, *, rosbag2: bool = False, ros_t_ns: Any = None) -> Path:
+    """Write ``rec`` as a bag (:func:`edgebind.ros.bag_out.write_recording_bag`: a ``.mcap``, or with ``rosbag2`` a
+    rosbag2 directory; ``ros_t_ns`` are the samples' ROS times) or a ``.npz``.
+
+    Raises:
+        ConfigError: ``rosbag2`` with a ``.npz``/``.mcap`` path, or a directory that exists.
+    """
+    if rosbag2:
+        check_rosbag2_output(path)
+    if rosbag2 or is_bag(path):
         from edgebind.ros.bag_out import write_recording_bag
 
-        return write_recording_bag(rec, path)
+        return write_recording_bag(rec, path, rosbag2=rosbag2, ros_t_ns=ros_t_ns)
     return rec.save(path)
