@@ -150,28 +150,63 @@ def device_to_ros_ns(clock: ClockEstimator, device_ns: int | np.ndarray) -> np.n
 class RosClock:
     """Device time -> ROS time (host wall clock) through a running :class:`ClockEstimator`, thread-safe.
 
-    Feed it each source event with :meth:`observe` (the same pairs ``SensorSource`` pairs; one event observed twice
-    counts once, so several outputs may share one RosClock), then map with :meth:`to_ros_ns`.
+    :meth:`stamps` pairs a source event's device time with its host arrival (the pairs ``SensorSource`` pairs) and
+    maps its samples; an event is paired and mapped once, so several outputs (bag, Foxglove view) share one
+    RosClock and write the same stamps. Per stream the stamps only increase: when the estimate's offset drops (a
+    smaller latency seen), the stamps catch up at no less than :data:`MIN_RATE` of the device's pace instead of
+    stepping back, so no ROS tool sees a sample before the one it follows.
 
     Args:
-        clock: the estimator to use, e.g. a ``SensorSource``'s own ``clock`` (then :meth:`observe` is not needed).
-            Defaults to a new one, fed by :meth:`observe`.
+        clock: the estimator to use, e.g. a ``SensorSource``'s own ``clock`` (already fed: then use
+            :meth:`to_ros_ns`, or :meth:`stamps` with ``pair=False``). Defaults to a new one, fed by :meth:`stamps`.
     """
+
+    MIN_RATE = 0.1  # stamps advance by at least this fraction of the device time between samples
 
     def __init__(self, clock: ClockEstimator | None = None) -> None:
         self.clock = clock if clock is not None else ClockEstimator()
         self._lock = threading.Lock()
         self._last: Any = None
+        self._last_stamps: np.ndarray = np.zeros(0, np.int64)
+        self._tail: dict[str, tuple[int, int]] = {}  # stream -> (device ns, ROS ns) of its newest sample
 
     def observe(self, event: Event) -> None:
         """Pair one source event's device time with its host arrival time (once per event)."""
+        self.stamps(event)
+
+    def stamps(self, event: Event, pair: bool = True) -> np.ndarray:
+        """ROS times (int64 ns) of an ImuBatch's samples or a ThermalFrame (one); empty for other events."""
         with self._lock:
             if event is self._last:
-                return
-            self._last = event
-            pair_event(self.clock, event)
+                return self._last_stamps
+            if pair:
+                pair_event(self.clock, event)
+            if isinstance(event, ImuBatch):
+                out = self._monotonic("imu", np.asarray(event.t_ns, np.int64))
+            elif isinstance(event, ThermalFrame):
+                out = self._monotonic("thermal", np.array([event.t_ns], np.int64))
+            else:
+                if isinstance(event, Gap) and event.reason == "device reboot":
+                    self._tail.clear()  # a new device clock: its times restart
+                out = np.zeros(0, np.int64)
+            self._last, self._last_stamps = event, out
+            return out
+
+    def _monotonic(self, stream: str, device: np.ndarray) -> np.ndarray:
+        ros = device_to_ros_ns(self.clock, device)
+        if not len(ros):
+            return ros
+        prev = self._tail.get(stream)
+        if prev is not None:
+            last_d, last_r = prev
+            for i, d in enumerate(device.tolist()):
+                if d > last_d:  # a repeated or earlier device time (dropped by the recorder) keeps its mapping
+                    ros[i] = max(int(ros[i]), last_r + max(1, round((d - last_d) * self.MIN_RATE)))
+                    last_d, last_r = d, int(ros[i])
+        self._tail[stream] = (int(device[-1]), int(ros[-1]))
+        return ros
 
     def to_ros_ns(self, device_ns: int | np.ndarray) -> np.ndarray:
-        """ROS time (int64 ns) of device time(s), through the estimate as it stands now."""
+        """ROS time (int64 ns) of device time(s), through the estimate as it stands now (no pairing, no floor)."""
         with self._lock:
             return device_to_ros_ns(self.clock, device_ns)

@@ -63,7 +63,7 @@ class RecordingBuilder:
                 self.imu_t.append(event.t_ns[keep])
                 self._last_t = int(event.t_ns[keep][-1])
                 if self.ros_clock is not None:
-                    self.imu_ros.append(self.ros_clock.to_ros_ns(event.t_ns[keep]))
+                    self.imu_ros.append(self.ros_clock.stamps(event, pair=False)[keep])
             self.has_gyro &= event.has_gyro
         elif isinstance(event, ThermalFrame):
             if self.thermal and event.temp_c.shape != self.thermal[0].shape:
@@ -72,7 +72,7 @@ class RecordingBuilder:
             self.thermal.append(event.temp_c)
             self.thermal_t.append(event.t_ns)
             if self.ros_clock is not None:
-                self.thermal_ros.append(int(self.ros_clock.to_ros_ns(event.t_ns)))
+                self.thermal_ros.append(int(self.ros_clock.stamps(event, pair=False)[0]))
         elif isinstance(event, DeviceInfo):
             self.info = event
         elif isinstance(event, Gap):

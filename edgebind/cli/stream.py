@@ -47,6 +47,9 @@ from edgebind.cli.link_options import format_option, make_units, unit_options
 @click.option("--mcap-embeddings", is_flag=True, help="With --mcap: also log each window's unit embedding.")
 @click.option("--foxglove", "foxglove_address", is_flag=False, flag_value="127.0.0.1:8765", default=None,
               metavar="[HOST:PORT]", help="Serve the live session to Foxglove over WebSocket [127.0.0.1:8765].")
+@click.option("--stamp", type=click.Choice(["host", "device"]), default="host", show_default=True,
+              help="--mcap/--foxglove sensor stamps: host = ROS time (device time through the link's clock "
+              "estimate), device = the device's own clock.")
 @unit_options()
 def stream(port: str, bundle: str | None, checkpoint: str | None, sets: tuple[str, ...], labels: str | None,
            baud: int, fmt: str, rate_hz: float | None, hop_s: float, thermal_every_s: float | None,
@@ -54,7 +57,7 @@ def stream(port: str, bundle: str | None, checkpoint: str | None, sets: tuple[st
            as_json: bool,
            max_windows: int | None, duration_s: float | None, fuse: bool, top_k: int, smooth_alpha: float,
            abstain: float, allow_random_init: bool, mcap_path: str | None = None, mcap_embeddings: bool = False,
-           foxglove_address: str | None = None, **units: str | None) -> None:
+           foxglove_address: str | None = None, stamp: str = "host", **units: str | None) -> None:
     """Label a live sensor stream on PORT with a bundle's IMU/thermal encoders.
 
     Ctrl-C ends the run with a summary (windows, latency p50/p99, drops, decode errors). An unplugged device is
@@ -95,7 +98,7 @@ def stream(port: str, bundle: str | None, checkpoint: str | None, sets: tuple[st
     if mcap_path or foxglove_address or mcap_embeddings:
         from edgebind.ros.session import SessionOutputs
 
-        outputs = SessionOutputs(mcap_path, mcap_embeddings, foxglove_address)
+        outputs = SessionOutputs(mcap_path, mcap_embeddings, foxglove_address, stamp)
         for line in outputs.lines():
             click.echo(line, err=True)
 

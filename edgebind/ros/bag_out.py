@@ -253,12 +253,11 @@ class SessionBag:
     def on_event(self, event: Event) -> None:
         """Log the raw IMU samples and thermal frames of one source event (reader thread)."""
         now, tp, rc = time.time_ns(), self.topics, self.ros_clock
-        if rc is not None:
-            rc.observe(event)
+        ros = rc.stamps(event) if rc is not None else None  # paired and mapped once for every output
         with self._lock:
             if isinstance(event, ImuBatch):
                 device = event.t_ns.tolist()
-                stamps = device if rc is None else rc.to_ros_ns(event.t_ns).tolist()
+                stamps = device if ros is None else ros.tolist()
                 for t, s, row in zip(device, stamps, event.imu, strict=True):
                     self._bag.write(tp.imu, msgdefs.IMU, imu_message(s, row, tp.imu_frame, event.has_gyro),
                                     now if rc is None else s)
@@ -267,7 +266,7 @@ class SessionBag:
                                         time_reference_message(s, t, tp.imu_frame), s)
                 self.counts["imu"] += len(event.t_ns)
             elif isinstance(event, ThermalFrame):
-                s = event.t_ns if rc is None else int(rc.to_ros_ns(event.t_ns))
+                s = event.t_ns if ros is None else int(ros[0])
                 self._bag.write(tp.thermal, msgdefs.IMAGE, image_message(s, event.temp_c, tp.thermal_frame),
                                 now if rc is None else s)
                 if rc is not None:

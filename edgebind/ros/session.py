@@ -18,27 +18,35 @@ class SessionOutputs:
         mcap: the session bag to write. Defaults to None (no bag).
         embeddings: also log embeddings into the bag. Defaults to False.
         foxglove: ``HOST:PORT`` to serve the live view on. Defaults to None (no server).
+        stamp: ``host`` (ROS time: device time through one running clock estimate that the bag and the view
+            share) or ``device``. Defaults to host.
 
     Raises:
         ConfigError: ``embeddings`` without ``mcap``.
         SensorError: the Foxglove address cannot be bound.
     """
 
-    def __init__(self, mcap: str | Path | None = None, embeddings: bool = False, foxglove: str | None = None) -> None:
+    def __init__(self, mcap: str | Path | None = None, embeddings: bool = False, foxglove: str | None = None,
+                 stamp: str = "host") -> None:
         if embeddings and mcap is None:
             raise ConfigError("--mcap-embeddings logs into the session bag; pass --mcap session.mcap too.")
+        from edgebind.bridge.clock import RosClock
+        from edgebind.ros.bag_out import check_stamp
+
+        self.stamp = check_stamp(stamp)
+        self.ros_clock = RosClock() if stamp == "host" else None
         self.bag: Any = None
         self.view: Any = None
         self.closed = False
         if foxglove is not None:
             from edgebind.ros.live import FoxgloveView
 
-            self.view = FoxgloveView(foxglove)
+            self.view = FoxgloveView(foxglove, stamp=stamp, ros_clock=self.ros_clock)
         if mcap is not None:
             from edgebind.ros.bag_out import SessionBag
 
             try:
-                self.bag = SessionBag(mcap, embeddings=embeddings)
+                self.bag = SessionBag(mcap, embeddings=embeddings, stamp=stamp, ros_clock=self.ros_clock)
             except BaseException:
                 self.close()
                 raise
