@@ -100,3 +100,48 @@ def test_ros1_or_broken_definitions_give_one_line_naming_the_topic(tmp_path: Pat
 def test_a_directory_without_metadata_names_the_fix(tmp_path: Path) -> None:
     code, out = convert(tmp_path, tmp_path / "x.npz")
     assert code == 1 and "without metadata.yaml, so not a rosbag2 bag" in out and "ros2 bag reindex" in out, out
+
+
+def test_every_command_takes_the_humble_directory_as_its_npz(robot_bags: dict[str, Path], tiny_ckpt: Path,
+                                                             tmp_path: Path) -> None:
+    """embed and labels teach read a Humble rosbag2 directory as they read the Recording convert makes of it: the
+    same numbers out."""
+    bag = robot_bags["humble_sqlite3"]
+    npz = tmp_path / "r.npz"
+    assert convert(bag, npz)[0] == 0
+
+    def run(*args: str) -> str:
+        result = CliRunner().invoke(cli, list(args))
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    for src in (bag, npz):
+        run("embed", "imu", str(src), "--hop", "5", "--checkpoint", str(tiny_ckpt), "-o",
+            str(tmp_path / f"{src.name}.npy"))
+        assert "25 windows added" in run("labels", "teach", str(src), "walking", "--labels",
+                                         str(tmp_path / src.name / "labels.txt"))  # 29.99 s: windows at 0..24 s
+    np.testing.assert_array_equal(np.load(tmp_path / f"{bag.name}.npy"), np.load(tmp_path / "r.npz.npy"))
+    taught = [np.load(tmp_path / name / "examples" / "walking.npz") for name in (bag.name, npz.name)]
+    assert taught[0].files == taught[1].files
+    for key in taught[0].files:
+        if taught[0][key].dtype != object and key != "meta":
+            np.testing.assert_array_equal(taught[0][key], taught[1][key])
+
+
+def test_calibrate_reads_a_rosbag2_directory(tmp_path: Path) -> None:
+    """A six-position IMU session as a Humble sqlite3 directory fits the same profile as its Recording."""
+    from roskit import rosbags_messages, write_rosbag2
+
+    from edgebind.calibration.profiles import CalibrationProfile
+    from edgebind.calibration.synthetic import SIX_FACES, random_truth, simulate_session
+
+    s = simulate_session(*random_truth(np.random.default_rng(0), full_matrix=False), SIX_FACES, seed=1)
+    Recording(imu=s.imu, imu_t_ns=s.t_ns).save(tmp_path / "six.npz")
+    none = np.zeros(0, np.int64)
+    ts, msgs = rosbags_messages("humble", s.imu, s.t_ns, np.zeros((0, 2, 2), np.uint16), none, [], none)
+    write_rosbag2(tmp_path / "six", "humble", "sqlite3", msgs, ts)
+    for src in ("six.npz", "six"):
+        result = CliRunner().invoke(cli, ["calibrate", "imu", str(tmp_path / src), "--sensor", "mpu6050", "-o",
+                                          str(tmp_path / f"{src}.json")])
+        assert result.exit_code == 0, result.output
+    assert CalibrationProfile.load(tmp_path / "six.json") == CalibrationProfile.load(tmp_path / "six.npz.json")
