@@ -119,9 +119,9 @@ def test_every_command_takes_the_humble_directory_as_its_npz(robot_bags: dict[st
         run("embed", "imu", str(src), "--hop", "5", "--checkpoint", str(tiny_ckpt), "-o",
             str(tmp_path / f"{src.name}.npy"))
         assert "25 windows added" in run("labels", "teach", str(src), "walking", "--labels",
-                                         str(tmp_path / src.name / "labels.txt"))  # 29.99 s: windows at 0..24 s
+                                         str(tmp_path / f"t_{src.name}" / "labels.txt"))  # 29.99 s: windows at 0..24 s
     np.testing.assert_array_equal(np.load(tmp_path / f"{bag.name}.npy"), np.load(tmp_path / "r.npz.npy"))
-    taught = [np.load(tmp_path / name / "examples" / "walking.npz") for name in (bag.name, npz.name)]
+    taught = [np.load(tmp_path / f"t_{name}" / "examples" / "walking.npz") for name in (bag.name, npz.name)]
     assert taught[0].files == taught[1].files
     for key in taught[0].files:
         if taught[0][key].dtype != object and key != "meta":
