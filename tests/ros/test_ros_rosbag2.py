@@ -145,3 +145,23 @@ def test_calibrate_reads_a_rosbag2_directory(tmp_path: Path) -> None:
                                           str(tmp_path / f"{src}.json")])
         assert result.exit_code == 0, result.output
     assert CalibrationProfile.load(tmp_path / "six.json") == CalibrationProfile.load(tmp_path / "six.npz.json")
+
+
+def test_eval_scores_a_rosbag2_directory_as_its_npz(robot_bags: dict[str, Path], tiny_ckpt: Path,
+                                                    tmp_path: Path) -> None:
+    """eval on the Jazzy MCAP directory: its String topic is the label track, the figures those of the npz."""
+    import json
+
+    bag = robot_bags["jazzy_mcap"]
+    assert convert(bag, tmp_path / "r.npz")[0] == 0
+    (tmp_path / "labels.txt").write_text("Standing\nWalking\nRunning\nBadminton\n")
+    got = []
+    for src in (bag, tmp_path / "r.npz"):
+        result = CliRunner().invoke(cli, ["eval", str(src), "--checkpoint", str(tiny_ckpt), "--labels",
+                                          str(tmp_path / "labels.txt"), "--k", "0", "--no-probe",
+                                          "--json"])
+        assert result.exit_code == 0, result.output
+        report = json.loads(result.output.strip().splitlines()[-1])
+        report.pop("recordings")
+        got.append(report)
+    assert got[0] == got[1]
