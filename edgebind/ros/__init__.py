@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from edgebind.errors import ConfigError
+from edgebind.ros.deps import require
 
 if TYPE_CHECKING:
     from edgebind.bridge.recording import Recording
@@ -32,17 +33,6 @@ def is_bag(path: str | Path) -> bool:
     bag as a directory with ``metadata.yaml``; any other directory is refused by the reader with the fix)."""
     p = Path(path)
     return p.suffix.lower() in BAG_SUFFIXES or p.is_dir()
-
-
-def require(module: str) -> None:
-    """Import ``module`` or raise a ConfigError naming the extra to install."""
-    import importlib
-
-    try:
-        importlib.import_module(module)
-    except ImportError as exc:
-        raise ConfigError(f"{module} is not installed ({exc}); ROS bags and the Foxglove view need the ros extra: "
-                          "pip install 'edgebind[ros]'.") from None
 
 
 def load_recording(path: str | Path, options: Any = None,
@@ -90,3 +80,6 @@ def save_recording(rec: Recording, path: str | Path, *, rosbag2: bool = False, r
 
         return write_recording_bag(rec, path, rosbag2=rosbag2, ros_t_ns=ros_t_ns)
     return rec.save(path)
+
+
+__all__ = ["BAG_SUFFIXES", "is_bag", "load_recording", "require", "save_recording"]

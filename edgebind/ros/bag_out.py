@@ -31,7 +31,8 @@ from edgebind.bridge.clock import RosClock
 from edgebind.bridge.events import Event, ImuBatch, ThermalFrame
 from edgebind.bridge.recording import Recording
 from edgebind.errors import ConfigError
-from edgebind.ros import msgdefs, require
+from edgebind.ros import msgdefs
+from edgebind.ros.deps import require
 from edgebind.ros.messages import (
     embedding_message,
     image_message,
