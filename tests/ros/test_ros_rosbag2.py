@@ -165,3 +165,21 @@ def test_eval_scores_a_rosbag2_directory_as_its_npz(robot_bags: dict[str, Path],
         report.pop("recordings")
         got.append(report)
     assert got[0] == got[1]
+
+
+def test_simulate_replays_a_rosbag2_directory(imu_400: Recording, tmp_path: Path) -> None:
+    """A Jazzy MCAP directory of 3 s of 400 Hz IMU, replayed by ``simulate`` and recorded back: every sample."""
+    from roskit import rosbags_messages, write_rosbag2
+    from simdevice import simulate_then_record
+
+    from edgebind.bridge.remix import trim
+
+    rec = trim(imu_400, 3.0)
+    none = np.zeros(0, np.int64)
+    ts, msgs = rosbags_messages("jazzy", rec.imu, rec.imu_t_ns, np.zeros((0, 2, 2), np.uint16), none, [], none)
+    bag = write_rosbag2(tmp_path / "walk", "jazzy", "mcap", msgs, ts)
+    first = simulate_then_record(bag, tmp_path / "tty", tmp_path / "out.npz")
+    assert f"{len(rec.imu)} IMU samples" in first, first
+    got = Recording.load(tmp_path / "out.npz")
+    np.testing.assert_array_equal(got.imu_t_ns, rec.imu_t_ns)
+    np.testing.assert_allclose(got.imu, rec.imu, atol=1e-5)
