@@ -75,7 +75,7 @@ def save_recording(rec: Recording, path: str | Path, *, rosbag2: bool = False, r
     """
     if rosbag2:
         check_rosbag2_output(path)
-    if rosbag2 or is_bag(path):
+    if rosbag2 or Path(path).suffix.lower() in BAG_SUFFIXES:  # an existing directory is not an output bag
         from edgebind.ros.bag_out import write_recording_bag
 
         return write_recording_bag(rec, path, rosbag2=rosbag2, ros_t_ns=ros_t_ns)
