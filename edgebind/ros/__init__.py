@@ -75,7 +75,11 @@ def save_recording(rec: Recording, path: str | Path, *, rosbag2: bool = False, r
     """
     if rosbag2:
         check_rosbag2_output(path)
-    if rosbag2 or Path(path).suffix.lower() in BAG_SUFFIXES:  # an existing directory is not an output bag
+    suffix = Path(path).suffix.lower()
+    if suffix in (".db3", ".bag"):
+        raise ConfigError(f"edgebind writes bags as .mcap (or, with record --rosbag2, a rosbag2 directory), not "
+                          f"'{suffix}'; pass -o {Path(path).with_suffix('.mcap')}.")
+    if rosbag2 or suffix == ".mcap":  # an existing directory is not an output bag
         from edgebind.ros.bag_out import write_recording_bag
 
         return write_recording_bag(rec, path, rosbag2=rosbag2, ros_t_ns=ros_t_ns)
