@@ -108,18 +108,19 @@ def test_gap_restarts_grid_and_matches_offline() -> None:
 
 def test_resampler_drops_non_increasing_and_accepts_imu_batch() -> None:
     r = StreamResampler(rate_hz=400.0)
-    t = np.array([0, 2_500_000, 5_000_000], dtype=np.int64)
-    chunks = r.push(t, np.ones((3, 6)))
-    assert len(chunks) == 1 and chunks[0].new_grid and len(chunks[0].t_ns) == 3
+    t = np.arange(9, dtype=np.int64) * 2_500_000
+    assert r.push(t[:8], np.ones((8, 6))) == []  # the stretch's rate is not known before 8 intervals
+    chunks = r.push(t[8:], np.ones((1, 6)))
+    assert len(chunks) == 1 and chunks[0].new_grid and len(chunks[0].t_ns) == 9
     batch = ImuBatch(
-        t_ns=np.array([5_000_000, 4_000_000, 7_500_000, 10_000_000], dtype=np.int64),
+        t_ns=np.array([20_000_000, 19_000_000, 22_500_000, 25_000_000], dtype=np.int64),
         accel_mps2=np.full((4, 3), 2.0, np.float32),
         gyro_rads=np.zeros((4, 3), np.float32),
     )
     chunks = r.push_batch(batch)
     assert r.dropped == 2 and r.gaps == 0
     assert len(chunks) == 1 and not chunks[0].new_grid
-    np.testing.assert_array_equal(chunks[0].t_ns, [7_500_000, 10_000_000])
+    np.testing.assert_array_equal(chunks[0].t_ns, [22_500_000, 25_000_000])
     np.testing.assert_allclose(chunks[0].imu[:, 0], [2.0, 2.0])
     assert r.push(np.array([1]), np.zeros((1, 6))) == []  # entirely in the past
     assert r.dropped == 3
