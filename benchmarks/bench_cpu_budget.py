@@ -63,6 +63,21 @@ class _LabelCounter:
         self.echo(message, *args, **kwargs)
 
 
+def _thread_cpu_s() -> dict[str, float]:
+    """CPU seconds (user + system) of each thread of this process by name, from /proc (Linux; {} elsewhere)."""
+    out: dict[str, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    names = {t.native_id: t.name.split(" ")[0] for t in threading.enumerate()}
+    for task in Path("/proc/self/task").glob("*"):
+        try:
+            name = names.get(int(task.name)) or "native:" + (task / "comm").read_text().strip()
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return out
+
+
 def _cpu_s() -> tuple[float, float]:
     ru = resource.getrusage(resource.RUSAGE_SELF)
     return ru.ru_utime, ru.ru_stime
@@ -92,10 +107,12 @@ def child(args: argparse.Namespace) -> int:
             return
         time.sleep(args.settle)
         u0, s0 = _cpu_s()
-        w0, n0 = time.monotonic(), out.labels
+        w0, n0, th0 = time.monotonic(), out.labels, _thread_cpu_s()
         time.sleep(args.seconds)
         u1, s1 = _cpu_s()
-        w1, n1 = time.monotonic(), out.labels
+        w1, n1, th1 = time.monotonic(), out.labels, _thread_cpu_s()
+        result["threads_pct"] = {name: round(100.0 * (th1[name] - th0.get(name, 0.0)) / (w1 - w0), 3)
+                                 for name in th1}
         result.update(wall_s=w1 - w0, user_s=u1 - u0, sys_s=s1 - s0, cpu_s=(u1 - u0) + (s1 - s0),
                       labels=n1 - n0, threads_alive=threading.active_count())
         result["pct_one_core"] = 100.0 * result["cpu_s"] / result["wall_s"]
@@ -104,6 +121,8 @@ def child(args: argparse.Namespace) -> int:
     threading.Thread(target=measure, daemon=True).start()
     argv = ["stream", args.link, "--bundle", args.bundle, "--json", "--hop", str(args.hop), "--threads",
             str(args.threads), "--allow-random-init"]
+    if args.read_every is not None:
+        argv += ["--read-every", args.read_every]
     try:
         cli.main(argv, standalone_mode=False)
     except KeyboardInterrupt:
@@ -113,7 +132,7 @@ def child(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------------------------- parent process
-def make_recording(path: Path, seconds: float = 60.0) -> Path:
+def make_recording(path: Path, seconds: float = 120.0) -> Path:
     """BasicMotions at 1 kHz with an 8 Hz 32x24 thermal clip beside it (see the module docstring)."""
     import numpy as np
 
@@ -177,6 +196,8 @@ def run_child(tree: Path, link: Path, bundle: Path, threads: int, args: argparse
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", "--tree", str(tree), "--link", str(link),
            "--bundle", str(bundle), "--threads", str(threads), "--seconds", str(args.seconds), "--settle",
            str(args.settle), "--hop", str(args.hop), "--result", str(result)]
+    if args.read_every is not None and tree == REPO:
+        cmd += ["--read-every", str(args.read_every)]
     proc = subprocess.run(cmd, env=env, cwd=str(tree), capture_output=True, text=True,
                           timeout=args.seconds + args.settle + 180)
     try:
@@ -190,10 +211,10 @@ def run_child(tree: Path, link: Path, bundle: Path, threads: int, args: argparse
 
 
 def start_simulator(rec: Path, link: Path) -> subprocess.Popen[bytes]:
-    """``edgebind simulate REC --link LINK --repeat`` in its own process (its CPU is not the stream's)."""
+    """``edgebind simulate REC --link LINK`` in its own process (its CPU is not the stream's)."""
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen([sys.executable, "-c", "from edgebind.cli import main; main()", "simulate", str(rec),
-                             "--link", str(link), "--repeat"], env=env, stdout=subprocess.DEVNULL,
+                             "--link", str(link)], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     while not link.exists():
@@ -210,6 +231,8 @@ def main() -> int:
     parser.add_argument("--threads", default="1,2", help="Runner threads to measure, comma-separated [1,2].")
     parser.add_argument("--hop", type=float, default=0.5, help="Seconds between IMU labels [0.5].")
     parser.add_argument("--repeats", type=int, default=1, help="Rounds of (today, new) per thread count [1].")
+    parser.add_argument("--pipelines", default="today,new", help="Which to run: today, new or both [today,new].")
+    parser.add_argument("--read-every", help="New pipeline only: edgebind stream --read-every SECONDS [its default].")
     parser.add_argument("--legacy", default=LEGACY_COMMIT, help=f"Commit of today's pipeline [{LEGACY_COMMIT}].")
     parser.add_argument("--cache", type=Path, default=REPO / "benchmarks" / "results" / "cache" / "cpu_budget",
                         help="Folder for the bundle, the recording and the legacy tree.")
@@ -229,9 +252,12 @@ def main() -> int:
 
     sys.path.insert(0, str(REPO))
     args.cache.mkdir(parents=True, exist_ok=True)
-    rec = make_recording(args.cache / "imu1k_thermal8.npz")
+    rec = make_recording(args.cache / "imu1k_thermal8_120s.npz")
     bundle = make_bundle(args.cache)
-    trees = {"today": legacy_tree(args.cache, args.legacy), "new": REPO}
+    wanted = [n.strip() for n in args.pipelines.split(",") if n.strip()]
+    if not wanted or set(wanted) - {"today", "new"}:
+        parser.error(f"--pipelines {args.pipelines}: pick today, new or today,new.")
+    trees = {n: legacy_tree(args.cache, args.legacy) if n == "today" else REPO for n in ("today", "new") if n in wanted}
     print(f"edgebind stream CPU time: binary link, IMU {IMU_RATE_HZ:g} Hz + 32x24 thermal {THERMAL_RATE_HZ:g} Hz, "
           f"labels every {args.hop:g} s, int8 imu-small (random init) {bundle}")
     print(f"today = commit {args.legacy}; new = {REPO}; {args.seconds:g} s measured per run, simulator in its own "
@@ -239,27 +265,29 @@ def main() -> int:
     print(f"{'pipeline':<8} {'threads':>7} {'rep':>3} {'CPU % of one core':>17} {'user s':>7} {'sys s':>6} "
           f"{'labels':>6}  load 1-min before/after", flush=True)
     runs: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory(prefix="bench-cpu-") as tmp:
-        link = Path(tmp) / "tty"
-        sim = start_simulator(rec, link)
-        try:
-            for rep in range(1, args.repeats + 1):
-                for threads in thread_counts:
-                    for name, tree in trees.items():
+    for rep in range(1, args.repeats + 1):
+        for threads in thread_counts:
+            for name, tree in trees.items():
+                with tempfile.TemporaryDirectory(prefix="bench-cpu-") as tmp:
+                    link = Path(tmp) / "tty"
+                    sim = start_simulator(rec, link)  # a fresh device per run: every run streams the same seconds
+                    try:
                         load0 = os.getloadavg()[0]
                         got = run_child(tree, link, bundle, threads, args)
-                        got.update(pipeline=name, threads=threads, repeat=rep, load_1min=[load0, os.getloadavg()[0]])
-                        runs.append(got)
-                        print(f"{name:<8} {threads:>7} {rep:>3} {got['pct_one_core']:>16.2f}% {got['user_s']:>7.2f} "
-                              f"{got['sys_s']:>6.2f} {got['labels']:>6}  {got['load_1min'][0]:.2f}/"
-                              f"{got['load_1min'][1]:.2f}", flush=True)
-        finally:
-            sim.send_signal(signal.SIGINT)
-            try:
-                sim.wait(10)
-            except subprocess.TimeoutExpired:
-                sim.kill()
-    summary = summarise(runs, thread_counts)
+                    finally:
+                        sim.send_signal(signal.SIGINT)
+                        try:
+                            sim.wait(10)
+                        except subprocess.TimeoutExpired:
+                            sim.kill()
+                got.update(pipeline=name, threads=threads, repeat=rep, load_1min=[load0, os.getloadavg()[0]])
+                runs.append(got)
+                by_thread = ", ".join(f"{k} {v:.2f}" for k, v in sorted(got["threads_pct"].items(),
+                                                                         key=lambda kv: -kv[1]) if v > 0.05)
+                print(f"{name:<8} {threads:>7} {rep:>3} {got['pct_one_core']:>16.2f}% {got['user_s']:>7.2f} "
+                      f"{got['sys_s']:>6.2f} {got['labels']:>6}  {got['load_1min'][0]:.2f}/"
+                      f"{got['load_1min'][1]:.2f}  [{by_thread}]", flush=True)
+    summary = summarise(runs, thread_counts) if len(trees) == 2 else []
     for s in summary:
         verdict = "meets" if s["new_pct"] <= GOAL_PCT else "misses"
         print(f"{s['threads']} thread(s): today {s['today_pct']:.2f} %, new {s['new_pct']:.2f} % of one core "

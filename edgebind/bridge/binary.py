@@ -6,6 +6,7 @@ and every sample it knows was lost is counted in :attr:`BinaryDecoder.stats`.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import struct
 from dataclasses import dataclass
@@ -62,8 +63,8 @@ def _imu_batch(frames: list[_ImuFrame]) -> ImuBatch:
     channels = 6 if first.has_gyro else 3
     raw = first.counts if len(frames) == 1 else b"".join(f.counts for f in frames)
     counts = np.frombuffer(raw, dtype="<i2").reshape(-1, channels)  # (n, 3|6)
-    if len(frames) == 1:
-        t_ns = first.t0_ns + _ARANGE[: first.n] * first.dt_ns
+    if all(b.dt_ns == a.dt_ns and b.t0_ns == a.t0_ns + a.n * a.dt_ns for a, b in itertools.pairwise(frames)):
+        t_ns = first.t0_ns + np.arange(len(counts), dtype=np.int64) * first.dt_ns  # one evenly spaced run
     else:
         ns = np.array([f.n for f in frames])
         starts = np.repeat(np.array([f.t0_ns for f in frames], np.int64), ns)
