@@ -28,6 +28,7 @@ average is printed before and after each run; CPU time is less sensitive to load
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -123,10 +124,8 @@ def child(args: argparse.Namespace) -> int:
             str(args.threads), "--allow-random-init"]
     if args.read_every is not None:
         argv += ["--read-every", args.read_every]
-    try:
+    with contextlib.suppress(KeyboardInterrupt):  # the measurement ends the stream with SIGINT (Ctrl-C)
         cli.main(argv, standalone_mode=False)
-    except KeyboardInterrupt:
-        pass
     Path(args.result).write_text(json.dumps(result))
     return 0 if "cpu_s" in result else 1
 

@@ -56,7 +56,7 @@ def anti_alias_fir(rate_hz: float, up: int) -> np.ndarray:
 
 
 def fine_factor(source_hz: float, rate_hz: float) -> int:
-    """``up`` for a source at ``source_hz``: 0 when no filter is needed, else the fine grid's multiple of ``rate_hz``."""
+    """``up`` for a source at ``source_hz``: 0 when no filter is needed, else the fine grid's multiple of the grid."""
     if source_hz <= FAST_RATIO * rate_hz:
         return 0
     return max(2, math.ceil(1.95 * source_hz / rate_hz))

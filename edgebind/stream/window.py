@@ -111,6 +111,7 @@ class StreamResampler:
                     self._add(chunks, *self.stretch.finish())
                 self.stretch = GridResampler(self.rate_hz)
                 self._new_grid = True
+            assert self.stretch is not None
             self._add(chunks, *self.stretch.push(t[a:b], x[a:b]))
             self._tell_filter()
         self._last_t = int(t[-1])

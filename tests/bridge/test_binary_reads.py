@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from edgebind.bridge.binary import BinaryDecoder
@@ -24,7 +26,7 @@ def test_one_read_of_many_frames_is_one_batch_with_the_same_samples() -> None:
     assert len(imu_one) == 300 and len(imu_merged) == runs == 6  # one batch per run of frames between thermal frames
     kinds = ["imu" if isinstance(e, ImuBatch) else "thermal" if isinstance(e, ThermalFrame) else "other"
              for e in merged]
-    assert kinds.count("thermal") == 6 and all(a != b or a != "imu" for a, b in zip(kinds, kinds[1:], strict=False))
+    assert kinds.count("thermal") == 6 and all(a != b or a != "imu" for a, b in itertools.pairwise(kinds))
     for name in ("t_ns", "accel_mps2", "gyro_rads", "imu"):
         np.testing.assert_array_equal(np.concatenate([getattr(b, name) for b in imu_merged]),
                                       np.concatenate([getattr(b, name) for b in imu_one]))
