@@ -253,9 +253,15 @@ def cpu_budget() -> list[str]:
     lines = [where, f"IMU {data['imu_rate_hz']:g} Hz + thermal {data['thermal_rate_hz']:g} Hz, label every "
              f"{data['hop_s']:g} s, int8 imu-small; {data['seconds']:g} s per run; today = commit "
              f"{data['legacy_commit']}; {data['cpus']} CPUs"]
+    import statistics
+
     for row in data["summary"]:
+        infer = {name: statistics.median(r["threads_pct"].get("edgebind-inference-imu", 0.0) for r in data["runs"]
+                                         if r["pipeline"] == name and r["threads"] == row["threads"])
+                 for name in ("today", "new")}
         lines.append(f"{row['threads']} thread(s): today {row['today_pct']:.2f} %, new {row['new_pct']:.2f} % of one "
                      f"core ({row['ratio']:.1f}x less; goal {data['goal_pct']:g} %), median of {row['repeats']}; "
+                     f"of which the inference thread {infer['today']:.2f} / {infer['new']:.2f} %; "
                      f"1-min load average {row['load_1min_min']:.1f}-{row['load_1min_max']:.1f}")
     return lines
 

@@ -126,3 +126,18 @@ def test_resampler_drops_non_increasing_and_accepts_imu_batch() -> None:
     assert r.dropped == 3
     with pytest.raises(InputError, match=r"imu \(n, 6\)"):
         r.push(np.arange(2), np.zeros((2, 3)))
+
+
+def test_held_batches_release_each_window_with_the_batch_that_completes_it() -> None:
+    from edgebind.preprocess.resample import filter_delay_s
+
+    windower = ImuWindower(hop_s=0.5)
+    t = np.arange(12_000, dtype=np.int64) * 1_000_000  # 12 s at 1 kHz, fed as 10-sample reads
+    x = np.zeros((12_000, 6))
+    delay_ns = filter_delay_s(1000.0) * 1e9  # 30.5 ms: the anti-alias filter's
+    ends = []
+    for i in range(0, 12_000, 10):
+        for _, end in windower.push(t[i : i + 10], x[i : i + 10]):
+            assert t[i] <= end + delay_ns <= t[i + 9]  # this read completed the window, not a later one
+            ends.append(end)
+    assert len(ends) == 14 and ends[0] == 1999 * 2_500_000
