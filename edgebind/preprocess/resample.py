@@ -71,14 +71,17 @@ def filter_delay_s(source_hz: float, rate_hz: float = 400.0) -> float:
 def _lerp(tq: np.ndarray, ts: np.ndarray, xs: np.ndarray) -> np.ndarray:
     """Linear interpolation of ``xs`` (n, c) at ``tq`` (m,) within ``[ts[0], ts[-1]]``; all channels in one go.
 
-    A query equal to a sample time takes the pair that ends there, so the result never depends on which later
+    The same values as ``np.interp`` per channel (its formula; a query on a sample time returns that sample), and
+    a query equal to a sample time takes the pair that ends there, so the result never depends on which later
     samples are known (what makes chunked and whole-stretch resampling agree bit for bit).
     """
     i = np.clip(np.searchsorted(ts, tq, side="left"), 1, len(ts) - 1)
     t_lo, t_hi = ts[i - 1], ts[i]
-    w = (tq - t_lo) / (t_hi - t_lo)
-    lo = xs[i - 1]
-    return lo + w[:, None] * (xs[i] - lo)  # type: ignore[no-any-return]
+    lo, hi = xs[i - 1], xs[i]
+    out = (hi - lo) / (t_hi - t_lo)[:, None] * (tq - t_lo)[:, None] + lo  # np.interp's formula, so its values
+    exact = tq == t_hi
+    out[exact] = hi[exact]  # a query on a sample is that sample, as in np.interp
+    return out  # type: ignore[no-any-return]
 
 
 def _last_index_at_or_before(limit: float, step: float) -> int:
