@@ -209,6 +209,21 @@ def run_child(tree: Path, link: Path, bundle: Path, threads: int, args: argparse
     return got
 
 
+def one_run(rec: Path, tree: Path, bundle: Path, threads: int, args: argparse.Namespace) -> dict[str, Any]:
+    """A fresh simulated device (every run streams the same seconds) and one stream child on ``tree``."""
+    with tempfile.TemporaryDirectory(prefix="bench-cpu-") as tmp:
+        link = Path(tmp) / "tty"
+        sim = start_simulator(rec, link)
+        try:
+            return run_child(tree, link, bundle, threads, args)
+        finally:
+            sim.send_signal(signal.SIGINT)
+            try:
+                sim.wait(10)
+            except subprocess.TimeoutExpired:
+                sim.kill()
+
+
 def start_simulator(rec: Path, link: Path) -> subprocess.Popen[bytes]:
     """``edgebind simulate REC --link LINK`` in its own process (its CPU is not the stream's)."""
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
@@ -267,18 +282,14 @@ def main() -> int:
     for rep in range(1, args.repeats + 1):
         for threads in thread_counts:
             for name, tree in trees.items():
-                with tempfile.TemporaryDirectory(prefix="bench-cpu-") as tmp:
-                    link = Path(tmp) / "tty"
-                    sim = start_simulator(rec, link)  # a fresh device per run: every run streams the same seconds
-                    try:
-                        load0 = os.getloadavg()[0]
-                        got = run_child(tree, link, bundle, threads, args)
-                    finally:
-                        sim.send_signal(signal.SIGINT)
-                        try:
-                            sim.wait(10)
-                        except subprocess.TimeoutExpired:
-                            sim.kill()
+                load0 = os.getloadavg()[0]
+                try:
+                    got = one_run(rec, tree, bundle, threads, args)
+                except (SystemExit, subprocess.TimeoutExpired) as exc:  # a rare stuck start on a loaded machine
+                    print(f"{name:<8} {threads:>7} {rep:>3} failed ({str(exc).splitlines()[0][:80]}); once more",
+                          flush=True)
+                    got = one_run(rec, tree, bundle, threads, args)
+                    got["retried"] = True
                 got.update(pipeline=name, threads=threads, repeat=rep, load_1min=[load0, os.getloadavg()[0]])
                 runs.append(got)
                 by_thread = ", ".join(f"{k} {v:.2f}" for k, v in sorted(got["threads_pct"].items(),
