@@ -119,6 +119,7 @@ def child(args: argparse.Namespace) -> int:
         result["pct_one_core"] = 100.0 * result["cpu_s"] / result["wall_s"]
         os.kill(os.getpid(), signal.SIGINT)
 
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # a background parent may have left SIGINT ignored
     threading.Thread(target=measure, daemon=True).start()
     argv = ["stream", args.link, "--bundle", args.bundle, "--json", "--hop", str(args.hop), "--threads",
             str(args.threads), "--allow-random-init"]
@@ -217,7 +218,7 @@ def one_run(rec: Path, tree: Path, bundle: Path, threads: int, args: argparse.Na
         try:
             return run_child(tree, link, bundle, threads, args)
         finally:
-            sim.send_signal(signal.SIGINT)
+            sim.terminate()
             try:
                 sim.wait(10)
             except subprocess.TimeoutExpired:
