@@ -45,6 +45,13 @@ def record(port: str, output: str, duration: float | None, fmt: str, baud: int, 
         idle_s = 2.0
     rec = record_link(port, duration_s=duration, fmt=fmt, baud=baud, rate_hz=rate_hz, idle_s=idle_s,
                       max_samples=max_samples, units=make_units(**units))
+    if len(rec.imu) == 0 and (rec.thermal is None or len(rec.thermal) == 0):
+        from edgebind.errors import SensorError
+
+        got = rec.meta.get("counters", {}).get("bytes_read", 0)
+        raise SensorError(f"no IMU samples and no thermal frames arrived from {port} ({got} bytes read); nothing "
+                          "written. Check that the device streams, its --baud and --format, or try 'edgebind demo' "
+                          "(a simulated device) first.")
     if calibration:
         from edgebind.calibration.apply import calibrate_recording
 

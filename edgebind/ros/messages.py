@@ -111,16 +111,39 @@ def check_thermal_unit(unit: str, sensor: str | None) -> None:
                           "--thermal-sensor lepton3.5, mlx90640 or amg8833 (or a unit: celsius, kelvin_x100).")
 
 
+PLAUSIBLE_C = (-60.0, 500.0)  # a thermal camera's scene; outside it for most of a frame, the unit is wrong
+
+
 def to_celsius(raw: np.ndarray, unit: str, sensor: str | None = None) -> np.ndarray:
-    """Degrees C (float32) from raw image values in ``unit`` (counts: through the sensor's profile)."""
+    """Degrees C (float32) from raw image values in ``unit`` (counts: through the sensor's profile).
+
+    Raises:
+        SensorError: most pixels of most frames fall outside -60..500 °C: ``unit`` is not what the frames hold.
+    """
     check_thermal_unit(unit, sensor)
     if unit == "celsius":
-        return np.asarray(raw, dtype=np.float32)
-    if unit == "kelvin_x100":
-        return (np.asarray(raw, dtype=np.float64) * 0.01 - KELVIN_OFFSET).astype(np.float32)
-    from edgebind.calibration.thermal import counts_to_celsius
+        out = np.asarray(raw, dtype=np.float32)
+    elif unit == "kelvin_x100":
+        out = (np.asarray(raw, dtype=np.float64) * 0.01 - KELVIN_OFFSET).astype(np.float32)
+    else:
+        from edgebind.calibration.thermal import counts_to_celsius
 
-    return counts_to_celsius(raw, str(sensor))
+        out = counts_to_celsius(raw, str(sensor))
+    check_plausible_celsius(out, unit)
+    return out
+
+
+def check_plausible_celsius(frames_c: np.ndarray, unit: str) -> None:
+    """Refuse frames (M, H, W) whose pixels lie outside :data:`PLAUSIBLE_C` for most of most frames."""
+    if frames_c.size == 0:
+        return
+    lo, hi = PLAUSIBLE_C
+    c = frames_c.reshape(len(frames_c), -1) if frames_c.ndim > 1 else frames_c.reshape(1, -1)
+    outside = ((c < lo) | (c > hi)).mean(axis=1)  # per frame
+    if float(np.mean(outside > 0.5)) > 0.5:
+        raise SensorError(f"thermal frames read as {unit} give a median of {float(np.median(c)):.0f} °C, outside "
+                          f"{lo:g}..{hi:g} °C for most pixels: the frames hold another unit; pass --thermal-unit "
+                          "celsius, kelvin_x100 or counts (with --thermal-sensor) to match them.")
 
 
 def label_message(line: dict[str, Any], t_end_ns: int, frame_id: str) -> dict[str, Any]:
