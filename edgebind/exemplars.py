@@ -260,7 +260,8 @@ def teach(port: str, label: str, labels_path: str | Path, seconds: float = 10.0,
     """Record ``seconds`` of live IMU data from ``port``, cut it into windows and teach them as ``label``.
 
     Args:
-        port: serial device, simulator pty or pyserial URL.
+        port: serial device, simulator pty or pyserial URL; or a recorded file, taught whole: a ROS 2 bag (rosbag2
+            directory, ``.db3``, ``.mcap``) or a Recording ``.npz``.
         label: the label the windows show.
         labels_path: labels.txt to update (created if absent).
         seconds: how long to record. Defaults to 10 (six 5 s windows at a 1 s hop).
@@ -280,8 +281,12 @@ def teach(port: str, label: str, labels_path: str | Path, seconds: float = 10.0,
 
     from edgebind.bridge.record import record
     from edgebind.preprocess.imu import windows_from_recording
+    from edgebind.ros import is_bag, load_recording
 
-    rec = record(port, duration_s=seconds, fmt=fmt, baud=baud, rate_hz=rate_hz, idle_s=idle_s, units=units)
+    if is_bag(port) or port.lower().endswith(".npz"):  # a recording: its IMU, whole
+        rec = load_recording(port, modalities=("imu",))
+    else:
+        rec = record(port, duration_s=seconds, fmt=fmt, baud=baud, rate_hz=rate_hz, idle_s=idle_s, units=units)
     if calibration is not None:
         from edgebind.calibration.apply import calibrate_recording
 

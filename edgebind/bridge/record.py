@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from edgebind.bridge.clock import RosClock
 from edgebind.bridge.events import DeviceInfo, Event, Gap, ImuBatch, LogMessage, ThermalFrame
 from edgebind.bridge.recording import Recording
 from edgebind.bridge.source import SensorSource
@@ -21,9 +22,19 @@ MAX_META_ITEMS = 200  # gaps / log lines kept verbatim in meta (all are counted)
 
 
 class RecordingBuilder:
-    """Collects events into a Recording; drops (and counts) samples whose device time does not increase."""
+    """Collects events into a Recording; drops (and counts) samples whose device time does not increase.
 
-    def __init__(self) -> None:
+    Args:
+        ros_time: also keep each kept sample's and frame's ROS time (host wall clock), mapped at arrival through
+            ``ros_clock`` (set by :func:`record` to the source's own clock estimate); see :meth:`ros_t_ns`.
+            Defaults to False.
+    """
+
+    def __init__(self, ros_time: bool = False) -> None:
+        self.ros_time = ros_time
+        self.ros_clock: RosClock | None = None
+        self.imu_ros: list[np.ndarray] = []
+        self.thermal_ros: list[int] = []
         self.imu: list[np.ndarray] = []
         self.imu_t: list[np.ndarray] = []
         self.thermal: list[np.ndarray] = []
@@ -51,6 +62,8 @@ class RecordingBuilder:
                 self.imu.append(event.imu[keep])
                 self.imu_t.append(event.t_ns[keep])
                 self._last_t = int(event.t_ns[keep][-1])
+                if self.ros_clock is not None:
+                    self.imu_ros.append(self.ros_clock.stamps(event, pair=False)[keep])
             self.has_gyro &= event.has_gyro
         elif isinstance(event, ThermalFrame):
             if self.thermal and event.temp_c.shape != self.thermal[0].shape:
@@ -58,6 +71,8 @@ class RecordingBuilder:
                 return
             self.thermal.append(event.temp_c)
             self.thermal_t.append(event.t_ns)
+            if self.ros_clock is not None:
+                self.thermal_ros.append(int(self.ros_clock.stamps(event, pair=False)[0]))
         elif isinstance(event, DeviceInfo):
             self.info = event
         elif isinstance(event, Gap):
@@ -68,6 +83,11 @@ class RecordingBuilder:
             self.stats["log_events"] += 1
             if len(self.logs) < MAX_META_ITEMS:
                 self.logs.append(asdict(event))
+
+    def ros_t_ns(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """(IMU, thermal or None) ROS times, one per sample and frame of the built Recording (``ros_time`` only)."""
+        imu = np.concatenate(self.imu_ros) if self.imu_ros else np.zeros((0,), np.int64)
+        return imu, (np.array(self.thermal_ros, np.int64) if self.thermal else None)
 
     def build(self, meta: dict[str, Any]) -> Recording:
         """The Recording, with ``meta`` plus device info, gaps, logs and the builder's own counters."""
@@ -90,7 +110,8 @@ class RecordingBuilder:
 
 def record(url: str, *, duration_s: float | None = None, fmt: str = "auto", baud: int = 921600,
            rate_hz: float | None = None, idle_s: float | None = None, max_samples: int | None = None,
-           reconnect: bool = True, units: UnitOptions | None = None) -> Recording:
+           reconnect: bool = True, units: UnitOptions | None = None,
+           builder: RecordingBuilder | None = None) -> Recording:
     """Record from ``url`` until ``duration_s`` passed, ``max_samples`` IMU samples arrived, or the link was
     silent for ``idle_s`` after data (whichever comes first; at least one must be given).
 
@@ -104,6 +125,8 @@ def record(url: str, *, duration_s: float | None = None, fmt: str = "auto", baud
         max_samples: stop after this many IMU samples.
         reconnect: reopen the port when the device disappears. Defaults to True.
         units: unit flags and sensor profile for text lines. Defaults to auto units.
+        builder: the builder to fill, e.g. ``RecordingBuilder(ros_time=True)`` to get each sample's ROS time from
+            its ``ros_t_ns()`` afterwards (mapped through this link's clock estimate). Defaults to a new one.
 
     Returns:
         A Recording whose ``meta["counters"]`` holds every counter of the transport, decoder, clock and recorder.
@@ -111,9 +134,11 @@ def record(url: str, *, duration_s: float | None = None, fmt: str = "auto", baud
     Raises:
         SensorError: the port cannot be opened or the stream is not the expected format.
     """
-    builder = RecordingBuilder()
+    builder = builder if builder is not None else RecordingBuilder()
     started = time.time()
     with SensorSource(url, baud=baud, fmt=fmt, rate_hz=rate_hz, reconnect=reconnect, units=units) as src:
+        if builder.ros_time:
+            builder.ros_clock = RosClock(src.clock)  # the estimate the link's counters report, as it runs
         stop = threading.Event()
 
         def watchdog() -> None:

@@ -98,7 +98,8 @@ def calibrate() -> None:
 def imu_cmd(source: str, output: Path, sensor: str | None, accel_range: str | None, gyro_range: str | None,
             axis_map: str, accel_model: str, tilted: bool, hold_s: float, settle_s: float, save_session: Path | None,
             baud: int, fmt: str, rate_hz: float | None, accel_unit: str, gyro_unit: str, **bag: Any) -> None:
-    """Fit an IMU profile from a live port (guided) or a recorded session (REC.npz or a ROS 2 bag .mcap).
+    """Fit an IMU profile from a live port (guided) or a recorded session (REC.npz, or a ROS 2 bag: a rosbag2
+    directory, .db3 or .mcap).
 
     \b
     Example:
@@ -111,7 +112,10 @@ def imu_cmd(source: str, output: Path, sensor: str | None, accel_range: str | No
     console = _console()
     fit_kwargs: dict[str, Any] = {"accel_range": accel_range, "gyro_range": gyro_range, "axis_map": axis_map,
                                   "model": accel_model}
-    if _is_file_source(source, (".npz", ".mcap")):
+    from edgebind.ros import is_bag
+
+    recorded = is_bag(source) or _is_file_source(source, (".npz",))  # a Recording or a ROS 2 bag (dir, .db3, .mcap)
+    if recorded:
         from edgebind.ros import load_recording
 
         rec = load_recording(source, bag_options(bag), ("imu",))
@@ -124,7 +128,7 @@ def imu_cmd(source: str, output: Path, sensor: str | None, accel_range: str | No
     profile, merged = merge_profile(output, result.profile, "imu")
     profile.save(output)
     _print_imu_report(console, result, output, merged)
-    port = "PORT" if _is_file_source(source, (".npz", ".mcap")) else source
+    port = "PORT" if recorded else source
     console.print(f"Next: edgebind calibrate capture {port} "
                   f"--profile {output} --windows 64 -o calib.npz")
 

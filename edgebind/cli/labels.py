@@ -40,6 +40,9 @@ def teach(port: str, label: str, labels_path: str, seconds: float, examples: str
           baud: int, rate_hz: float | None, calibration: str | None, **units: Any) -> None:
     """Record LABEL live from PORT and append the windows to the label's examples.
 
+    PORT may also be a recorded file, taught whole (--seconds does not apply): a ROS 2 bag (rosbag2 directory,
+    .db3, .mcap; IMU topic found by type) or a Recording .npz.
+
     The label's line in labels.txt gains '@examples/<label>.npz' (a new label gets 'LABEL: @...'); a running
     'edgebind stream --labels labels.txt' picks the taught label up at its next window.
 
@@ -47,10 +50,15 @@ def teach(port: str, label: str, labels_path: str, seconds: float, examples: str
     Example:
       edgebind labels teach /dev/ttyUSB0 walking --seconds 10
       edgebind labels teach /dev/ttyUSB0 waving --baud 115200 --sensor mpu6050   # a raw-count sketch
+      edgebind labels teach run1/ walking            # a rosbag2 directory recorded on the robot
     """
     from edgebind.exemplars import teach as teach_label
+    from edgebind.ros import is_bag
 
-    click.echo(f"recording '{label}' from {port} for {seconds:g} s ...", err=True)
+    if is_bag(port) or port.lower().endswith(".npz"):
+        click.echo(f"reading '{label}' from {port} ...", err=True)
+    else:
+        click.echo(f"recording '{label}' from {port} for {seconds:g} s ...", err=True)
     done = teach_label(port, label, labels_path, seconds, examples=examples, hop_s=hop_s, fmt=fmt, baud=baud,
                        rate_hz=rate_hz, calibration=calibration, units=make_units(**units))
     click.echo(f"taught '{done.label}': {done.added} windows added to {done.examples} ({done.total} in all)"

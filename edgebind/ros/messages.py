@@ -146,23 +146,36 @@ def check_plausible_celsius(frames_c: np.ndarray, unit: str) -> None:
                           "celsius, kelvin_x100 or counts (with --thermal-sensor) to match them.")
 
 
-def label_message(line: dict[str, Any], t_end_ns: int, frame_id: str) -> dict[str, Any]:
-    """An ``edgebind_msgs/msg/WindowLabel`` dict from one ``stream --json`` line (``LabelResult.to_json()``)."""
+def label_message(line: dict[str, Any], t_end_ns: int, frame_id: str, stamp_ns: int | None = None) -> dict[str, Any]:
+    """An ``edgebind_msgs/msg/WindowLabel`` dict from one ``stream --json`` line (``LabelResult.to_json()``).
+
+    ``header.stamp`` is ``stamp_ns`` (the window's end in ROS time) or, without it, the device time ``t_end_ns``;
+    ``device_stamp`` is always the device time."""
     return {
-        "header": {"stamp": to_stamp(t_end_ns), "frame_id": frame_id},
+        "header": {"stamp": to_stamp(t_end_ns if stamp_ns is None else stamp_ns), "frame_id": frame_id},
         "modality": line["modality"], "label": line["label"], "index": int(line["index"]),
         "top_k_labels": [t["label"] for t in line["top_k"]], "top_k_scores": [float(t["score"]) for t in line["top_k"]],
         "latency_ms": float(line["latency_ms"]), "runner_ms": float(line["runner_ms"]),
         "windows_skipped": int(line["drops"]["windows_skipped"]), "samples_lost": int(line["drops"]["samples_lost"]),
+        "device_stamp": to_stamp(t_end_ns),
     }
 
 
 def label_line(msg: Any) -> dict[str, Any]:
-    """The ``stream --json`` line a decoded ``edgebind_msgs/msg/WindowLabel`` carries (inverse of label_message)."""
-    return {"t_end_s": round(stamp_ns(msg.header.stamp) / 1e9, 6), "modality": msg.modality, "label": msg.label,
+    """The ``stream --json`` line a decoded ``edgebind_msgs/msg/WindowLabel`` carries (inverse of label_message;
+    ``t_end_s`` is device time, from ``device_stamp``, or ``header.stamp`` in bags written before it existed)."""
+    device = getattr(msg, "device_stamp", None) or msg.header.stamp
+    return {"t_end_s": round(stamp_ns(device) / 1e9, 6), "modality": msg.modality, "label": msg.label,
             "top_k": [{"label": n, "score": s} for n, s in zip(msg.top_k_labels, msg.top_k_scores, strict=True)],
             "latency_ms": msg.latency_ms, "runner_ms": msg.runner_ms,
             "drops": {"windows_skipped": msg.windows_skipped, "samples_lost": msg.samples_lost}, "index": msg.index}
+
+
+def time_reference_message(stamp_ns_: int, device_ns: int, frame_id: str) -> dict[str, Any]:
+    """A ``sensor_msgs/msg/TimeReference`` dict: a sample's ROS time (``header.stamp``) and device time
+    (``time_ref``)."""
+    return {"header": {"stamp": to_stamp(stamp_ns_), "frame_id": frame_id}, "time_ref": to_stamp(device_ns),
+            "source": "device"}
 
 
 def embedding_message(modality: str, index: int, t_end_ns: int, unit_emb: np.ndarray, frame_id: str) -> dict[str, Any]:
