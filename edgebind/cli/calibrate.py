@@ -242,6 +242,8 @@ def capture_cmd(port: str, output: Path, windows: int, profile: Path | None, hop
                 max_seconds: float | None, baud: int, fmt: str, rate_hz: float | None, **units: Any) -> None:
     """Collect representative model inputs through the streaming path, for 'export --int8'.
 
+    Ctrl-C, SIGTERM or SIGHUP end the capture early: the inputs collected so far are written, exit status 0.
+
     \b
     Example:
       edgebind calibrate capture /dev/ttyACM0 --profile robot.json --windows 64 -o calib.npz
@@ -249,14 +251,23 @@ def capture_cmd(port: str, output: Path, windows: int, profile: Path | None, hop
     from rich.progress import Progress
 
     from edgebind.calibration.capture import capture
+    from edgebind.lifecycle import StopSignals
 
     console = _console()
-    with Progress(console=console, transient=True) as progress:
+    with StopSignals() as stop, Progress(console=console, transient=True) as progress:
         task = progress.add_task(f"capturing from {port}", total=windows)
         result = capture(port, windows, str(profile) if profile else None, baud=baud, fmt=fmt, rate_hz=rate_hz,
                          hop_s=hop_s, max_duration_s=max_seconds, units=make_units(**units),
-                         on_progress=lambda n_imu, n_th: progress.update(task, completed=max(n_imu, n_th)))
-    result.save(output)
+                         on_progress=lambda n_imu, n_th: progress.update(task, completed=max(n_imu, n_th)),
+                         stop=stop.event)
+        if len(result.imu) or len(result.thermal):
+            result.save(output)
+    if result.meta.get("stopped_early"):
+        console.print(f"Stopped by {stop.name} after {len(result.imu)} IMU windows and {len(result.thermal)} thermal "
+                      f"frames of {windows}" + ("; wrote what was collected." if len(result.imu) or
+                                                len(result.thermal) else f"; nothing to write, {output} untouched."))
+        if not (len(result.imu) or len(result.thermal)):
+            return
     console.print(f"Wrote {output}: imu {tuple(result.imu.shape)}, thermal {tuple(result.thermal.shape)}"
                   f"{', profile ' + str(profile) if profile else ', no profile'}.")
     console.print(f"Next: edgebind export --int8 --calib {output}")

@@ -137,6 +137,8 @@ class StreamSession:
             with SensorSource(self.url, baud=self.baud, fmt=self.fmt, rate_hz=self.rate_hz,
                               reconnect=self.reconnect, units=self.units) as src:
                 self._source = src
+                if self._stop.is_set():  # stop() came while the models loaded: do not wait for bytes
+                    src.close()
                 done_watch.start()
                 if timer is not None:
                     timer.start()
