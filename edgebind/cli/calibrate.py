@@ -96,6 +96,8 @@ def imu_cmd(source: str, output: Path, sensor: str | None, accel_range: str | No
             baud: int, fmt: str, **bag: Any) -> None:
     """Fit an IMU profile from a live port (guided) or a recorded session (REC.npz or a ROS 2 bag .mcap).
 
+    Live, Ctrl-C, SIGTERM or SIGHUP end the session with exit status 0 and leave OUTPUT untouched (no fit).
+
     \b
     Example:
       edgebind calibrate imu session.npz --sensor mpu6050 --accel-range 4g -o robot.json
@@ -113,7 +115,15 @@ def imu_cmd(source: str, output: Path, sensor: str | None, accel_range: str | No
         rec = load_recording(source, bag_options(bag), ("imu",))
         result = calibrate_imu_recording(rec, sensor=sensor, **fit_kwargs)
     else:
-        result = _guided_imu(console, source, sensor, tilted, (hold_s, settle_s), baud, fmt, fit_kwargs, save_session)
+        from edgebind.lifecycle import StopRequested, StopSignals
+
+        with StopSignals() as stop:
+            try:
+                result = _guided_imu(console, source, sensor, tilted, (hold_s, settle_s), baud, fmt, fit_kwargs,
+                                     save_session, stop)
+            except StopRequested as exc:
+                console.print(f"Stopped by {stop.name} ({exc}); no profile fitted, {output} untouched.")
+                return
     profile, merged = merge_profile(output, result.profile, "imu")
     profile.save(output)
     _print_imu_report(console, result, output, merged)
@@ -123,7 +133,7 @@ def imu_cmd(source: str, output: Path, sensor: str | None, accel_range: str | No
 
 
 def _guided_imu(console: Any, port: str, sensor: str | None, tilted: bool, timing: tuple[float, float], baud: int,
-                fmt: str, fit_kwargs: dict[str, Any], save_session: Path | None) -> Any:
+                fmt: str, fit_kwargs: dict[str, Any], save_session: Path | None, stop: Any) -> Any:
     from rich.progress import Progress
 
     from edgebind.calibration.live import SIX_POSITIONS, TILTED_POSITIONS, guided_imu_session
@@ -137,8 +147,9 @@ def _guided_imu(console: Any, port: str, sensor: str | None, tilted: bool, timin
 
         def ask(k: int, name: str, instruction: str) -> None:
             progress.stop()
-            click.prompt(f"[{k + 1}/{len(positions)}] Place the sensor {instruction}, then press Enter",
-                         default="", show_default=False, prompt_suffix=" ")
+            with stop.interruptible():  # a stop signal ends the wait for Enter
+                click.prompt(f"[{k + 1}/{len(positions)}] Place the sensor {instruction}, then press Enter",
+                             default="", show_default=False, prompt_suffix=" ")
             progress.start()
             progress.update(task, description=f"recording {name}", completed=0.0)
 
@@ -148,7 +159,8 @@ def _guided_imu(console: Any, port: str, sensor: str | None, tilted: bool, timin
 
         result, rec = guided_imu_session(
             port, positions=positions, ask=ask, on_progress=lambda f: progress.update(task, completed=f),
-            on_retry=retry, sensor=sensor, hold_s=hold_s, settle_s=settle_s, baud=baud, fmt=fmt, fit_kwargs=fit_kwargs)
+            on_retry=retry, sensor=sensor, hold_s=hold_s, settle_s=settle_s, baud=baud, fmt=fmt, fit_kwargs=fit_kwargs,
+            stop=stop.event)
     if save_session is not None:
         rec.save(save_session)
         console.print(f"Saved the session to {save_session}")
