@@ -47,7 +47,7 @@ def start_record(link: Path, out: Path, imu_200hz: tuple[Path, Recording]):  # t
     return proc
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda s: signal.Signals(s).name)
 def test_stop_signal_writes_everything_and_exits_0(sig: int, imu_200hz: tuple[Path, Recording],
                                                    tmp_path: Path) -> None:
     out = tmp_path / "walk.npz"
