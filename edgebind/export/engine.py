@@ -21,6 +21,7 @@ import numpy as np
 from edgebind.bundle import Bundle, EncoderEntry, load_bundle
 from edgebind.errors import BundleError, ConfigError, EdgebindError, ParityError
 from edgebind.export import tensorrt as trt_export
+from edgebind.export.parity import PARITY
 from edgebind.export.targets import get_target
 
 log = logging.getLogger(__name__)
@@ -30,8 +31,6 @@ VIA = ("runner", "trtexec")
 
 def parity_splits(bundle: Bundle, modality: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """The (inputs, fp32 PyTorch outputs) pairs saved at export for ``modality``."""
-    from edgebind.export.pipeline import PARITY
-
     path = bundle.file(PARITY)
     if not path.is_file():
         raise BundleError(f"bundle {bundle.path} has no {PARITY}; re-export it: {bundle.command}")
