@@ -47,6 +47,9 @@ from edgebind.cli.link_options import format_option, make_units, unit_options
 @click.option("--mcap-embeddings", is_flag=True, help="With --mcap: also log each window's unit embedding.")
 @click.option("--foxglove", "foxglove_address", is_flag=False, flag_value="127.0.0.1:8765", default=None,
               metavar="[HOST:PORT]", help="Serve the live session to Foxglove over WebSocket [127.0.0.1:8765].")
+@click.option("--stamp", type=click.Choice(["host", "device"]), default="host", show_default=True,
+              help="--mcap/--foxglove sensor stamps: host = ROS time (device time through the link's clock "
+              "estimate), device = the device's own clock.")
 @click.option("--ros2", "ros2", is_flag=True, help="Publish IMU, thermal and labels on live ROS 2 topics over DDS "
               "(ROS_DOMAIN_ID; loopback unless CYCLONEDDS_URI or ROS_AUTOMATIC_DISCOVERY_RANGE=SUBNET; "
               "docs/robotics.md).")
@@ -67,7 +70,7 @@ def stream(port: str, bundle: str | None, checkpoint: str | None, sets: tuple[st
            abstain: float, allow_random_init: bool, mcap_path: str | None = None, mcap_embeddings: bool = False,
            foxglove_address: str | None = None, ros2: bool = False, ros2_namespace: str = "/edgebind",
            thermal_topic: str | None = None, thermal_unit: str = "celsius", thermal_sensor: str | None = None,
-           wait_s: float = 10.0, **units: str | None) -> None:
+           wait_s: float = 10.0, stamp: str = "host", **units: str | None) -> None:
     """Label a live sensor stream on PORT with a bundle's IMU/thermal encoders.
 
     PORT is a serial device, a pyserial URL, or ros2:/TOPIC for a live sensor_msgs/msg/Imu topic (no ROS install
@@ -125,7 +128,8 @@ def stream(port: str, bundle: str | None, checkpoint: str | None, sets: tuple[st
     if mcap_path or foxglove_address or mcap_embeddings or ros2:
         from edgebind.ros.session import SessionOutputs
 
-        outputs = SessionOutputs(mcap_path, mcap_embeddings, foxglove_address, ros2_namespace if ros2 else None)
+        outputs = SessionOutputs(mcap_path, mcap_embeddings, foxglove_address, ros2_namespace if ros2 else None,
+                                 stamp=stamp)
         for line in outputs.lines():
             click.echo(line, err=True)
 

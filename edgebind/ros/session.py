@@ -22,6 +22,8 @@ class SessionOutputs:
         embeddings: also log embeddings into the bag. Defaults to False.
         foxglove: ``HOST:PORT`` to serve the live view on. Defaults to None (no server).
         ros2: the namespace to publish live ROS 2 topics under (``stream --ros2``). Defaults to None (none).
+        stamp: ``host`` (ROS time: device time through one running clock estimate that the bag and the view
+            share) or ``device``. Defaults to host.
         flush_every_s: the bag is flushed (chunk ended, file fsynced) this often, so that after a kill or a power
             cut it holds all but about this many seconds; ``edgebind convert`` reads such a bag. Defaults to 1.0.
 
@@ -31,9 +33,14 @@ class SessionOutputs:
     """
 
     def __init__(self, mcap: str | Path | None = None, embeddings: bool = False, foxglove: str | None = None,
-                 ros2: str | None = None, flush_every_s: float = FLUSH_EVERY_S) -> None:
+                 ros2: str | None = None, stamp: str = "host", flush_every_s: float = FLUSH_EVERY_S) -> None:
         if embeddings and mcap is None:
             raise ConfigError("--mcap-embeddings logs into the session bag; pass --mcap session.mcap too.")
+        from edgebind.bridge.clock import RosClock
+        from edgebind.ros.bag_out import check_stamp
+
+        self.stamp = check_stamp(stamp)
+        self.ros_clock = RosClock() if stamp == "host" else None
         self.bag: Any = None
         self.view: Any = None
         self.ros2: Any = None
@@ -43,12 +50,12 @@ class SessionOutputs:
         if foxglove is not None:
             from edgebind.ros.live import FoxgloveView
 
-            self.view = FoxgloveView(foxglove)
+            self.view = FoxgloveView(foxglove, stamp=stamp, ros_clock=self.ros_clock)
         if mcap is not None:
             from edgebind.ros.bag_out import SessionBag
 
             try:
-                self.bag = SessionBag(mcap, embeddings=embeddings)
+                self.bag = SessionBag(mcap, embeddings=embeddings, stamp=stamp, ros_clock=self.ros_clock)
             except BaseException:
                 self.close()
                 raise
@@ -56,7 +63,7 @@ class SessionOutputs:
             from edgebind.ros.ros2_out import Ros2Publisher
 
             try:
-                self.ros2 = Ros2Publisher(ros2)
+                self.ros2 = Ros2Publisher(ros2, ros_clock=self.ros_clock)  # ROS 2 topics: always ROS time
             except BaseException:
                 self.close()
                 raise

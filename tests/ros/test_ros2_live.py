@@ -168,7 +168,8 @@ def test_stream_ros2_is_heard_by_a_separate_subscriber(device_rec: Recording, tm
     with SimulatedDevice(device_rec, fmt="binary", speed=1.0) as sim:  # the real CLI in its own process, bounded
         proc = subprocess.run([sys.executable, "-c", "from edgebind.cli import main; main()", "stream", str(sim.link),
                                "--bundle", DEMO, "--json", "--max-windows", "2", "--hop", "0.5", "--ros2", "--mcap",
-                               str(bag)], capture_output=True, text=True, timeout=90)
+                               str(bag), "--stamp", "device"],  # the bag in device time; ROS 2 topics: host time
+                              capture_output=True, text=True, timeout=90)
         # the host wall-clock time (ns) at which the simulator sent device time 0: device t is sent at wall0 + t
         wall0 = round(sim._clock_start * 1e9) + time.time_ns() - time.monotonic_ns()
     got = sub.finish()
