@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 
 import click
@@ -39,6 +38,11 @@ def record(port: str, output: str, duration: float | None, fmt: str, baud: int, 
     drift) and the units chosen go into the recording's meta. Text sketches (Serial Plotter, Teleplot, SparkFun,
     i2cdevlib, CSV, MLX90640_simpletest frames) are detected; see docs/sensors.md.
 
+    Ctrl-C, SIGTERM or SIGHUP stop it cleanly: it writes OUTPUT, prints its summary and exits 0 (a second
+    signal quits at once). While it runs, every sample also goes to OUTPUT.partial, flushed to disk every
+    second and removed once OUTPUT is written; after a kill or a power cut, 'edgebind convert OUTPUT.partial
+    -o OUTPUT' recovers all but about the last second. OUTPUT itself is never half-written.
+
     \b
     Example:
       edgebind record /dev/ttyACM0 -o walk.npz --duration 30
@@ -46,8 +50,12 @@ def record(port: str, output: str, duration: float | None, fmt: str, baud: int, 
       edgebind record /dev/ttyACM0 -o walk.mcap --duration 30   # a ROS 2 bag for Foxglove
       edgebind record /dev/ttyACM0 -o walk --rosbag2             # a rosbag2 directory for ros2 bag play
     """
+    from edgebind.bridge.journal import journal_path
+    from edgebind.bridge.losses import loss_line
     from edgebind.bridge.record import RecordingBuilder
     from edgebind.bridge.record import record as record_link
+    from edgebind.errors import EdgebindError, SensorError
+    from edgebind.lifecycle import StopSignals
     from edgebind.ros import check_rosbag2_output, is_bag, save_recording
 
     if duration is None and idle_s is None and max_samples is None:
@@ -56,27 +64,40 @@ def record(port: str, output: str, duration: float | None, fmt: str, baud: int, 
     builder = RecordingBuilder(ros_time=bag and stamp == "host")
     if rosbag2:  # refuse a bad -o before recording
         check_rosbag2_output(output)
-    rec = record_link(port, duration_s=duration, fmt=fmt, baud=baud, rate_hz=rate_hz, idle_s=idle_s,
-                      max_samples=max_samples, units=make_units(**units), builder=builder)
-    if len(rec.imu) == 0 and (rec.thermal is None or len(rec.thermal) == 0):
-        from edgebind.errors import SensorError
+    journal = journal_path(output)
+    with StopSignals() as stop:
+        try:
+            rec = record_link(port, duration_s=duration, fmt=fmt, baud=baud, rate_hz=rate_hz, idle_s=idle_s,
+                              max_samples=max_samples, units=make_units(**units), builder=builder, stop=stop.event,
+                              journal=journal)
+        except EdgebindError as exc:
+            if not journal.is_file():
+                raise
+            raise type(exc)(f"{exc} What was recorded before the error is in {journal}: edgebind convert "
+                            f"{journal} -o {output}") from exc
+        if len(rec.imu) == 0 and (rec.thermal is None or len(rec.thermal) == 0):
+            got = rec.meta.get("counters", {}).get("bytes_read", 0)
+            if stop.is_set():
+                click.echo(f"stopped by {stop.name} before any sample arrived ({got} bytes read); nothing written")
+                return
+            raise SensorError(f"no IMU samples and no thermal frames arrived from {port} ({got} bytes read); "
+                              "nothing written. Check that the device streams, its --baud and --format, or try "
+                              "'edgebind demo' (a simulated device) first.")
+        if calibration:
+            from edgebind.calibration.apply import calibrate_recording
 
-        got = rec.meta.get("counters", {}).get("bytes_read", 0)
-        raise SensorError(f"no IMU samples and no thermal frames arrived from {port} ({got} bytes read); nothing "
-                          "written. Check that the device streams, its --baud and --format, or try 'edgebind demo' "
-                          "(a simulated device) first.")
-    if calibration:
-        from edgebind.calibration.apply import calibrate_recording
-
-        rec = calibrate_recording(rec, calibration)
-    path = save_recording(rec, output, rosbag2=rosbag2, ros_t_ns=builder.ros_t_ns() if builder.ros_time else None)
+            rec = calibrate_recording(rec, calibration)
+        if stop.is_set():
+            rec.meta["stopped_by"] = stop.name
+        path = save_recording(rec, output, rosbag2=rosbag2,
+                              ros_t_ns=builder.ros_t_ns() if builder.ros_time else None)
+        journal.unlink(missing_ok=True)  # OUTPUT holds it all now
     c = rec.meta["counters"]
     thermal = 0 if rec.thermal is None else len(rec.thermal)
+    if stop.is_set():
+        click.echo(f"stopped by {stop.name}")
     click.echo(f"wrote {path}: {len(rec.imu)} IMU samples ({rec.imu_rate_hz:.1f} Hz), {thermal} thermal frames, "
                f"format {rec.meta['format']}")
     click.echo(f"units: {describe_units(rec.meta)}")
-    lost = {k: c[k] for k in ("crc_failures", "resyncs", "seq_gaps", "samples_lost", "thermal_frames_lost",
-                              "bytes_discarded", "malformed_lines", "queue_dropped_bytes", "reconnects",
-                              "device_reboots", "pauses", "thermal_bad_frames") if c.get(k)}
-    click.echo(f"counters: {json.dumps(lost) if lost else 'no losses'}")
+    click.echo(loss_line(c))
     click.echo(f"next: edgebind simulate {os.fspath(path)}   # replay it as a device")

@@ -37,8 +37,9 @@ def is_bag(path: str | Path) -> bool:
 
 def load_recording(path: str | Path, options: Any = None,
                    modalities: Collection[str] = ("imu", "thermal", "labels")) -> Recording:
-    """A Recording from a ``.npz`` or, through :func:`edgebind.ros.bag_in.read_bag`, a bag (directory, ``.db3``,
-    ``.mcap``).
+    """A Recording from a ``.npz``, through :func:`edgebind.ros.bag_in.read_bag` a bag (directory, ``.db3``,
+    ``.mcap``; an ``.mcap`` cut off by a kill is recovered first, :mod:`edgebind.ros.recover`), or the journal
+    ``OUT.partial`` a killed ``edgebind record`` left (:func:`edgebind.bridge.journal.read_journal`).
 
     Args:
         path: the file.
@@ -50,8 +51,18 @@ def load_recording(path: str | Path, options: Any = None,
     """
     if is_bag(path):
         from edgebind.ros.bag_in import read_bag
+        from edgebind.ros.recover import is_cut_off, recovered_copy
 
+        if is_cut_off(path):  # a killed 'stream --mcap': no summary, a torn last record
+            with recovered_copy(path) as (fixed, report):
+                rec = read_bag(fixed, options, modalities)
+            rec.meta["recovered_from"] = report
+            return rec
         return read_bag(path, options, modalities)
+    from edgebind.bridge.journal import is_journal, read_journal
+
+    if is_journal(path):  # what a killed 'edgebind record -o OUT' left: OUT.partial
+        return read_journal(path)
     from edgebind.bridge.recording import Recording
 
     return Recording.load(path)
@@ -68,7 +79,8 @@ def check_rosbag2_output(path: str | Path) -> None:
 
 def save_recording(rec: Recording, path: str | Path, *, rosbag2: bool = False, ros_t_ns: Any = None) -> Path:
     """Write ``rec`` as a bag (:func:`edgebind.ros.bag_out.write_recording_bag`: a ``.mcap``, or with ``rosbag2`` a
-    rosbag2 directory; ``ros_t_ns`` are the samples' ROS times) or a ``.npz``.
+    rosbag2 directory; ``ros_t_ns`` are the samples' ROS times) or a ``.npz``. A ``.mcap`` and a ``.npz`` are
+    written atomically (a temp file beside it, fsync, rename: never half a file at ``path``).
 
     Raises:
         ConfigError: ``rosbag2`` with a ``.npz``/``.mcap`` path, or a directory that exists.
@@ -79,10 +91,17 @@ def save_recording(rec: Recording, path: str | Path, *, rosbag2: bool = False, r
     if suffix in (".db3", ".bag"):
         raise ConfigError(f"edgebind writes bags as .mcap (or, with record --rosbag2, a rosbag2 directory), not "
                           f"'{suffix}'; pass -o {Path(path).with_suffix('.mcap')}.")
-    if rosbag2 or suffix == ".mcap":  # an existing directory is not an output bag
+    if rosbag2:  # an existing directory is not an output bag
         from edgebind.ros.bag_out import write_recording_bag
 
-        return write_recording_bag(rec, path, rosbag2=rosbag2, ros_t_ns=ros_t_ns)
+        return write_recording_bag(rec, path, rosbag2=True, ros_t_ns=ros_t_ns)
+    if suffix == ".mcap":
+        from edgebind.atomicfile import atomic_path
+        from edgebind.ros.bag_out import write_recording_bag
+
+        with atomic_path(path) as tmp:  # the bag appears at ``path`` only once it is complete
+            write_recording_bag(rec, tmp, ros_t_ns=ros_t_ns)
+        return Path(path)
     return rec.save(path)
 
 

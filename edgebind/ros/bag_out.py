@@ -19,6 +19,7 @@ session bag's log time is then the host's wall clock at arrival.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -81,6 +82,13 @@ class _McapBag:
         if schema is None:
             schema = self._schemas[datatype] = self.writer.register_msgdef(datatype, msgdefs.MSGDEFS[datatype])
         self.writer.write_message(topic, schema, message, log_time=max(int(log_time_ns), 0))
+
+    def flush(self) -> None:
+        """End the chunk in progress and fsync: a reader of the file, even one cut off later, sees every message
+        written so far (mcap's ``Writer.flush``, mcap >= 1.5)."""
+        if not self._file.closed:
+            self.writer._writer.flush()
+            os.fsync(self._file.fileno())
 
     def close(self) -> None:
         if not self._file.closed:
@@ -295,3 +303,10 @@ class SessionBag:
         """Finish the MCAP (summary and index); idempotent."""
         with self._lock:
             self._bag.close()
+
+    def flush(self) -> None:
+        """Put every message logged so far on disk (``SessionOutputs`` calls it every second)."""
+        with self._lock:
+            flush = getattr(self._bag, "flush", None)
+            if flush is not None:
+                flush()

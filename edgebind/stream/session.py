@@ -147,6 +147,8 @@ class StreamSession:
                                       reconnect=self.reconnect, units=self.units, read_every_s=self.read_every_s)
             with source as src:
                 self._source = src
+                if self._stop.is_set():  # stop() came while the models loaded: do not wait for bytes
+                    src.close()
                 done_watch.start()
                 if timer is not None:
                     timer.start()

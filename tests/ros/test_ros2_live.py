@@ -262,8 +262,9 @@ def test_namespace_and_type_names() -> None:
 
 @pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM", "SIGKILL"])
 def test_stream_ros2_in_and_out_under_signals(sig: str) -> None:
-    """``edgebind stream ros2:/imu/data --ros2`` in a subprocess, stopped by a signal once it labels: Ctrl-C ends
-    with the summary and what was published; SIGTERM and SIGKILL end it at once (no DDS thread keeps it alive)."""
+    """``edgebind stream ros2:/imu/data --ros2`` in a subprocess, stopped by a signal once it labels: Ctrl-C and
+    SIGTERM end it cleanly with the summary and what was published (edgebind.lifecycle); SIGKILL ends it at once (no
+    DDS thread keeps it alive)."""
     import signal
 
     pub = Peer("pub-imu", "/imu/data", "--rate", "200", "--seconds", "60")
@@ -282,9 +283,9 @@ def test_stream_ros2_in_and_out_under_signals(sig: str) -> None:
         watchdog.cancel()
         proc.kill()
         pub.finish(stop=True)
-    if sig == "SIGINT":
+    if sig in ("SIGINT", "SIGTERM"):
         assert proc.returncode == 0, err
         assert "summary" in json.loads(out.strip().splitlines()[-1])
-        assert "interrupted (Ctrl-C)" in err and "ros2: published" in err and "labels on ROS 2 domain" in err
+        assert f"stopped by {sig}" in err and "ros2: published" in err and "labels on ROS 2 domain" in err
     else:
         assert proc.returncode == -getattr(signal, sig)
