@@ -185,7 +185,8 @@ class StreamSummary:
                 "modalities": self.modalities, "decode_errors": self.decode_errors,
                 "samples_lost": self.samples_lost, "thermal_frames_lost": self.thermal_frames_lost,
                 "queue_dropped_chunks": self.queue_dropped_chunks, "disconnects": self.disconnects,
-                "sample_gaps": self.sample_gaps, "label_reloads": self.label_reloads, "models": self.models}
+                "sample_gaps": self.sample_gaps, "label_reloads": self.label_reloads, "models": self.models,
+                "link": self.link}
 
     def lines(self) -> list[str]:
         """Human-readable summary lines."""
