@@ -47,6 +47,8 @@ from edgebind.cli.link_options import format_option, make_units, unit_options
 @click.option("--mcap-embeddings", is_flag=True, help="With --mcap: also log each window's unit embedding.")
 @click.option("--foxglove", "foxglove_address", is_flag=False, flag_value="127.0.0.1:8765", default=None,
               metavar="[HOST:PORT]", help="Serve the live session to Foxglove over WebSocket [127.0.0.1:8765].")
+@click.option("--wait-for-device", is_flag=True, help="Start before PORT exists (a service at boot): say once that "
+              "it is waiting, stream when it appears, and wait again after an unplug.")
 @unit_options()
 def stream(port: str, bundle: str | None, checkpoint: str | None, sets: tuple[str, ...], labels: str | None,
            baud: int, fmt: str, rate_hz: float | None, hop_s: float, thermal_every_s: float | None,
@@ -54,11 +56,12 @@ def stream(port: str, bundle: str | None, checkpoint: str | None, sets: tuple[st
            as_json: bool,
            max_windows: int | None, duration_s: float | None, fuse: bool, top_k: int, smooth_alpha: float,
            abstain: float, allow_random_init: bool, mcap_path: str | None = None, mcap_embeddings: bool = False,
-           foxglove_address: str | None = None, **units: str | None) -> None:
+           foxglove_address: str | None = None, wait_for_device: bool = False, **units: str | None) -> None:
     """Label a live sensor stream on PORT with a bundle's IMU/thermal encoders.
 
     Ctrl-C ends the run with a summary (windows, latency p50/p99, drops, decode errors). An unplugged device is
-    waited for and resumed.
+    waited for and resumed. Under systemd (Type=notify, $NOTIFY_SOCKET) it sends READY=1 once streaming, WATCHDOG=1
+    while the pipeline turns and STOPPING=1 at the end (export/systemd/edgebind-stream.service).
 
     \b
     Example:
@@ -68,6 +71,7 @@ def stream(port: str, bundle: str | None, checkpoint: str | None, sets: tuple[st
     """
     from edgebind.config import parse_overrides
     from edgebind.stream.encoders import stream_policies
+    from edgebind.stream.notify import ServiceNotify
     from edgebind.stream.pipeline import StreamOptions
     from edgebind.stream.session import StreamSession, run_stream
 
@@ -114,7 +118,8 @@ def stream(port: str, bundle: str | None, checkpoint: str | None, sets: tuple[st
                              options=options, on_result=on_result, on_start=on_start, baud=baud, fmt=fmt,
                              rate_hz=rate_hz, duration_s=duration_s, calibration=calibration,
                              units=make_units(**units),
-                             on_event=outputs.on_event if outputs is not None else None)
+                             on_event=outputs.on_event if outputs is not None else None,
+                             wait_for_device=wait_for_device, service=ServiceNotify.from_env(port))
     except BaseException:
         session = holder.get("session")
         if live is not None:

@@ -25,6 +25,7 @@ from edgebind.errors import ConfigError
 from edgebind.runtime.policy import ThreadPolicy
 from edgebind.stream.encoders import Encoders
 from edgebind.stream.labels import LabelSource, label_source_for
+from edgebind.stream.notify import ServiceNotify
 from edgebind.stream.pipeline import LabelResult, StreamOptions, StreamPipeline
 from edgebind.stream.scheduler import InferenceWorker
 from edgebind.stream.stats import StreamSummary
@@ -52,13 +53,16 @@ class StreamSession:
         units: unit flags and sensor profile for text lines (``edgebind.bridge.units.UnitOptions``).
         on_event: called with each source event before the pipeline sees it (reader thread), e.g. to log the raw
             messages (``edgebind.ros.SessionBag``). Defaults to None.
+        wait_for_device: start even when the port is not there yet; stream once it appears. Defaults to False.
+        service: systemd notifications (``ServiceNotify.from_env``): READY once streaming, WATCHDOG from the reader
+            loop while the inference threads turn too, STOPPING at the end. Defaults to None.
     """
 
     def __init__(self, url: str, encoders: Encoders, labels: LabelSource, options: StreamOptions,
                  on_result: Callable[[LabelResult], None], *, baud: int = 921600, fmt: str = "auto",
                  rate_hz: float | None = None, duration_s: float | None = None, profile: Any = None,
                  reconnect: bool = True, on_event: Callable[[Event], None] | None = None,
-                 units: Any = None) -> None:
+                 units: Any = None, wait_for_device: bool = False, service: ServiceNotify | None = None) -> None:
         if duration_s is not None and not duration_s > 0:
             raise ConfigError(f"--duration must be > 0 seconds, got {duration_s}.")
         if duration_s is not None and options.max_windows is not None:
@@ -70,6 +74,7 @@ class StreamSession:
         self.url, self.baud, self.fmt, self.rate_hz = url, baud, fmt, rate_hz
         self.duration_s, self.reconnect, self.units = duration_s, reconnect, units
         self.on_event = on_event
+        self.wait_for_device, self.service = wait_for_device, service
         self.pipeline = StreamPipeline(encoders, labels, options, on_result, profile)
         self.interrupted = False
         self._stop = threading.Event()
@@ -135,14 +140,16 @@ class StreamSession:
                 worker.wait_ready()
             stats.started_ns = time.monotonic_ns()
             with SensorSource(self.url, baud=self.baud, fmt=self.fmt, rate_hz=self.rate_hz,
-                              reconnect=self.reconnect, units=self.units) as src:
+                              reconnect=self.reconnect or self.wait_for_device, units=self.units,
+                              wait_for_device=self.wait_for_device) as src:
                 self._source = src
                 done_watch.start()
                 if timer is not None:
                     timer.start()
                 last_stats = 0
+                tick = self._service_tick(src, workers) if self.service is not None else None
                 try:
-                    for event in src.events(timeout_s=0.25):
+                    for event in src.events(timeout_s=0.25, on_tick=tick):
                         if self._stop.is_set():
                             break
                         if self.on_event is not None:
@@ -159,6 +166,8 @@ class StreamSession:
                     self._stop.set()
                     self.pipeline.done.set()
                     stats.link = src.stats
+                    if self.service is not None:
+                        self.service.stopping(f"{self._progress()}")
         finally:
             if timer is not None:
                 timer.cancel()
@@ -169,6 +178,28 @@ class StreamSession:
             stats.ended_ns = time.monotonic_ns()
             self._source = None
         return stats.summary()
+
+    def _service_tick(self, src: Any, workers: list[InferenceWorker]) -> Callable[[], None]:
+        """The reader loop's beat for systemd: ``waiting`` or ``streaming``, and the watchdog ping only while every
+        inference thread has turned within half the watchdog interval (a runner stuck in one call withholds it)."""
+        service = self.service
+        assert service is not None
+        limit_ns = int(service.watchdog_s * 0.5e9) if service.watchdog_s is not None else None
+
+        def tick() -> None:
+            now = time.monotonic_ns()
+            alive = limit_ns is None or all(now - w.beat_ns < limit_ns for w in workers)
+            streaming = src.connected and src.transport.last_data_ns > 0
+            service.beat("streaming" if streaming else "waiting", alive, self._progress())
+
+        return tick
+
+    def _progress(self) -> str:
+        """A short STATUS detail: labels so far and what was lost."""
+        stats = self.pipeline.stats
+        labelled = sum(c.labelled for c in list(stats.modalities.values()))
+        return (f"{labelled} labels, {stats.link.get('samples_lost', 0)} IMU samples lost, "
+                f"{len(stats.disconnects)} disconnects")
 
     def _stop_when_done(self) -> None:
         """Close the source once ``max_windows`` labels are out (the reader may be waiting for bytes)."""
@@ -185,7 +216,8 @@ def run_stream(port: str, *, bundle: str | Path | None = None, checkpoint: str |
                rate_hz: float | None = None, duration_s: float | None = None,
                calibration: str | Path | None = None,
                on_event: Callable[[Event], None] | None = None, units: Any = None,
-               policies: Mapping[str, ThreadPolicy] | None = None) -> StreamSummary:
+               policies: Mapping[str, ThreadPolicy] | None = None, wait_for_device: bool = False,
+               service: ServiceNotify | None = None) -> StreamSummary:
     """Open the models and the labels, then stream ``port`` until done (what ``edgebind stream`` runs).
 
     Args:
@@ -205,6 +237,8 @@ def run_stream(port: str, *, bundle: str | Path | None = None, checkpoint: str |
         calibration: a calibration profile JSON applied to samples and frames.
         on_event: called with each source event (reader thread), e.g. ``SessionBag.on_event``.
         units: unit flags and sensor profile for text lines. Defaults to auto units.
+        wait_for_device: start before the port exists and stream when it appears. Defaults to False.
+        service: systemd notifications; ``edgebind stream`` passes ``ServiceNotify.from_env(port)``.
 
     Returns:
         The run's summary.
@@ -224,7 +258,8 @@ def run_stream(port: str, *, bundle: str | Path | None = None, checkpoint: str |
         label_source = label_source_for(labels, enc)
         session = StreamSession(port, enc, label_source, options or StreamOptions(), on_result or (lambda r: None),
                                 baud=baud, fmt=fmt, rate_hz=rate_hz, duration_s=duration_s, profile=calibration,
-                                on_event=on_event, units=units)
+                                on_event=on_event, units=units, wait_for_device=wait_for_device,
+                                service=service)
         if on_start is not None:
             on_start(session)
         return session.run()
