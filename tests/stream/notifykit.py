@@ -27,7 +27,7 @@ class NotifyListener:
         while not self._stop.is_set():
             try:
                 data = self._sock.recv(4096)
-            except (TimeoutError, socket.timeout):  # socket.timeout is TimeoutError only from 3.10 on
+            except TimeoutError:
                 continue
             except OSError:
                 return

@@ -4,6 +4,7 @@ after the stream started, is unplugged and comes back, and the notify protocol o
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import queue
@@ -16,7 +17,6 @@ import uuid
 from pathlib import Path
 from typing import IO
 
-import pytest
 from notifykit import NotifyListener
 from streamkit import PluggableDevice, retime, trim
 
@@ -116,7 +116,7 @@ def test_waits_streams_survives_an_unplug_and_stops_on_sigterm(basicmotions: Rec
     # the wait and the outage; STATUS while waiting again; STOPPING=1 at the end
     assert len(listener.times("READY=1")) == 1
     pings = listener.times("WATCHDOG=1")
-    gaps = [b - a for a, b in zip(pings, pings[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(pings)]
     assert pings[0] < t_plug and pings[-1] > t_back - 1.5, (pings[0], pings[-1])
     assert max(gaps) <= 1.5, max(gaps)
     assert any(t_unplug < t < t_unplug + 3.0 for t in pings)
