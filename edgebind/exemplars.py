@@ -91,11 +91,10 @@ def append_examples(path: str | Path, windows: np.ndarray, meta: dict[str, Any] 
             raise InputError(f"{path} holds windows of shape {old.shape[1:]}, the new ones are {new.shape[1:]}; "
                              "teach into another file (--examples) or delete the old one.")
         new = np.concatenate([old, new])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.stem + ".tmp.npz")
-    with tmp.open("wb") as f:
+    from edgebind.atomicfile import atomic_write
+
+    with atomic_write(path) as f:
         np.savez_compressed(f, windows=new, meta=np.array(json.dumps({**old_meta, **(meta or {})})))
-    tmp.replace(path)
     return len(new)
 
 
@@ -256,7 +255,7 @@ def describe_labels(labels_path: str | Path, contract: ImuContract = DEFAULT_IMU
 def teach(port: str, label: str, labels_path: str | Path, seconds: float = 10.0, *,
           examples: str | Path | None = None, hop_s: float = 1.0, contract: ImuContract = DEFAULT_IMU_CONTRACT,
           fmt: str = "auto", baud: int = 921600, rate_hz: float | None = None, idle_s: float = 2.0,
-          calibration: str | Path | None = None) -> TaughtLabel:
+          calibration: str | Path | None = None, stop: Any = None) -> TaughtLabel:
     """Record ``seconds`` of live IMU data from ``port``, cut it into windows and teach them as ``label``.
 
     Args:
@@ -270,6 +269,8 @@ def teach(port: str, label: str, labels_path: str | Path, seconds: float = 10.0,
         fmt, baud, rate_hz: the link (see ``edgebind record``).
         idle_s: stop early once the link is silent this long. Defaults to 2.0.
         calibration: a calibration profile applied before windowing.
+        stop: a ``threading.Event`` that ends the recording early (SIGINT/SIGTERM/SIGHUP through
+            ``edgebind.lifecycle.StopSignals``); the windows recorded so far are taught. Defaults to None.
 
     Raises:
         SensorError: the port cannot be opened.
@@ -280,7 +281,7 @@ def teach(port: str, label: str, labels_path: str | Path, seconds: float = 10.0,
     from edgebind.bridge.record import record
     from edgebind.preprocess.imu import windows_from_recording
 
-    rec = record(port, duration_s=seconds, fmt=fmt, baud=baud, rate_hz=rate_hz, idle_s=idle_s)
+    rec = record(port, duration_s=seconds, fmt=fmt, baud=baud, rate_hz=rate_hz, idle_s=idle_s, stop=stop)
     if calibration is not None:
         from edgebind.calibration.apply import calibrate_recording
 

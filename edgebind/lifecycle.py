@@ -26,7 +26,7 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from types import FrameType
 from typing import Any
 
@@ -44,6 +44,35 @@ def signal_name(signum: int | None) -> str:
         return signal.Signals(signum).name
     except ValueError:
         return f"signal {signum}"
+
+
+class StopRequested(BaseException):
+    """Raised inside a :meth:`StopSignals.interruptible` block (a prompt waiting for Enter) by the first stop signal.
+    A BaseException, so that ``except Exception`` and click's prompt let it through."""
+
+
+@contextlib.contextmanager
+def closing_on(stop: threading.Event | None, close: Callable[[], Any], poll_s: float = 0.05) -> Iterator[None]:
+    """Call ``close()`` (e.g. ``SensorSource.close``, which ends its ``events()``) once ``stop`` is set while the
+    block runs; a helper thread polls every ``poll_s``. Nothing happens when ``stop`` is None."""
+    if stop is None:
+        yield
+        return
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(poll_s):
+            if stop.is_set():
+                close()
+                return
+
+    thread = threading.Thread(target=watch, name="edgebind-close-on-stop", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
 
 
 class StopSignals:
@@ -67,6 +96,7 @@ class StopSignals:
         self._callbacks: list[Callable[[], Any]] = []
         self._lock = threading.RLock()  # the handler may run while the main thread holds it
         self._ran = False
+        self._raise_in_main = False
 
     # -- the stop event -------------------------------------------------------------------------------------------
     def is_set(self) -> bool:
@@ -131,6 +161,20 @@ class StopSignals:
         self.signum = signum
         self.event.set()
         self._run_callbacks()  # starts a thread; the handler itself takes no lock the main thread might hold
+        if self._raise_in_main:
+            raise StopRequested(signal_name(signum))
+
+    @contextlib.contextmanager
+    def interruptible(self) -> Iterator[None]:
+        """A block the first stop signal interrupts with :class:`StopRequested` (a prompt blocked on input, which a
+        stop event alone cannot end). Raises it at once when the stop was already asked for."""
+        if self.event.is_set():
+            raise StopRequested(self.name)
+        self._raise_in_main = True
+        try:
+            yield
+        finally:
+            self._raise_in_main = False
 
     def __enter__(self) -> StopSignals:
         if threading.current_thread() is threading.main_thread():

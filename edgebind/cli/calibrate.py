@@ -96,6 +96,8 @@ def imu_cmd(source: str, output: Path, sensor: str | None, accel_range: str | No
             baud: int, fmt: str, **bag: Any) -> None:
     """Fit an IMU profile from a live port (guided) or a recorded session (REC.npz or a ROS 2 bag .mcap).
 
+    Live, Ctrl-C, SIGTERM or SIGHUP end the session with exit status 0 and leave OUTPUT untouched (no fit).
+
     \b
     Example:
       edgebind calibrate imu session.npz --sensor mpu6050 --accel-range 4g -o robot.json
@@ -113,7 +115,15 @@ def imu_cmd(source: str, output: Path, sensor: str | None, accel_range: str | No
         rec = load_recording(source, bag_options(bag), ("imu",))
         result = calibrate_imu_recording(rec, sensor=sensor, **fit_kwargs)
     else:
-        result = _guided_imu(console, source, sensor, tilted, (hold_s, settle_s), baud, fmt, fit_kwargs, save_session)
+        from edgebind.lifecycle import StopRequested, StopSignals
+
+        with StopSignals() as stop:
+            try:
+                result = _guided_imu(console, source, sensor, tilted, (hold_s, settle_s), baud, fmt, fit_kwargs,
+                                     save_session, stop)
+            except StopRequested as exc:
+                console.print(f"Stopped by {stop.name} ({exc}); no profile fitted, {output} untouched.")
+                return
     profile, merged = merge_profile(output, result.profile, "imu")
     profile.save(output)
     _print_imu_report(console, result, output, merged)
@@ -123,7 +133,7 @@ def imu_cmd(source: str, output: Path, sensor: str | None, accel_range: str | No
 
 
 def _guided_imu(console: Any, port: str, sensor: str | None, tilted: bool, timing: tuple[float, float], baud: int,
-                fmt: str, fit_kwargs: dict[str, Any], save_session: Path | None) -> Any:
+                fmt: str, fit_kwargs: dict[str, Any], save_session: Path | None, stop: Any) -> Any:
     from rich.progress import Progress
 
     from edgebind.calibration.live import SIX_POSITIONS, TILTED_POSITIONS, guided_imu_session
@@ -137,8 +147,9 @@ def _guided_imu(console: Any, port: str, sensor: str | None, tilted: bool, timin
 
         def ask(k: int, name: str, instruction: str) -> None:
             progress.stop()
-            click.prompt(f"[{k + 1}/{len(positions)}] Place the sensor {instruction}, then press Enter",
-                         default="", show_default=False, prompt_suffix=" ")
+            with stop.interruptible():  # a stop signal ends the wait for Enter
+                click.prompt(f"[{k + 1}/{len(positions)}] Place the sensor {instruction}, then press Enter",
+                             default="", show_default=False, prompt_suffix=" ")
             progress.start()
             progress.update(task, description=f"recording {name}", completed=0.0)
 
@@ -148,7 +159,8 @@ def _guided_imu(console: Any, port: str, sensor: str | None, tilted: bool, timin
 
         result, rec = guided_imu_session(
             port, positions=positions, ask=ask, on_progress=lambda f: progress.update(task, completed=f),
-            on_retry=retry, sensor=sensor, hold_s=hold_s, settle_s=settle_s, baud=baud, fmt=fmt, fit_kwargs=fit_kwargs)
+            on_retry=retry, sensor=sensor, hold_s=hold_s, settle_s=settle_s, baud=baud, fmt=fmt, fit_kwargs=fit_kwargs,
+            stop=stop.event)
     if save_session is not None:
         rec.save(save_session)
         console.print(f"Saved the session to {save_session}")
@@ -242,6 +254,8 @@ def capture_cmd(port: str, output: Path, windows: int, profile: Path | None, hop
                 max_seconds: float | None, baud: int, fmt: str, rate_hz: float | None, **units: Any) -> None:
     """Collect representative model inputs through the streaming path, for 'export --int8'.
 
+    Ctrl-C, SIGTERM or SIGHUP end the capture early: the inputs collected so far are written, exit status 0.
+
     \b
     Example:
       edgebind calibrate capture /dev/ttyACM0 --profile robot.json --windows 64 -o calib.npz
@@ -249,14 +263,23 @@ def capture_cmd(port: str, output: Path, windows: int, profile: Path | None, hop
     from rich.progress import Progress
 
     from edgebind.calibration.capture import capture
+    from edgebind.lifecycle import StopSignals
 
     console = _console()
-    with Progress(console=console, transient=True) as progress:
+    with StopSignals() as stop, Progress(console=console, transient=True) as progress:
         task = progress.add_task(f"capturing from {port}", total=windows)
         result = capture(port, windows, str(profile) if profile else None, baud=baud, fmt=fmt, rate_hz=rate_hz,
                          hop_s=hop_s, max_duration_s=max_seconds, units=make_units(**units),
-                         on_progress=lambda n_imu, n_th: progress.update(task, completed=max(n_imu, n_th)))
-    result.save(output)
+                         on_progress=lambda n_imu, n_th: progress.update(task, completed=max(n_imu, n_th)),
+                         stop=stop.event)
+        if len(result.imu) or len(result.thermal):
+            result.save(output)
+    if result.meta.get("stopped_early"):
+        console.print(f"Stopped by {stop.name} after {len(result.imu)} IMU windows and {len(result.thermal)} thermal "
+                      f"frames of {windows}" + ("; wrote what was collected." if len(result.imu) or
+                                                len(result.thermal) else f"; nothing to write, {output} untouched."))
+        if not (len(result.imu) or len(result.thermal)):
+            return
     console.print(f"Wrote {output}: imu {tuple(result.imu.shape)}, thermal {tuple(result.thermal.shape)}"
                   f"{', profile ' + str(profile) if profile else ', no profile'}.")
     console.print(f"Next: edgebind export --int8 --calib {output}")

@@ -36,17 +36,29 @@ def teach(port: str, label: str, labels_path: str, seconds: float, examples: str
     """Record LABEL live from PORT and append the windows to the label's examples.
 
     The label's line in labels.txt gains '@examples/<label>.npz' (a new label gets 'LABEL: @...'); a running
-    'edgebind stream --labels labels.txt' picks the taught label up at its next window.
+    'edgebind stream --labels labels.txt' picks the taught label up at its next window. Ctrl-C, SIGTERM or SIGHUP
+    end the recording early and teach the windows recorded so far (exit status 0).
 
     \b
     Example:
       edgebind labels teach /dev/ttyUSB0 walking --seconds 10
     """
+    from edgebind.errors import InputError
     from edgebind.exemplars import teach as teach_label
+    from edgebind.lifecycle import StopSignals
 
     click.echo(f"recording '{label}' from {port} for {seconds:g} s ...", err=True)
-    done = teach_label(port, label, labels_path, seconds, examples=examples, hop_s=hop_s, fmt=fmt, baud=baud,
-                       rate_hz=rate_hz, calibration=calibration)
+    with StopSignals() as stop:
+        try:
+            done = teach_label(port, label, labels_path, seconds, examples=examples, hop_s=hop_s, fmt=fmt, baud=baud,
+                               rate_hz=rate_hz, calibration=calibration, stop=stop.event)
+        except InputError as exc:
+            if not stop.is_set():
+                raise
+            click.echo(f"stopped by {stop.name}: {exc} Nothing was taught; {labels_path} is unchanged.")
+            return
+    if stop.is_set():
+        click.echo(f"stopped by {stop.name}; teaching the windows recorded so far")
     click.echo(f"taught '{done.label}': {done.added} windows added to {done.examples} ({done.total} in all)"
                + ("; new label in " if done.new_label else "; ") + f"{labels_path}")
     click.echo(f"next: edgebind eval DATA.npz --labels {labels_path}   # or stream with --labels {labels_path}")

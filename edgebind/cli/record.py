@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 
 import click
@@ -33,32 +32,44 @@ def record(port: str, output: str, duration: float | None, fmt: str, baud: int, 
     drift) and the units chosen go into the recording's meta. Text sketches (Serial Plotter, Teleplot, SparkFun,
     i2cdevlib, CSV, MLX90640_simpletest frames) are detected; see docs/sensors.md.
 
+    Ctrl-C, SIGTERM or SIGHUP stop it cleanly: it writes OUTPUT, prints its summary and exits 0 (a second
+    signal quits at once). While it runs, every sample also goes to OUTPUT.partial, flushed to disk every
+    second and removed once OUTPUT is written; after a kill or a power cut, 'edgebind convert OUTPUT.partial
+    -o OUTPUT' recovers all but about the last second. OUTPUT itself is never half-written.
+
     \b
     Example:
       edgebind record /dev/ttyACM0 -o walk.npz --duration 30
       edgebind record /dev/ttyUSB0 --baud 115200 --sensor mpu6050 -o raw.npz
       edgebind record /dev/ttyACM0 -o walk.mcap --duration 30   # a ROS 2 bag for Foxglove
     """
+    from edgebind.bridge.journal import journal_path
+    from edgebind.bridge.losses import loss_line
     from edgebind.bridge.record import record as record_link
+    from edgebind.lifecycle import StopSignals
 
     if duration is None and idle_s is None and max_samples is None:
         idle_s = 2.0
-    rec = record_link(port, duration_s=duration, fmt=fmt, baud=baud, rate_hz=rate_hz, idle_s=idle_s,
-                      max_samples=max_samples, units=make_units(**units))
-    if calibration:
-        from edgebind.calibration.apply import calibrate_recording
+    journal = journal_path(output)
+    with StopSignals() as stop:
+        rec = record_link(port, duration_s=duration, fmt=fmt, baud=baud, rate_hz=rate_hz, idle_s=idle_s,
+                          max_samples=max_samples, units=make_units(**units), stop=stop.event, journal=journal)
+        if calibration:
+            from edgebind.calibration.apply import calibrate_recording
 
-        rec = calibrate_recording(rec, calibration)
-    from edgebind.ros import save_recording
+            rec = calibrate_recording(rec, calibration)
+        from edgebind.ros import save_recording
 
-    path = save_recording(rec, output)
+        if stop.is_set():
+            rec.meta["stopped_by"] = stop.name
+        path = save_recording(rec, output)
+        journal.unlink(missing_ok=True)  # OUTPUT holds it all now
     c = rec.meta["counters"]
     thermal = 0 if rec.thermal is None else len(rec.thermal)
+    if stop.is_set():
+        click.echo(f"stopped by {stop.name}")
     click.echo(f"wrote {path}: {len(rec.imu)} IMU samples ({rec.imu_rate_hz:.1f} Hz), {thermal} thermal frames, "
                f"format {rec.meta['format']}")
     click.echo(f"units: {describe_units(rec.meta)}")
-    lost = {k: c[k] for k in ("crc_failures", "resyncs", "seq_gaps", "samples_lost", "thermal_frames_lost",
-                              "bytes_discarded", "malformed_lines", "queue_dropped_bytes", "reconnects",
-                              "device_reboots", "pauses", "thermal_bad_frames") if c.get(k)}
-    click.echo(f"counters: {json.dumps(lost) if lost else 'no losses'}")
+    click.echo(loss_line(c))
     click.echo(f"next: edgebind simulate {os.fspath(path)}   # replay it as a device")

@@ -59,9 +59,12 @@ def stream(port: str, bundle: str | None, checkpoint: str | None, sets: tuple[st
            foxglove_address: str | None = None, wait_for_device: bool = False, **units: str | None) -> None:
     """Label a live sensor stream on PORT with a bundle's IMU/thermal encoders.
 
-    Ctrl-C ends the run with a summary (windows, latency p50/p99, drops, decode errors). An unplugged device is
-    waited for and resumed. Under systemd (Type=notify, $NOTIFY_SOCKET) it sends READY=1 once streaming, WATCHDOG=1
-    while the pipeline turns and STOPPING=1 at the end (export/systemd/edgebind-stream.service).
+    Ctrl-C, SIGTERM or SIGHUP end the run cleanly: the --mcap bag is finished, the summary (windows, latency
+    p50/p99, drops, decode errors) printed, exit status 0; a second signal quits at once. The bag is flushed to disk
+    every second, so after a kill or a power cut it holds all but about the last second ('edgebind convert' reads
+    it). An unplugged device is waited for and resumed. Under systemd (Type=notify, $NOTIFY_SOCKET) it sends READY=1
+    once streaming, WATCHDOG=1 while the pipeline turns and STOPPING=1 at the end
+    (export/systemd/edgebind-stream.service).
 
     \b
     Example:
@@ -70,6 +73,7 @@ def stream(port: str, bundle: str | None, checkpoint: str | None, sets: tuple[st
       edgebind stream /dev/ttyACM0 --labels labels.txt --mcap session.mcap --foxglove
     """
     from edgebind.config import parse_overrides
+    from edgebind.lifecycle import StopSignals
     from edgebind.stream.encoders import stream_policies
     from edgebind.stream.notify import ServiceNotify
     from edgebind.stream.pipeline import StreamOptions
@@ -83,6 +87,7 @@ def stream(port: str, bundle: str | None, checkpoint: str | None, sets: tuple[st
     def on_start(session: StreamSession) -> None:
         nonlocal live
         holder["session"] = session
+        stop.on_stop(session.stop)  # SIGINT/SIGTERM/SIGHUP: end the run, then the bag and the summary as usual
         if not as_json:  # --json has them in the summary line
             for m, line in session.pipeline.encoders.descriptions().items():
                 click.echo(f"{m} model: {line}")
@@ -111,7 +116,9 @@ def stream(port: str, bundle: str | None, checkpoint: str | None, sets: tuple[st
         elif "view" in holder:
             holder["view"].update(result)
 
+    stop = StopSignals()
     try:
+        stop.__enter__()
         summary = run_stream(port, bundle=bundle, checkpoint=checkpoint, overrides=parse_overrides(sets),
                              labels=labels, backend=backend, threads=threads, allow_random_init=allow_random_init,
                              policies=stream_policies(threads, spin, pins, checkpoint is not None),
@@ -134,10 +141,13 @@ def stream(port: str, bundle: str | None, checkpoint: str | None, sets: tuple[st
             outputs.close()
             for line in outputs.lines():
                 click.echo(line, err=True)
+        stop.__exit__()  # a second signal quits at once until the files are closed
     if live is not None:
         live.stop()
         click.echo("")
-    if holder.get("session") is not None and holder["session"].interrupted:
+    if stop.is_set():
+        click.echo(f"stopped by {stop.name}", err=True)
+    elif holder.get("session") is not None and holder["session"].interrupted:
         click.echo("interrupted (Ctrl-C)", err=True)
     _print_summary(summary, as_json)
 

@@ -44,7 +44,9 @@ def require(module: str) -> None:
 
 def load_recording(path: str | Path, options: Any = None,
                    modalities: Collection[str] = ("imu", "thermal", "labels")) -> Recording:
-    """A Recording from a ``.npz`` or, through :func:`edgebind.ros.bag_in.read_bag`, a ``.mcap`` bag.
+    """A Recording from a ``.npz``, a ``.mcap`` bag (:func:`edgebind.ros.bag_in.read_bag`, also one cut off by a
+    kill) or the journal ``OUT.partial`` a killed ``edgebind record`` left
+    (:func:`edgebind.bridge.journal.read_journal`).
 
     Args:
         path: the file.
@@ -58,6 +60,10 @@ def load_recording(path: str | Path, options: Any = None,
         from edgebind.ros.bag_in import read_bag
 
         return read_bag(path, options, modalities)
+    from edgebind.bridge.journal import is_journal, read_journal
+
+    if is_journal(path):  # what a killed 'edgebind record -o OUT' left: OUT.partial
+        return read_journal(path)
     from edgebind.bridge.recording import Recording
 
     return Recording.load(path)

@@ -143,6 +143,8 @@ class StreamSession:
                               reconnect=self.reconnect or self.wait_for_device, units=self.units,
                               wait_for_device=self.wait_for_device) as src:
                 self._source = src
+                if self._stop.is_set():  # stop() came while the models loaded: do not wait for bytes
+                    src.close()
                 done_watch.start()
                 if timer is not None:
                     timer.start()

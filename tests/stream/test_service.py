@@ -93,7 +93,7 @@ def test_waits_streams_survives_an_unplug_and_stops_on_sigterm(basicmotions: Rec
         take_labels(out, 3, 30.0)
         t_back = time.monotonic()
 
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0, "".join(err)
     finally:
         if proc.poll() is None:
@@ -108,6 +108,7 @@ def test_waits_streams_survives_an_unplug_and_stops_on_sigterm(basicmotions: Rec
     # said once that it waits, naming the port; once that the device went; streamed before and after
     assert sum("waiting for " + str(port) in line for line in err) == 1, "".join(err)
     assert sum("disconnected" in line for line in err) == 1, "".join(err)
+    assert any("stopped by SIGTERM" in line for line in err), "".join(err)
     assert len(summary["disconnects"]) == 1 and summary["disconnects"][0] >= 3.0
     assert summary["link"]["device_wait_ms"] >= 2000 + 3000 and summary["link"]["reconnects"] == 1
     assert summary["windows"] >= 6 and summary["samples_lost"] == 0 and summary["decode_errors"] == 0
