@@ -125,3 +125,35 @@ def test_waits_streams_survives_an_unplug_and_stops_on_sigterm(basicmotions: Rec
     assert [s.split(":")[0] for s in statuses if s.startswith(("waiting", "streaming"))][:4] == [
         f"waiting for {port}", f"streaming {port}", f"waiting for {port}", f"streaming {port}"]
     assert listener.times("STOPPING=1") and listener.times("STOPPING=1")[0] >= pings[-1]
+
+
+def test_a_stalled_inference_thread_withholds_the_watchdog(basicmotions: Recording, tmp_path: Path) -> None:
+    """``on_result`` runs on the inference thread: one that takes 3 s stalls it, and the pings stop until it
+    returns (systemd would kill a stream stuck longer than WatchdogSec)."""
+    from edgebind.bridge.simulator import SimulatedDevice
+    from edgebind.demo import demo_dir
+    from edgebind.stream.notify import Notifier, ServiceNotify
+    from edgebind.stream.pipeline import StreamOptions
+    from edgebind.stream.session import run_stream
+
+    listener = NotifyListener(str(tmp_path / "notify"))
+    stall: list[float] = []
+
+    def on_result(result: object) -> None:
+        if not stall:
+            stall.append(time.monotonic())
+            time.sleep(3.0)
+            stall.append(time.monotonic())
+
+    try:
+        with SimulatedDevice(trim(retime(basicmotions, 400.0), 60.0), fmt="binary", speed=4.0) as sim:
+            service = ServiceNotify(Notifier(listener.address), str(sim.link), watchdog_s=WATCHDOG_USEC / 1e6)
+            summary = run_stream(str(sim.link), bundle=demo_dir() / "bundle", options=StreamOptions(
+                hop_s=0.5, max_windows=4), on_result=on_result, service=service)
+    finally:
+        listener.close()
+    assert summary.windows == 4
+    pings = listener.times("WATCHDOG=1")
+    during = [t for t in pings if stall[0] + 1.2 < t < stall[1]]  # half the watchdog (1 s) after the stall began
+    assert not during, [round(t - stall[0], 2) for t in pings]
+    assert any(t < stall[0] for t in pings) and any(t > stall[1] for t in pings)
