@@ -220,32 +220,34 @@ def _progress(seconds: float) -> Any:
     return show
 
 
-def print_figures(out: dict[str, Any]) -> None:
-    f, s = out["figures"], out["summary"]
-    print(f"soak: {' '.join(out['stream_command'])}")
-    print(f"  device: simulated {out['device']['imu_hz']:g} Hz IMU + {out['device']['thermal_hz']:g} Hz 32x24 "
-          f"thermal, binary, real time; {out['minutes']:g} min; load average (1 min) at the end {out['load_1min']:.2f}"
-          f" on {out['cpus']} CPUs")
-    print(f"  RSS: {f['rss_warm_mib']:.1f} MiB after warm-up ({f['warmup_s']:.0f} s), {f['rss_end_mib']:.1f} MiB at "
-          f"the end, peak {f['rss_peak_mib']:.1f}; growth {f['rss_growth_mib']:+.2f} MiB; second-half slope "
-          f"{f['rss_slope_second_half_mib_per_hour']} MiB/h")
-    print(f"  CPU: {f['cpu_percent_after_warmup']:.1f} % of one core after warm-up")
+def figure_lines(out: dict[str, Any]) -> list[str]:
+    """What a soak prints (benchmarks/report.py prints the same from the saved JSON)."""
+    f, s, dev = out["figures"], out["summary"], out["device"]
+    lines = [
+        f"soak: {' '.join(out['stream_command'])}",
+        f"  device: simulated {dev['imu_hz']:g} Hz IMU + {dev['thermal_hz']:g} Hz 32x24 thermal, binary, real time; "
+        f"{out['minutes']:g} min; load average (1 min) at the end {out['load_1min']:.2f} on {out['cpus']} CPUs",
+        f"  RSS: {f['rss_warm_mib']:.1f} MiB after warm-up ({f['warmup_s']:.0f} s), {f['rss_end_mib']:.1f} MiB at the "
+        f"end, peak {f['rss_peak_mib']:.1f}; growth {f['rss_growth_mib']:+.2f} MiB; second-half slope "
+        f"{f['rss_slope_second_half_mib_per_hour']} MiB/h",
+        f"  CPU: {f['cpu_percent_after_warmup']:.1f} % of one core after warm-up",
+    ]
     for m, lat in out["latency_ms"].items():
         if lat["p99_ms"] is not None:
-            print(f"  {m} sensor-to-label: p50 {lat['p50_ms']:.1f} ms, p99 {lat['p99_ms']:.1f} ms, max "
-                  f"{lat['max_ms']:.1f} ms")
+            lines.append(f"  {m} sensor-to-label: p50 {lat['p50_ms']:.1f} ms, p99 {lat['p99_ms']:.1f} ms, max "
+                         f"{lat['max_ms']:.1f} ms")
     for m, c in s["modalities"].items():
-        print(f"  {m}: made {c['made']}, labelled {c['labelled']}, skipped {c['skipped']}, throttled "
-              f"{c['throttled']}, pending at exit {c['pending_at_exit']}")
-    print(f"  stream: {s['windows']} windows, {s['samples_lost']} IMU samples lost, {s['thermal_frames_lost']} "
-          f"thermal frames lost, {s['decode_errors']} decode errors, {s['queue_dropped_chunks']} reader chunks "
-          f"dropped, {s['sample_gaps']} time gaps, {len(s['disconnects'])} disconnects")
+        lines.append(f"  {m}: made {c['made']}, labelled {c['labelled']}, skipped {c['skipped']}, throttled "
+                     f"{c['throttled']}, pending at exit {c['pending_at_exit']}")
+    lines.append(f"  stream: {s['windows']} windows, {s['samples_lost']} IMU samples lost, {s['thermal_frames_lost']} "
+                 f"thermal frames lost, {s['decode_errors']} decode errors, {s['queue_dropped_chunks']} reader chunks "
+                 f"dropped, {s['sample_gaps']} time gaps, {len(s['disconnects'])} disconnects")
     if s.get("link"):
-        print("  link: " + ", ".join(f"{k} {v}" for k, v in sorted(s["link"].items())))
+        lines.append("  link: " + ", ".join(f"{k} {v}" for k, v in sorted(s["link"].items())))
     if out["sent"]:
-        print("  simulator sent: " + ", ".join(f"{k} {v}" for k, v in out["sent"].items()))
-    for name, ok in out["checks"].items():
-        print(f"  {'ok ' if ok else 'FAIL'} {name}")
+        lines.append("  simulator sent: " + ", ".join(f"{k} {v}" for k, v in out["sent"].items()))
+    lines += [f"  {'ok ' if ok else 'FAIL'} {name}" for name, ok in out["checks"].items()]
+    return lines
 
 
 def main() -> int:
@@ -267,7 +269,7 @@ def main() -> int:
         out = run_soak(args.minutes, args.bundle.resolve(), every, Path(tmp))
     if sys.stderr.isatty():
         print(file=sys.stderr)
-    print_figures(out)
+    print("\n".join(figure_lines(out)))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(out, indent=1))
