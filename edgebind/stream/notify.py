@@ -51,7 +51,7 @@ class Notifier:
     def __init__(self, address: str) -> None:
         self.address = address
         self._addr = socket_address(address)
-        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)  # not inherited by children (PEP 446)
         self._warned = False
         self.sent = 0
 
