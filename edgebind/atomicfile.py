@@ -37,3 +37,27 @@ def atomic_write(path: str | Path) -> Iterator[BinaryIO]:
             os.fsync(dirfd)
         finally:
             os.close(dirfd)
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Like :func:`atomic_write` for a writer that opens the file itself: ``with atomic_path(p) as tmp:
+    write_to(tmp)``. ``tmp`` keeps ``p``'s suffix (``.NAME.XXXX.mcap``); it is fsynced and renamed to ``p`` when the
+    block ends without an error, removed otherwise."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        with tmp.open("rb+") as f:
+            os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise

@@ -37,6 +37,7 @@ RECORD = struct.Struct("<cII")
 IMU_HEAD = struct.Struct("<BI")
 THERMAL_HEAD = struct.Struct("<qHH")
 FLUSH_EVERY_S = 1.0
+KINDS = (b"M", b"C", b"I", b"T")
 
 
 def journal_path(output: str | Path) -> Path:
@@ -150,8 +151,8 @@ def read_journal(path: str | Path) -> Recording:
     while pos + RECORD.size <= len(data):
         kind, length, crc = RECORD.unpack_from(data, pos)
         payload = data[pos + RECORD.size: pos + RECORD.size + length]
-        if len(payload) < length or zlib.crc32(payload) != crc:
-            break
+        if kind not in KINDS or len(payload) < length or zlib.crc32(payload) != crc:
+            break  # a torn or zero-filled tail (kill, power cut)
         pos += RECORD.size + length
         records += 1
         if kind == b"M":

@@ -126,8 +126,8 @@ def record(url: str, *, duration_s: float | None = None, fmt: str = "auto", baud
         stop: an event that ends the recording cleanly when set (``edgebind.lifecycle.StopSignals.event``: the
             first SIGINT/SIGTERM/SIGHUP). Defaults to None.
         journal: a file to journal every kept sample into as it arrives, fsynced every second
-            (:mod:`edgebind.bridge.journal`); kept after an error, for the caller to remove once the Recording is
-            saved. Defaults to None.
+            (:mod:`edgebind.bridge.journal`); kept (after an error too) when it holds a sample, for the caller to
+            remove once the Recording is saved. Defaults to None.
 
     Returns:
         A Recording whose ``meta["counters"]`` holds every counter of the transport, decoder, clock and recorder.
@@ -173,7 +173,7 @@ def record(url: str, *, duration_s: float | None = None, fmt: str = "auto", baud
         finally:
             if sink is not None:
                 sink.add_counters(src.stats | builder.stats)
-                sink.close()
+                sink.close(remove=not (builder.stats["imu_written"] or builder.stats["thermal_written"]))
     counters = src.stats
     meta = {
         "source": f"edgebind record {url}", "url": url, "format": src.detected_format, "baud": baud,

@@ -46,14 +46,21 @@ def record(port: str, output: str, duration: float | None, fmt: str, baud: int, 
     from edgebind.bridge.journal import journal_path
     from edgebind.bridge.losses import loss_line
     from edgebind.bridge.record import record as record_link
+    from edgebind.errors import EdgebindError
     from edgebind.lifecycle import StopSignals
 
     if duration is None and idle_s is None and max_samples is None:
         idle_s = 2.0
     journal = journal_path(output)
     with StopSignals() as stop:
-        rec = record_link(port, duration_s=duration, fmt=fmt, baud=baud, rate_hz=rate_hz, idle_s=idle_s,
-                          max_samples=max_samples, units=make_units(**units), stop=stop.event, journal=journal)
+        try:
+            rec = record_link(port, duration_s=duration, fmt=fmt, baud=baud, rate_hz=rate_hz, idle_s=idle_s,
+                              max_samples=max_samples, units=make_units(**units), stop=stop.event, journal=journal)
+        except EdgebindError as exc:
+            if not journal.is_file():
+                raise
+            raise type(exc)(f"{exc} What was recorded before the error is in {journal}: edgebind convert "
+                            f"{journal} -o {output}") from exc
         if calibration:
             from edgebind.calibration.apply import calibrate_recording
 

@@ -58,7 +58,13 @@ def load_recording(path: str | Path, options: Any = None,
     """
     if is_bag(path):
         from edgebind.ros.bag_in import read_bag
+        from edgebind.ros.recover import is_cut_off, recovered_copy
 
+        if is_cut_off(path):  # a killed 'stream --mcap': no summary, a torn last record
+            with recovered_copy(path) as (fixed, report):
+                rec = read_bag(fixed, options, modalities)
+            rec.meta["recovered_from"] = report
+            return rec
         return read_bag(path, options, modalities)
     from edgebind.bridge.journal import is_journal, read_journal
 
@@ -70,9 +76,13 @@ def load_recording(path: str | Path, options: Any = None,
 
 
 def save_recording(rec: Recording, path: str | Path) -> Path:
-    """Write ``rec`` as a ``.mcap`` bag (:func:`edgebind.ros.bag_out.write_recording_bag`) or a ``.npz``."""
+    """Write ``rec`` as a ``.mcap`` bag (:func:`edgebind.ros.bag_out.write_recording_bag`) or a ``.npz``, either
+    atomically (a temp file beside it, fsync, rename: never half a file at ``path``)."""
     if is_bag(path):
+        from edgebind.atomicfile import atomic_path
         from edgebind.ros.bag_out import write_recording_bag
 
-        return write_recording_bag(rec, path)
+        with atomic_path(path) as tmp:  # the bag appears at ``path`` only once it is complete
+            write_recording_bag(rec, tmp)
+        return Path(path)
     return rec.save(path)

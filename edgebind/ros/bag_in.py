@@ -73,16 +73,15 @@ class _Grow:
 
 
 def _fail(path: Path, exc: Exception) -> SensorError:
-    return SensorError(f"{path} is not a readable MCAP bag ({type(exc).__name__}: {exc}); pass an .mcap written by "
-                       "'edgebind record' or 'edgebind stream --mcap', or another ROS 2 bag in MCAP format.")
+    return SensorError(f"{path} is not a readable MCAP bag ({type(exc).__name__}: {exc}); if the recording was cut "
+                       f"off, recover what it holds with 'mcap recover {path} -o fixed.mcap' (mcap CLI).")
 
 
 def _summary(path: Path) -> tuple[dict[str, str], dict[str, str] | None]:
-    """(topic -> message type, the ``edgebind`` metadata record or None) from the bag's summary section, or, for a
-    bag cut off before its summary (a killed ``stream --mcap``), from a scan of the records it holds.
+    """(topic -> message type, the ``edgebind`` metadata record or None) from the bag's summary section.
 
     Raises:
-        SensorError: a missing file, or a file that is not MCAP at all, naming the fix.
+        SensorError: a missing file, or no readable summary (a truncated or foreign file), naming the fix.
     """
     require("mcap_ros2")
     from mcap.exceptions import McapError
@@ -97,38 +96,12 @@ def _summary(path: Path) -> tuple[dict[str, str], dict[str, str] | None]:
             if summary is None:
                 raise ValueError("no summary section")
             stored = next((dict(r.metadata) for r in reader.iter_metadata() if r.name == META_NAME), None)
-        except (McapError, struct.error, ValueError, EOFError):
-            return _scan(path)
+        except (McapError, struct.error, ValueError, EOFError) as exc:
+            raise _fail(path, exc) from None
     topics = {}
     for ch in summary.channels.values():
         schema = summary.schemas.get(ch.schema_id)
         topics[ch.topic] = schema.name if schema is not None else ""
-    return topics, stored
-
-
-def _scan(path: Path) -> tuple[dict[str, str], dict[str, str] | None]:
-    """What :func:`_summary` gives, read from the records of a bag without a summary, up to where it is cut off."""
-    from mcap.exceptions import McapError
-    from mcap.records import Channel, Metadata, Schema
-    from mcap.stream_reader import StreamReader
-
-    schemas: dict[int, str] = {}
-    topics: dict[str, str] = {}
-    stored = None
-    with path.open("rb") as f:
-        try:
-            for record in StreamReader(f).records:
-                if isinstance(record, Schema):
-                    schemas[record.id] = record.name
-                elif isinstance(record, Channel):
-                    topics[record.topic] = schemas.get(record.schema_id, "")
-                elif isinstance(record, Metadata) and record.name == META_NAME:
-                    stored = dict(record.metadata)
-        except (McapError, struct.error, ValueError, EOFError) as exc:
-            if not topics:  # not even one channel: a foreign or empty file, not a cut-off bag
-                raise _fail(path, exc) from None
-    log.warning("%s has no summary section (the writer was stopped before it finished); reading the messages it "
-                "holds up to where it ends", path)
     return topics, stored
 
 
@@ -208,28 +181,13 @@ def _iter_messages(path: Path, topics: list[str]) -> Iterator[tuple[str, Any, in
     from mcap.reader import NonSeekingReader
     from mcap_ros2.decoder import DecoderFactory
 
-    n = 0
     with path.open("rb") as f:
         reader = NonSeekingReader(f, decoder_factories=[DecoderFactory()])
         try:
             for _schema, channel, message, msg in reader.iter_decoded_messages(topics, log_time_order=False):
-                n += 1
                 yield channel.topic, msg, message.log_time
         except (McapError, struct.error, ValueError, EOFError) as exc:
-            if _has_footer(path):
-                raise _fail(path, exc) from None
-            # a bag cut off by a kill or a power cut: its last record is torn; everything before it is good
-            log.warning("%s ends in a torn record (%s: %s); kept the %d messages before it", path,
-                        type(exc).__name__, exc, n)
-
-
-def _has_footer(path: Path) -> bool:
-    """True when the file ends with MCAP's closing magic (a finished bag), False for one cut off."""
-    magic = b"\x89MCAP0\r\n"
-    size = path.stat().st_size
-    with path.open("rb") as f:
-        f.seek(max(0, size - len(magic)))
-        return f.read() == magic
+            raise _fail(path, exc) from None
 
 
 class _Accumulator:

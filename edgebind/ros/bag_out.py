@@ -17,9 +17,8 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
-from edgebind.atomicfile import atomic_write
 from edgebind.bridge.events import Event, ImuBatch, ThermalFrame
 from edgebind.bridge.recording import Recording
 from edgebind.ros import msgdefs, require
@@ -42,14 +41,13 @@ class BagTopics:
 class _Bag:
     """An ``mcap_ros2`` writer with the schemas registered on first use."""
 
-    def __init__(self, path: str | Path, file: BinaryIO | None = None) -> None:
+    def __init__(self, path: str | Path) -> None:
         require("mcap_ros2")
         from mcap_ros2.writer import Writer
 
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._owned = file is None
-        self._file = self.path.open("wb") if file is None else file
+        self._file = self.path.open("wb")
         self.writer = Writer(self._file)
         self._schemas: dict[str, Any] = {}
 
@@ -65,21 +63,16 @@ class _Bag:
         self.writer.write_message(topic, schema, message, log_time=max(int(log_time_ns), 0))
 
     def flush(self) -> None:
-        """End the chunk in progress and put everything written so far on disk (fsync): a reader of the file, even
-        one cut off by a kill, sees every message up to here."""
+        """End the chunk in progress and fsync: a reader of the file, even one cut off later, sees every message
+        written so far (mcap's ``Writer.flush``, mcap >= 1.5)."""
         if not self._file.closed:
-            self.writer._writer.flush()  # mcap's Writer.flush: finishes the chunk and its message indexes
+            self.writer._writer.flush()
             os.fsync(self._file.fileno())
 
     def close(self) -> None:
         if not self._file.closed:
             self.writer.finish()
-            self._file.flush()
-            os.fsync(self._file.fileno())
-            if self._owned:
-                self._file.close()
-            else:
-                self._file.flush()
+            self._file.close()
 
 
 def write_recording_bag(rec: Recording, path: str | Path, topics: BagTopics | None = None) -> Path:
@@ -94,13 +87,7 @@ def write_recording_bag(rec: Recording, path: str | Path, topics: BagTopics | No
         The path written.
     """
     tp = topics or BagTopics()
-    final = Path(path)
-    with atomic_write(final) as f:  # the bag appears at ``path`` only once it is complete
-        _write_recording(rec, _Bag(final, f), tp)
-    return final
-
-
-def _write_recording(rec: Recording, bag: _Bag, tp: BagTopics) -> None:
+    bag = _Bag(path)
     try:
         has_gyro = bool(rec.meta.get("has_gyro", True))
         for t, row in zip(rec.imu_t_ns.tolist(), rec.imu, strict=True):
@@ -114,6 +101,7 @@ def _write_recording(rec: Recording, bag: _Bag, tp: BagTopics) -> None:
         bag.add_edgebind_metadata(tp, recording_meta=json.dumps(rec.meta, sort_keys=True), label_topic=tp.truth)
     finally:
         bag.close()
+    return bag.path
 
 
 class SessionBag:
@@ -122,37 +110,18 @@ class SessionBag:
     Use it as the stream's observer: :meth:`on_event` from the reader thread, :meth:`on_result` from the inference
     threads (a lock serialises the writer). Close it (or use ``with``) to write the MCAP summary.
 
-    The bag is written as it goes: a helper thread ends the chunk in progress and fsyncs the file every
-    ``flush_every_s``, so after a kill or a power cut the file holds every message up to about that long before;
-    ``edgebind convert`` reads such a bag (no summary section) by itself.
-
     Args:
         path: the ``.mcap`` to write.
         embeddings: also log each labelled input's unit embedding. Defaults to False.
         topics: topic names and frame ids. Defaults to ``BagTopics()``.
-        flush_every_s: most seconds a message waits in memory. Defaults to 1.0.
     """
 
-    def __init__(self, path: str | Path, embeddings: bool = False, topics: BagTopics | None = None,
-                 flush_every_s: float = 1.0) -> None:
+    def __init__(self, path: str | Path, embeddings: bool = False, topics: BagTopics | None = None) -> None:
         self.topics, self.embeddings = topics or BagTopics(), embeddings
         self._bag = _Bag(path)
         self._bag.add_edgebind_metadata(self.topics, window_label_topic=self.topics.labels)
         self._lock = threading.Lock()
         self.counts = {"imu": 0, "thermal": 0, "labels": 0, "embeddings": 0}
-        self.flushes = 0
-        self._closed = threading.Event()
-        self._flusher = threading.Thread(target=self._flush_every, args=(flush_every_s,), name="edgebind-bag-flush",
-                                         daemon=True)
-        self._flusher.start()
-
-    def _flush_every(self, every_s: float) -> None:
-        while not self._closed.wait(every_s):
-            with self._lock:
-                if self._closed.is_set():
-                    return
-                self._bag.flush()
-                self.flushes += 1
 
     @property
     def path(self) -> Path:
@@ -193,8 +162,12 @@ class SessionBag:
 
     def close(self) -> None:
         """Finish the MCAP (summary and index); idempotent."""
-        self._closed.set()
         with self._lock:
             self._bag.close()
-        if self._flusher is not threading.current_thread():
-            self._flusher.join()
+
+    def flush(self) -> None:
+        """Put every message logged so far on disk (``SessionOutputs`` calls it every second)."""
+        with self._lock:
+            flush = getattr(self._bag, "flush", None)
+            if flush is not None:
+                flush()

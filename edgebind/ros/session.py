@@ -4,11 +4,14 @@ and each label out to a :class:`SessionBag` and a :class:`FoxgloveView`.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
 from edgebind.bridge.events import Event
 from edgebind.errors import ConfigError
+
+FLUSH_EVERY_S = 1.0  # most seconds of a session bag that a kill or a power cut can lose
 
 
 class SessionOutputs:
@@ -18,18 +21,23 @@ class SessionOutputs:
         mcap: the session bag to write. Defaults to None (no bag).
         embeddings: also log embeddings into the bag. Defaults to False.
         foxglove: ``HOST:PORT`` to serve the live view on. Defaults to None (no server).
+        flush_every_s: the bag is flushed (chunk ended, file fsynced) this often, so that after a kill or a power
+            cut it holds all but about this many seconds; ``edgebind convert`` reads such a bag. Defaults to 1.0.
 
     Raises:
         ConfigError: ``embeddings`` without ``mcap``.
         SensorError: the Foxglove address cannot be bound.
     """
 
-    def __init__(self, mcap: str | Path | None = None, embeddings: bool = False, foxglove: str | None = None) -> None:
+    def __init__(self, mcap: str | Path | None = None, embeddings: bool = False, foxglove: str | None = None,
+                 flush_every_s: float = FLUSH_EVERY_S) -> None:
         if embeddings and mcap is None:
             raise ConfigError("--mcap-embeddings logs into the session bag; pass --mcap session.mcap too.")
         self.bag: Any = None
         self.view: Any = None
         self.closed = False
+        self._stop_flush = threading.Event()
+        self._flusher: threading.Thread | None = None
         if foxglove is not None:
             from edgebind.ros.live import FoxgloveView
 
@@ -43,6 +51,15 @@ class SessionOutputs:
                 self.close()
                 raise
         self._sinks = [s for s in (self.bag, self.view) if s is not None]
+        if self.bag is not None:
+            self._flusher = threading.Thread(target=self._flush_every, args=(flush_every_s,),
+                                             name="edgebind-bag-flush", daemon=True)
+            self._flusher.start()
+
+    def _flush_every(self, every_s: float) -> None:
+        """The bag on disk at least every ``every_s``: a kill or a power cut loses at most that much."""
+        while not self._stop_flush.wait(every_s):
+            self.bag.flush()
 
     def __enter__(self) -> SessionOutputs:
         return self
@@ -78,6 +95,9 @@ class SessionOutputs:
     def close(self) -> None:
         """Finish the bag and stop the server."""
         self.closed = True
+        self._stop_flush.set()
+        if self._flusher is not None and self._flusher is not threading.current_thread():
+            self._flusher.join()
         if self.bag is not None:
             self.bag.close()
         if self.view is not None:

@@ -21,7 +21,7 @@ from .conftest import wait_for
 def test_calibrate_capture_writes_the_windows_collected_so_far(imu_200hz: tuple[Path, Recording],
                                                                tmp_path: Path) -> None:
     out = tmp_path / "calib.npz"
-    with SimulatorProcess(imu_200hz[0], tmp_path / "tty", "--speed", "8") as sim:
+    with SimulatorProcess(imu_200hz[0], tmp_path / "tty", "--speed", "8", "--repeat") as sim:
         proc = edgebind_proc("calibrate", "capture", str(sim.link), "--windows", "64", "--hop-s", "1", "-o", str(out))
         time.sleep(3.0)  # about 15 s of device data at 8x: several 5 s windows at a 1 s hop
         proc.send_signal(signal.SIGTERM)
@@ -36,7 +36,7 @@ def test_calibrate_capture_writes_the_windows_collected_so_far(imu_200hz: tuple[
 
 def test_labels_teach_teaches_the_windows_recorded_so_far(imu_200hz: tuple[Path, Recording], tmp_path: Path) -> None:
     labels = tmp_path / "labels.txt"
-    with SimulatorProcess(imu_200hz[0], tmp_path / "tty", "--speed", "8") as sim:
+    with SimulatorProcess(imu_200hz[0], tmp_path / "tty", "--speed", "8", "--repeat") as sim:
         proc = edgebind_proc("labels", "teach", str(sim.link), "walking", "--seconds", "60", "--labels", str(labels))
         time.sleep(3.0)
         proc.send_signal(signal.SIGTERM)

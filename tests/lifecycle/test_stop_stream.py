@@ -24,7 +24,7 @@ def start_stream(link: Path, bag: Path):  # type: ignore[no-untyped-def]
 
     proc = edgebind_proc("stream", str(link), "--bundle", str(demo_dir() / "bundle"), "--json", "--mcap", str(bag))
     wait_for(lambda: bag.is_file() and bag.stat().st_size > 4000, what="the bag's first flushed chunk")
-    time.sleep(1.5)  # well after the start: about 2.5 s of data, two flushes
+    time.sleep(1.0)  # well after the start: about 2 s of data, two flushes
     return proc
 
 
@@ -53,7 +53,7 @@ def test_stop_signal_finishes_the_bag_and_prints_the_summary(sig: int, imu_200hz
     assert f"stopped by {signal.Signals(sig).name}" in stderr
     assert has_summary(bag)  # finished: indexed, readable by any MCAP tool
     rec = load_recording(bag)
-    assert_prefix(rec, imu_200hz[1])
+    assert_prefix(rec, imu_200hz[1], device_time=False)
     assert sent - SLACK_S * RATE_HZ <= len(rec.imu) <= sent
     assert f"mcap: wrote {bag} ({len(rec.imu)} IMU samples" in stderr
 
@@ -70,5 +70,5 @@ def test_sigkill_leaves_a_bag_convert_reads(imu_200hz: tuple[Path, Recording], t
     stdout, stderr = conv.communicate(timeout=30)
     assert conv.returncode == 0, stdout + stderr
     rec = Recording.load(tmp_path / "session.npz")
-    assert_prefix(rec, imu_200hz[1])
+    assert_prefix(rec, imu_200hz[1], device_time=False)
     assert len(rec.imu) >= sent - (FLUSH_S + SLACK_S) * RATE_HZ, (len(rec.imu), sent)

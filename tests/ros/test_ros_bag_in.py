@@ -175,10 +175,12 @@ def test_thermal_topic_needs_a_unit(robot_bag: Path) -> None:
 def test_truncated_mcap(robot_bag: Path, tmp_path: Path) -> None:
     """A bag cut off (no summary, a torn last record) reads up to the cut by itself; one cut before its first channel
     is not a bag."""
+    from edgebind.ros import load_recording
+
     full = read_bag(robot_bag, modalities=("imu",))
     cut = tmp_path / "cut.mcap"
     cut.write_bytes(robot_bag.read_bytes()[: robot_bag.stat().st_size // 2])
-    half = read_bag(cut, modalities=("imu",))
+    half = load_recording(cut, modalities=("imu",))
     assert 0 < len(half.imu) < len(full.imu)
     np.testing.assert_array_equal(half.imu_t_ns, full.imu_t_ns[: len(half.imu)])
     code, out = run("convert", str(cut), "--label-topic", "none", "--thermal-topic", "none", "-o",
