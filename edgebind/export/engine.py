@@ -173,7 +173,7 @@ def build_bundle_engines(directory: str | Path, dla_core: int | None = None, use
             if version is None:
                 raise BundleError("trtexec's log names no TensorRT version ('TensorRT vNNNNNN'); use JetPack's "
                                   "/usr/src/tensorrt/bin/trtexec or set TRTEXEC.")
-            trt_export.check_dla_version(dla, trt_export.check_version(version))
+            trt_export.check_dla_version(dla, trt_export.check_version(version), target.name)
             info_path = bundle.file(trt_export.layer_info_file(entry))
             info = json.loads(info_path.read_text()) if info_path.is_file() else None
             entry.engine = trt_export.engine_record(entry, gpu, version, dla, batch, "trtexec", info)

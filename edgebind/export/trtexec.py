@@ -71,6 +71,12 @@ def trtexec_infer_command(entry: Any, batch: int, input_file: str, output_file: 
     return cmd
 
 
+# trtexec prints values with a plain std::ostream: non-finite values come out as C's nan/-nan/inf/-inf, which JSON
+# lacks; they become JSON's NaN/Infinity (a NaN output then fails parity instead of the parser).
+_NON_FINITE = re.compile(r'(?<![\w".])-?(?:nan|inf)(?![\w"])')
+_JSON_NON_FINITE = {"nan": "NaN", "-nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+
+
 def read_trtexec_output(path: str | Path, name: str) -> np.ndarray:
     """The tensor ``name`` from a ``trtexec --exportOutput`` JSON file.
 
@@ -83,7 +89,7 @@ def read_trtexec_output(path: str | Path, name: str) -> np.ndarray:
     p = Path(path)
     if not p.is_file():
         raise BundleError(f"trtexec wrote no output file {p}; rerun build-engine with 'edgebind -vv' to see its log.")
-    tensors = json.loads(p.read_text())
+    tensors = json.loads(_NON_FINITE.sub(lambda m: _JSON_NON_FINITE[m.group(0)], p.read_text()))
     found = next((t for t in tensors if t.get("name") == name), None)
     if found is None:
         raise BundleError(f"{p} has no output '{name}' (outputs: {[t.get('name') for t in tensors]}); re-export "
