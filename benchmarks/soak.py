@@ -146,19 +146,25 @@ def run_soak(minutes: float, bundle: Path, sample_every_s: float, workdir: Path)
             stream.kill()
         sim.send_signal(signal.SIGINT)
         try:
-            sim.wait(timeout=20)
+            sim_rc: int | str = sim.wait(timeout=60)
         except subprocess.TimeoutExpired:
             sim.kill()
+            sim_rc = "killed after 60 s"
     sent: dict[str, int] = {}
+    sim_tail: list[str] = []
     while True:
         try:
-            line = sim_lines.get(timeout=5)
+            line = sim_lines.get(timeout=10)
         except queue.Empty:
             break
         if not line:
             break
+        sim_tail = [*sim_tail[-9:], line.rstrip()]
         if line.startswith("sent: "):
             sent = json.loads(line[len("sent: "):])
+    if not sent:
+        print(f"edgebind simulate (exit {sim_rc}) printed no 'sent:' line; its last lines: {sim_tail}",
+              file=sys.stderr)
     stderr_text = (workdir / "stream.stderr").read_text()
     if rc != 0 or summary is None:
         raise SystemExit(f"edgebind {' '.join(stream_cmd)} exited {rc} without a summary:\n{stderr_text[-3000:]}")
@@ -201,6 +207,7 @@ def checks(summary: dict[str, Any], sent: dict[str, int]) -> dict[str, bool]:
     out["no decode errors"] = summary["decode_errors"] == 0
     out["no reader chunks dropped"] = summary["queue_dropped_chunks"] == 0
     out["no disconnects"] = not summary["disconnects"]
+    out["the simulator said what it sent"] = bool(sent)
     if sent and link:
         out["IMU samples decoded <= sent"] = 0 < link.get("imu_samples", 0) <= sent.get("imu_samples_sent", 0)
         out["thermal frames decoded <= sent"] = 0 < link.get("thermal_frames", 0) <= sent.get("thermal_frames_sent",
