@@ -217,8 +217,10 @@ def headline() -> list[str]:
     out = _run([sys.executable, "-c", "from edgebind.cli import main; main()", "bench",
                 *(str(cache / b) for b in HEADLINE_BUNDLES), "--modality", "imu", "--threads", "1", "--runs", "40",
                 "--json"])
+    warnings = [ln for ln in out if ln.startswith("Warning: ")]  # bench's noise warnings (stderr)
     try:
-        rows = {(Path(r["bundle"]).name, r["backend"]): r for r in json.loads("\n".join(out))}
+        rows = {(Path(r["bundle"]).name, r["backend"]): r
+                for r in json.loads("\n".join(ln for ln in out if not ln.startswith("Warning: ")))}
         huge, small = rows["huge-imu-fp32", "torch"], rows["imu-small-int8", "onnxruntime"]
     except (ValueError, KeyError):
         return out
@@ -226,7 +228,7 @@ def headline() -> list[str]:
              f"{r['p99_ms']:.2f} ms" for r in rows.values()]
     return [*lines, f"imu-small int8: p50 {small['p50_ms']:.2f} ms against {huge['p50_ms']:.2f} ms huge eager fp32, "
             f"{small['speedup_vs_torch_fp32']:.2f}x (goal >= 30x), min cosine to its fp32 self "
-            f"{small['min_cosine']:.5f}"]
+            f"{small['min_cosine']:.5f}", *warnings]
 
 
 def live_threads() -> list[str]:

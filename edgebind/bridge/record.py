@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from edgebind.bridge.clock import RosClock
 from edgebind.bridge.events import DeviceInfo, Event, Gap, ImuBatch, LogMessage, ThermalFrame
 from edgebind.bridge.journal import Journal
 from edgebind.bridge.recording import Recording
@@ -26,11 +27,18 @@ class RecordingBuilder:
     """Collects events into a Recording; drops (and counts) samples whose device time does not increase.
 
     Args:
-        journal: where each kept sample and frame also goes as it arrives (``record``'s ``OUT.partial``).
-            Defaults to None.
+        ros_time: also keep each kept sample's and frame's ROS time (host wall clock), mapped at arrival through
+            ``ros_clock`` (set by :func:`record` to the source's own clock estimate); see :meth:`ros_t_ns`.
+            Defaults to False.
+        journal: where each kept sample and frame also goes as it arrives (``record``'s ``OUT.partial``; set by
+            :func:`record` when it is given ``journal``). Defaults to None.
     """
 
-    def __init__(self, journal: Journal | None = None) -> None:
+    def __init__(self, ros_time: bool = False, journal: Journal | None = None) -> None:
+        self.ros_time = ros_time
+        self.ros_clock: RosClock | None = None
+        self.imu_ros: list[np.ndarray] = []
+        self.thermal_ros: list[int] = []
         self.journal = journal
         self.imu: list[np.ndarray] = []
         self.imu_t: list[np.ndarray] = []
@@ -63,6 +71,8 @@ class RecordingBuilder:
                 self.imu_t.append(t)
                 self._last_t = int(t[-1])
                 self.stats["imu_written"] += len(t)
+                if self.ros_clock is not None:
+                    self.imu_ros.append(self.ros_clock.stamps(event, pair=False)[keep])
                 if self.journal is not None:
                     self.journal.add_imu(t, imu, event.has_gyro)
             self.has_gyro &= event.has_gyro
@@ -74,6 +84,8 @@ class RecordingBuilder:
             self.thermal.append(event.temp_c)
             self.thermal_t.append(event.t_ns)
             self.stats["thermal_written"] += 1
+            if self.ros_clock is not None:
+                self.thermal_ros.append(int(self.ros_clock.stamps(event, pair=False)[0]))
             if self.journal is not None:
                 self.journal.add_thermal(event.t_ns, event.temp_c)
         elif isinstance(event, DeviceInfo):
@@ -86,6 +98,11 @@ class RecordingBuilder:
             self.stats["log_events"] += 1
             if len(self.logs) < MAX_META_ITEMS:
                 self.logs.append(asdict(event))
+
+    def ros_t_ns(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """(IMU, thermal or None) ROS times, one per sample and frame of the built Recording (``ros_time`` only)."""
+        imu = np.concatenate(self.imu_ros) if self.imu_ros else np.zeros((0,), np.int64)
+        return imu, (np.array(self.thermal_ros, np.int64) if self.thermal else None)
 
     def build(self, meta: dict[str, Any]) -> Recording:
         """The Recording, with ``meta`` plus device info, gaps, logs and the builder's own counters."""
@@ -108,7 +125,8 @@ class RecordingBuilder:
 
 def record(url: str, *, duration_s: float | None = None, fmt: str = "auto", baud: int = 921600,
            rate_hz: float | None = None, idle_s: float | None = None, max_samples: int | None = None,
-           reconnect: bool = True, units: UnitOptions | None = None, stop: threading.Event | None = None,
+           reconnect: bool = True, units: UnitOptions | None = None,
+           builder: RecordingBuilder | None = None, stop: threading.Event | None = None,
            journal: str | Path | None = None) -> Recording:
     """Record from ``url`` until ``duration_s`` passed, ``max_samples`` IMU samples arrived, the link was
     silent for ``idle_s`` after data, or ``stop`` was set (whichever comes first).
@@ -123,6 +141,8 @@ def record(url: str, *, duration_s: float | None = None, fmt: str = "auto", baud
         max_samples: stop after this many IMU samples.
         reconnect: reopen the port when the device disappears. Defaults to True.
         units: unit flags and sensor profile for text lines. Defaults to auto units.
+        builder: the builder to fill, e.g. ``RecordingBuilder(ros_time=True)`` to get each sample's ROS time from
+            its ``ros_t_ns()`` afterwards (mapped through this link's clock estimate). Defaults to a new one.
         stop: an event that ends the recording cleanly when set (``edgebind.lifecycle.StopSignals.event``: the
             first SIGINT/SIGTERM/SIGHUP). Defaults to None.
         journal: a file to journal every kept sample into as it arrives, fsynced every second
@@ -135,12 +155,15 @@ def record(url: str, *, duration_s: float | None = None, fmt: str = "auto", baud
     Raises:
         SensorError: the port cannot be opened or the stream is not the expected format.
     """
+    builder = builder if builder is not None else RecordingBuilder()
     started = time.time()
     asked = stop if stop is not None else threading.Event()
     with SensorSource(url, baud=baud, fmt=fmt, rate_hz=rate_hz, reconnect=reconnect, units=units) as src:
+        if builder.ros_time:
+            builder.ros_clock = RosClock(src.clock)  # the estimate the link's counters report, as it runs
         sink = Journal(journal, {"source": f"edgebind record {url}", "url": url, "baud": baud,
                                  "host_start_unix_s": started}) if journal is not None else None
-        builder = RecordingBuilder(sink)
+        builder.journal = sink
         done = threading.Event()
 
         def watchdog() -> None:

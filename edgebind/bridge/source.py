@@ -18,9 +18,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from edgebind.bridge import protocol as p
-from edgebind.bridge.clock import ClockEstimator
+from edgebind.bridge.clock import ClockEstimator, pair_event
 from edgebind.bridge.detect import FORMATS, AutoDecoder, make_decoder
-from edgebind.bridge.events import Event, Gap, ImuBatch, LogMessage, ThermalFrame
+from edgebind.bridge.events import Event, Gap, LogMessage
 from edgebind.bridge.text import TEXT_FORMATS
 from edgebind.bridge.transport import RECONNECTED, SerialTransport
 from edgebind.bridge.units import UnitOptions, raw_count_scale
@@ -211,14 +211,8 @@ class SensorSource:
                 log.warning("could not start the device after it (re)appeared: %s", exc)
 
     def _pair_clock(self, event: Event) -> None:
-        if isinstance(event, Gap) and event.reason == "device reboot":
-            # a new device clock segment: the old offset/drift pairs no longer describe it
+        if pair_event(self.clock, event):  # a device reboot: a new clock segment, the old pairs no longer apply
             self.reboots += 1
-            self.clock.reset()
-        elif isinstance(event, ImuBatch) and len(event.t_ns):
-            self.clock.add(int(event.t_ns[-1]), event.host_t_ns)
-        elif isinstance(event, ThermalFrame):
-            self.clock.add(event.t_ns, event.host_t_ns)
 
     @property
     def idle_s(self) -> float:

@@ -39,7 +39,7 @@ def describe_open_error(url: str, exc: BaseException) -> str:
     text = str(exc)
     if code == errno.EACCES or "Permission denied" in text:
         return (f"cannot open {url}: permission denied. Add your user to the 'dialout' group "
-                "(sudo usermod -aG dialout $USER; log in again), or use loop:// to test without hardware.")
+                "(sudo usermod -aG dialout $USER; log in again), or try 'edgebind demo' (a simulated device) first.")
     if code in (errno.EBUSY, errno.EAGAIN, errno.EWOULDBLOCK) or "exclusively lock" in text:
         return (f"cannot open {url}: the port is busy (another program holds it: a serial monitor, ModemManager, "
                 f"another edgebind). Close it; 'fuser {url}' shows who has it.")
@@ -56,8 +56,9 @@ def _available_ports_hint() -> str:
     except Exception:  # listing is best-effort; the open error is what matters
         ports = []
     if ports:
-        return f"Ports present: {', '.join(ports)}; or use loop:// to test without hardware."
-    return "No serial ports are present; plug the device in, or use loop:// (or 'edgebind simulate') to test."
+        return f"Ports present: {', '.join(ports)}; or try 'edgebind demo' (a simulated device) without hardware."
+    return ("No serial ports are present; plug the device in, or try 'edgebind demo' (a simulated device) or "
+            "'edgebind simulate REC.npz --link /tmp/imu' without hardware.")
 
 
 def ftdi_latency_hint(port: str, sysfs: Path = Path("/sys/bus/usb-serial/devices")) -> str | None:

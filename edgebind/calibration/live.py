@@ -105,7 +105,7 @@ def guided_imu_session(url: str, *, positions: tuple[tuple[str, str], ...] = SIX
                        ask: Callable[[int, str, str], None], on_progress: Callable[[float], None] | None = None,
                        on_retry: Callable[[str, str], None] | None = None, sensor: str | None = None,
                        hold_s: float = 3.0, settle_s: float = 0.5, retries: int = 2, baud: int = 921600,
-                       fmt: str = "auto", rate_hz: float | None = None,
+                       fmt: str = "auto", rate_hz: float | None = None, units: Any = None,
                        fit_kwargs: dict[str, Any] | None = None,
                        stop: threading.Event | None = None) -> tuple[ImuCalibrationResult, Any]:
     """Walk a person through the positions on a live link and fit the IMU profile.
@@ -119,7 +119,7 @@ def guided_imu_session(url: str, *, positions: tuple[tuple[str, str], ...] = SIX
         sensor: IMU spec name; defaults to the name the device reports (binary INFO), if known.
         hold_s: seconds recorded per position. Defaults to 3.0. settle_s: seconds ignored after ``ask`` returns.
         retries: repeats allowed per position when the sensor moved. Defaults to 2.
-        baud, fmt, rate_hz: passed to ``SensorSource``.
+        baud, fmt, rate_hz, units: passed to ``SensorSource`` (units: ``UnitOptions`` of text lines).
         fit_kwargs: extra arguments for :func:`calibrate_imu` (accel_range, axis_map, model, ...).
         stop: an event that ends the session (SIGINT/SIGTERM/SIGHUP through ``edgebind.lifecycle``): the port is
             closed and :class:`edgebind.lifecycle.StopRequested` raised; no profile is fitted. Defaults to None.
@@ -135,7 +135,7 @@ def guided_imu_session(url: str, *, positions: tuple[tuple[str, str], ...] = SIX
     from edgebind.lifecycle import StopRequested, closing_on
 
     captures: list[PoseCapture] = []
-    with SensorSource(url, baud=baud, fmt=fmt, rate_hz=rate_hz) as src, closing_on(stop, src.close):
+    with SensorSource(url, baud=baud, fmt=fmt, rate_hz=rate_hz, units=units) as src, closing_on(stop, src.close):
         stream = _Stream(src)
         for k, (name, instruction) in enumerate(positions):
             for attempt in range(retries + 1):

@@ -11,7 +11,7 @@ from edgebind.cli.link_options import format_option, make_units, unit_options
 
 
 @click.command()
-@click.argument("source", type=click.Path(dir_okay=False))
+@click.argument("source", type=click.Path())
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
               help="Recording .npz (or ROS 2 bag .mcap) to write.")
 @click.option("--kind", type=click.Choice(["auto", "basicmotions", "daphnet", "cptv", "serial"]), default="auto",

@@ -11,7 +11,7 @@ from edgebind.cli._bag import bag_input_options, bag_options
 
 
 @click.command()
-@click.argument("recording", type=click.Path(dir_okay=False))
+@click.argument("recording", type=click.Path())
 @click.option("--link", type=click.Path(dir_okay=False), default=None, help="Symlink kept pointing at the pty.")
 @click.option("--format", "fmt", type=click.Choice(["binary", "csv"]), default="binary", show_default=True)
 @click.option("--speed", type=float, default=1.0, show_default=True, help="Playback speed (1 = real time).")

@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -214,33 +213,6 @@ def dla_placement(layer_info: dict[str, Any]) -> dict[str, Any]:
     return {"dla_layers": dla, "gpu_fallback_layers": gpu}
 
 
-def write_recipe(bundle: Any, target: Target, dla_core: int | None, dla_batch: int = 1) -> dict[str, Any]:
-    """Write ``build_engine.sh`` (it calls ``edgebind build-engine``, which runs these trtexec commands and checks
-    parity); return the manifest's ``tensorrt`` record."""
-    assert bundle.path is not None
-    from edgebind.export.trtexec import trtexec_command
-
-    commands = {m: trtexec_command(e, target, dla_core, dla_batch) for m, e in bundle.encoders.items()}
-    dla = f" --dla-core {dla_core} --dla-batch {dla_batch}" if dla_core is not None else ""
-    lines = ["#!/usr/bin/env bash",
-             f"# Builds this bundle's TensorRT engines for {target.name} ({target.description}).",
-             "# Run it on the device itself: engines are specific to the GPU and the TensorRT version (10.3 to 11.x).",
-             "# edgebind build-engine --trtexec runs the trtexec commands below (also in manifest.json,",
-             "# tensorrt.commands), then runs every engine on parity.npz and records the result; an engine without",
-             "# a passing parity is marked unusable and the runtime refuses it.",
-             "set -euo pipefail", 'cd "$(dirname "$0")"',
-             "# The builds (then one trtexec --loadEngine ... --exportOutput per parity batch):"]
-    lines += [f"#   {shlex.join(c)}" for c in commands.values()]
-    lines.append(f'exec "${{EDGEBIND:-edgebind}}" build-engine . --trtexec{dla} "$@"')
-    script = bundle.path / SCRIPT
-    script.write_text("\n".join(lines) + "\n")
-    script.chmod(0o755)
-    return {"mode": "recipe", "script": SCRIPT, "commands": {m: shlex.join(c) for m, c in commands.items()},
-            "strongly_typed": True, "tensorrt_supported": supported_range(),
-            "target_compute_capability": target.compute_capability, "dla_core": dla_core,
-            "workspace_mb": target.workspace_mb, "batch": profile_batches(target, dla_core, dla_batch)}
-
-
 def build_engine(entry: Any, target: Target, bundle_dir: Path, dla_core: int | None = None,
                  dla_batch: int = 1) -> dict[str, Any]:
     """Build one engine with the TensorRT Python API, as :func:`trtexec_command` would.
@@ -388,4 +360,4 @@ def check_dla_version(dla_core: int | None, version: tuple[int, int, int], targe
 __all__ = ["MAX_MAJOR", "MIN_VERSION", "build_engine", "can_build_here", "check_dla", "check_dla_version",
            "check_engine_compat", "check_version", "dla_placement", "dla_supported", "engine_file", "engine_record",
            "gpu_identity", "layer_info_file", "pad_batch", "parse_version", "profile_batches", "shape", "shapes",
-           "supported_range", "trt_version", "write_recipe"]
+           "supported_range", "trt_version"]

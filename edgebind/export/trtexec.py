@@ -21,7 +21,15 @@ import numpy as np
 
 from edgebind.errors import BundleError
 from edgebind.export.targets import Target
-from edgebind.export.tensorrt import TIMING_CACHE, engine_file, layer_info_file, profile_batches, shapes
+from edgebind.export.tensorrt import (
+    SCRIPT,
+    TIMING_CACHE,
+    engine_file,
+    layer_info_file,
+    profile_batches,
+    shapes,
+    supported_range,
+)
 
 
 def trtexec_version(output: str) -> str | None:
@@ -102,6 +110,31 @@ def read_trtexec_output(path: str | Path, name: str) -> np.ndarray:
     return values.reshape(dims)
 
 
+def write_recipe(bundle: Any, target: Target, dla_core: int | None, dla_batch: int = 1) -> dict[str, Any]:
+    """Write ``build_engine.sh`` (it calls ``edgebind build-engine``, which runs these trtexec commands and checks
+    parity); return the manifest's ``tensorrt`` record."""
+    assert bundle.path is not None
+    commands = {m: trtexec_command(e, target, dla_core, dla_batch) for m, e in bundle.encoders.items()}
+    dla = f" --dla-core {dla_core} --dla-batch {dla_batch}" if dla_core is not None else ""
+    lines = ["#!/usr/bin/env bash",
+             f"# Builds this bundle's TensorRT engines for {target.name} ({target.description}).",
+             "# Run it on the device itself: engines are specific to the GPU and the TensorRT version (10.3 to 11.x).",
+             "# edgebind build-engine --trtexec runs the trtexec commands below (also in manifest.json,",
+             "# tensorrt.commands), then runs every engine on parity.npz and records the result; an engine without",
+             "# a passing parity is marked unusable and the runtime refuses it.",
+             "set -euo pipefail", 'cd "$(dirname "$0")"',
+             "# The builds (then one trtexec --loadEngine ... --exportOutput per parity batch):"]
+    lines += [f"#   {shlex.join(c)}" for c in commands.values()]
+    lines.append(f'exec "${{EDGEBIND:-edgebind}}" build-engine . --trtexec{dla} "$@"')
+    script = bundle.path / SCRIPT
+    script.write_text("\n".join(lines) + "\n")
+    script.chmod(0o755)
+    return {"mode": "recipe", "script": SCRIPT, "commands": {m: shlex.join(c) for m, c in commands.items()},
+            "strongly_typed": True, "tensorrt_supported": supported_range(),
+            "target_compute_capability": target.compute_capability, "dla_core": dla_core,
+            "workspace_mb": target.workspace_mb, "batch": profile_batches(target, dla_core, dla_batch)}
+
+
 def run_trtexec(command: str | list[str], bundle_dir: Path) -> str:
     """Run one trtexec command in the bundle folder (``$TRTEXEC``, ``trtexec`` on PATH, or JetPack's copy).
 
@@ -123,4 +156,5 @@ def run_trtexec(command: str | list[str], bundle_dir: Path) -> str:
     return proc.stdout + proc.stderr
 
 
-__all__ = ["read_trtexec_output", "run_trtexec", "trtexec_command", "trtexec_infer_command", "trtexec_version"]
+__all__ = ["read_trtexec_output", "run_trtexec", "trtexec_command", "trtexec_infer_command", "trtexec_version",
+           "write_recipe"]

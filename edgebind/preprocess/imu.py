@@ -298,12 +298,41 @@ def _time_unit_from_header(name: str) -> str | None:
     return None
 
 
-def load_imu_csv(path: str | Path, rate_hz: float | None = None, time_unit: str | None = None) -> Recording:
-    """Read a CSV of IMU samples into a :class:`Recording`.
+def _si_units(imu: np.ndarray, header: list[str] | None, units: Any, path: Path) -> tuple[np.ndarray, dict[str, str]]:
+    """``imu`` in m/s^2 and rad/s, its units chosen as a serial text stream's are (bridge/units.py): a unit the
+    header names, else ``--accel-unit``/``--gyro-unit``, else the resting gravity magnitude of the first 8 samples
+    (the text reader's probe) for the accelerometer and rad/s for the gyroscope."""
+    from edgebind.bridge.units import (
+        ACCEL_UNITS,
+        GYRO_UNITS,
+        UnitOptions,
+        choose_accel_unit,
+        choose_gyro_unit,
+        header_units,
+    )
 
-    Accepted layouts: 6 numeric columns (accel x,y,z in m/s², gyro x,y,z in rad/s; needs ``rate_hz``) or a
-    timestamp followed by those 6. An optional header row is skipped; a timestamp header ending in ``_s``,
-    ``_ms``, ``_us`` or ``_ns`` gives the time unit, otherwise numeric times are seconds.
+    opts = units if units is not None else UnitOptions()
+    named = header_units(header or [])
+    acc_unit, acc_how, warning = choose_accel_unit(opts, named.get("accel"), np.linalg.norm(imu[:8, :3], axis=1))
+    gyr_unit, gyr_how, note = choose_gyro_unit(opts, named.get("gyro"))
+    for text in (warning, note if np.any(imu[:, 3:]) else None):
+        if text:
+            logger.warning("%s: %s", path, text)
+    scale = np.array([ACCEL_UNITS[acc_unit]] * 3 + [GYRO_UNITS[gyr_unit]] * 3)
+    return imu * scale, {"accel_unit": acc_unit, "accel_unit_source": acc_how, "gyro_unit": gyr_unit,
+                         "gyro_unit_source": gyr_how}
+
+
+def load_imu_csv(path: str | Path, rate_hz: float | None = None, time_unit: str | None = None,
+                 units: Any = None) -> Recording:
+    """Read a CSV of IMU samples into a :class:`Recording` in m/s² and rad/s.
+
+    Accepted layouts: 6 numeric columns (accel x,y,z, gyro x,y,z; needs ``rate_hz``) or a timestamp followed by
+    those 6. An optional header row is skipped; a timestamp header ending in ``_s``, ``_ms``, ``_us`` or ``_ns``
+    gives the time unit, otherwise numeric times are seconds. Units are chosen as ``edgebind convert`` chooses a
+    serial log's (``units``, a :class:`~edgebind.bridge.units.UnitOptions`; default auto): accelerometer g, mg or
+    m/s² from the header or the resting gravity magnitude, gyroscope from the header, else rad/s. A UTF-8 BOM and
+    CRLF line ends are accepted.
 
     Args:
         path: the CSV file.
@@ -321,7 +350,7 @@ def load_imu_csv(path: str | Path, rate_hz: float | None = None, time_unit: str 
     path = Path(path)
     if not path.is_file():
         raise InputError(f"IMU CSV {path} does not exist; check the path.")
-    with path.open(newline="") as f:
+    with path.open(newline="", encoding="utf-8-sig") as f:
         rows = [r for r in csv.reader(f) if r and not r[0].lstrip().startswith("#")]
     if not rows:
         raise InputError(f"IMU CSV {path} has no rows; expected 6 columns (or timestamp + 6) per sample.")
@@ -361,7 +390,8 @@ def load_imu_csv(path: str | Path, rate_hz: float | None = None, time_unit: str 
             f"IMU CSV {path}: timestamps do not increase at data row {bad + 1}; sort the rows, "
             "drop duplicates, or give time_unit if the times are not in seconds."
         )
-    rec = Recording(imu=imu.astype(np.float32), imu_t_ns=t_ns, meta={"source": str(path)})
+    imu, unit_meta = _si_units(imu, header, units, path)
+    rec = Recording(imu=imu.astype(np.float32), imu_t_ns=t_ns, meta={"source": str(path), "units": unit_meta})
     logger.info("read %d IMU samples from %s at %.1f Hz", len(t_ns), path, rec.imu_rate_hz)
     return rec
 
@@ -371,6 +401,7 @@ def load_imu_input(
     contract: ImuContract = DEFAULT_IMU_CONTRACT,
     hop_s: float | None = None,
     rate_hz: float | None = None,
+    units: Any = None,
 ) -> np.ndarray:
     """Model-ready IMU windows from a file, as ``edgebind embed imu`` reads them.
 
@@ -380,6 +411,7 @@ def load_imu_input(
         contract: the IMU contract. Defaults to 6 x 2000 at 400 Hz.
         hop_s: seconds between windows for recordings and CSV. Defaults to ``contract.window_s``.
         rate_hz: CSV sample rate when the file has no timestamp column.
+        units: CSV units (see :func:`load_imu_csv`).
 
     Returns:
         (N, 6, num_samples) float32.
@@ -397,7 +429,7 @@ def load_imu_input(
     if suffix == ".npz":
         return windows_from_recording(Recording.load(path), hop, contract)[0]
     if suffix == ".csv":
-        return windows_from_recording(load_imu_csv(path, rate_hz=rate_hz), hop, contract)[0]
+        return windows_from_recording(load_imu_csv(path, rate_hz=rate_hz, units=units), hop, contract)[0]
     raise InputError(
         f"cannot read IMU input {path}: unknown extension '{suffix}'; "
         "pass a .npy (6, 2000)/(N, 6, 2000) array, a Recording .npz, or a .csv (timestamp + 6 columns)."

@@ -53,6 +53,7 @@ class StreamSession:
         units: unit flags and sensor profile for text lines (``edgebind.bridge.units.UnitOptions``).
         on_event: called with each source event before the pipeline sees it (reader thread), e.g. to log the raw
             messages (``edgebind.ros.SessionBag``). Defaults to None.
+        ros2: for a ``ros2:/topic`` url, the thermal topic and wait (``edgebind.ros.ros2_in.Ros2Input``).
         wait_for_device: start even when the port is not there yet; stream once it appears. Defaults to False.
         service: systemd notifications (``ServiceNotify.from_env``): READY once streaming, WATCHDOG from the reader
             loop while the inference threads turn too, STOPPING at the end. Defaults to None.
@@ -62,7 +63,8 @@ class StreamSession:
                  on_result: Callable[[LabelResult], None], *, baud: int = 921600, fmt: str = "auto",
                  rate_hz: float | None = None, duration_s: float | None = None, profile: Any = None,
                  reconnect: bool = True, on_event: Callable[[Event], None] | None = None,
-                 units: Any = None, wait_for_device: bool = False, service: ServiceNotify | None = None) -> None:
+                 units: Any = None, ros2: Any = None, wait_for_device: bool = False,
+                 service: ServiceNotify | None = None) -> None:
         if duration_s is not None and not duration_s > 0:
             raise ConfigError(f"--duration must be > 0 seconds, got {duration_s}.")
         if duration_s is not None and options.max_windows is not None:
@@ -73,7 +75,7 @@ class StreamSession:
             profile = as_profile(profile if not isinstance(profile, Path) else str(profile))
         self.url, self.baud, self.fmt, self.rate_hz = url, baud, fmt, rate_hz
         self.duration_s, self.reconnect, self.units = duration_s, reconnect, units
-        self.on_event = on_event
+        self.on_event, self.ros2 = on_event, ros2
         self.wait_for_device, self.service = wait_for_device, service
         self.pipeline = StreamPipeline(encoders, labels, options, on_result, profile)
         self.interrupted = False
@@ -139,9 +141,15 @@ class StreamSession:
             for worker in workers:
                 worker.wait_ready()
             stats.started_ns = time.monotonic_ns()
-            with SensorSource(self.url, baud=self.baud, fmt=self.fmt, rate_hz=self.rate_hz,
-                              reconnect=self.reconnect or self.wait_for_device, units=self.units,
-                              wait_for_device=self.wait_for_device) as src:
+            if self.url.startswith("ros2:"):  # live ROS 2 topics over DDS (edgebind[ros2])
+                from edgebind.ros.ros2_in import Ros2Source
+
+                source: Any = Ros2Source(self.url, self.ros2)
+            else:
+                source = SensorSource(self.url, baud=self.baud, fmt=self.fmt, rate_hz=self.rate_hz,
+                                      reconnect=self.reconnect or self.wait_for_device, units=self.units,
+                                      wait_for_device=self.wait_for_device)
+            with source as src:
                 self._source = src
                 if self._stop.is_set():  # stop() came while the models loaded: do not wait for bytes
                     src.close()
@@ -191,7 +199,7 @@ class StreamSession:
         def tick() -> None:
             now = time.monotonic_ns()
             alive = limit_ns is None or all(now - w.beat_ns < limit_ns for w in workers)
-            streaming = src.connected and src.transport.last_data_ns > 0
+            streaming = getattr(src, "connected", True) and src.idle_s != float("inf")
             service.beat("streaming" if streaming else "waiting", alive, self._progress())
 
         return tick
@@ -218,7 +226,7 @@ def run_stream(port: str, *, bundle: str | Path | None = None, checkpoint: str |
                rate_hz: float | None = None, duration_s: float | None = None,
                calibration: str | Path | None = None,
                on_event: Callable[[Event], None] | None = None, units: Any = None,
-               policies: Mapping[str, ThreadPolicy] | None = None, wait_for_device: bool = False,
+               policies: Mapping[str, ThreadPolicy] | None = None, ros2: Any = None, wait_for_device: bool = False,
                service: ServiceNotify | None = None) -> StreamSummary:
     """Open the models and the labels, then stream ``port`` until done (what ``edgebind stream`` runs).
 
@@ -239,6 +247,7 @@ def run_stream(port: str, *, bundle: str | Path | None = None, checkpoint: str |
         calibration: a calibration profile JSON applied to samples and frames.
         on_event: called with each source event (reader thread), e.g. ``SessionBag.on_event``.
         units: unit flags and sensor profile for text lines. Defaults to auto units.
+        ros2: for ``ros2:/topic``, an ``edgebind.ros.ros2_in.Ros2Input`` (thermal topic, unit, wait).
         wait_for_device: start before the port exists and stream when it appears. Defaults to False.
         service: systemd notifications; ``edgebind stream`` passes ``ServiceNotify.from_env(port)``.
 
@@ -260,7 +269,7 @@ def run_stream(port: str, *, bundle: str | Path | None = None, checkpoint: str |
         label_source = label_source_for(labels, enc)
         session = StreamSession(port, enc, label_source, options or StreamOptions(), on_result or (lambda r: None),
                                 baud=baud, fmt=fmt, rate_hz=rate_hz, duration_s=duration_s, profile=calibration,
-                                on_event=on_event, units=units, wait_for_device=wait_for_device,
+                                on_event=on_event, units=units, ros2=ros2, wait_for_device=wait_for_device,
                                 service=service)
         if on_start is not None:
             on_start(session)

@@ -23,7 +23,7 @@ def pty_path():  # type: ignore[no-untyped-def]
 def test_missing_port_lists_what_to_do(tmp_path) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(SensorError, match="no such port") as exc:
         open_port(str(tmp_path / "ttyACM7"), 921600)
-    assert "loop://" in str(exc.value) and "\n" not in str(exc.value)
+    assert "edgebind demo" in str(exc.value) and "loop://" not in str(exc.value) and "\n" not in str(exc.value)
 
 
 def test_busy_port(pty_path: str) -> None:

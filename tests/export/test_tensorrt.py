@@ -179,7 +179,7 @@ def test_requirement_is_capped_at_the_supported_major(extra: str, cuda_major: in
     """Each TensorRT extra pins TensorRT's CUDA flavour and cuda-bindings to one CUDA major (cuda-bindings 13 needs a
     CUDA 13 driver; the bare 'tensorrt' wheel follows NVIDIA's newest CUDA)."""
     try:
-        import tomllib
+        import tomllib  # novermin (3.11+; the except branch is 3.10)
     except ModuleNotFoundError:  # Python 3.10 (JetPack 6): the same parser as a package
         import tomli as tomllib
     from packaging.requirements import Requirement

@@ -72,3 +72,19 @@ def test_sigkill_leaves_a_bag_convert_reads(imu_200hz: tuple[Path, Recording], t
     rec = Recording.load(tmp_path / "session.npz")
     assert_prefix(rec, imu_200hz[1], device_time=False)
     assert len(rec.imu) >= sent - (FLUSH_S + SLACK_S) * RATE_HZ, (len(rec.imu), sent)
+
+
+def test_second_signal_quits_at_once_and_the_bag_stays_readable(imu_200hz: tuple[Path, Recording],
+                                                                tmp_path: Path) -> None:
+    bag = tmp_path / "session.mcap"
+    with SimulatorProcess(imu_200hz[0], tmp_path / "tty") as sim:
+        proc = start_stream(sim.link, bag)
+        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(signal.SIGINT)  # before the first one's clean stop can finish
+        stdout, stderr = proc.communicate(timeout=20)
+        sent = sim.stop()["imu_samples_sent"]
+    assert proc.returncode in (128 + signal.SIGINT, 128 + signal.SIGTERM), stdout + stderr
+    assert "again: exiting now" in stderr
+    rec = load_recording(bag)
+    assert_prefix(rec, imu_200hz[1], device_time=False)
+    assert len(rec.imu) >= sent - (FLUSH_S + SLACK_S) * RATE_HZ, (len(rec.imu), sent)
