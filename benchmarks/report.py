@@ -244,6 +244,30 @@ def live_threads() -> list[str]:
     return lines
 
 
+CPU_BUDGET_CMD = ("python benchmarks/bench_cpu_budget.py --seconds 30 --threads 1,2 --repeats 2 "
+                  "--json benchmarks/results/bench_cpu_budget.json")
+
+
+def cpu_budget() -> list[str]:
+    data, where = _results("bench_cpu_budget.json", CPU_BUDGET_CMD)
+    if not isinstance(data, dict):
+        return [where]
+    lines = [where, f"IMU {data['imu_rate_hz']:g} Hz + thermal {data['thermal_rate_hz']:g} Hz, label every "
+             f"{data['hop_s']:g} s, int8 imu-small; {data['seconds']:g} s per run; today = commit "
+             f"{data['legacy_commit']}; {data['cpus']} CPUs"]
+    import statistics
+
+    for row in data["summary"]:
+        infer = {name: statistics.median(r["threads_pct"].get("edgebind-inference-imu", 0.0) for r in data["runs"]
+                                         if r["pipeline"] == name and r["threads"] == row["threads"])
+                 for name in ("today", "new")}
+        lines.append(f"{row['threads']} thread(s): today {row['today_pct']:.2f} %, new {row['new_pct']:.2f} % of one "
+                     f"core ({row['ratio']:.1f}x less; goal {data['goal_pct']:g} %), median of {row['repeats']}; "
+                     f"of which the inference thread {infer['today']:.2f} / {infer['new']:.2f} %; "
+                     f"1-min load average {row['load_1min_min']:.1f}-{row['load_1min_max']:.1f}")
+    return lines
+
+
 def fusions() -> list[str]:
     data, where = _results("bench_fusions.json", "python benchmarks/bench_fusions.py "
                            "benchmarks/results/cache/imu-small_300steps.safetensors "
@@ -374,6 +398,8 @@ FIGURES = [
     Figure("live_threads", "Thread policies through a live stream",
            "python benchmarks/bench_stream.py --policies ort-default,previous,pinned,edgebind --repeats 3 --seconds 45",
            "results: benchmarks/results/bench_stream_threads_long.json", live_threads),
+    Figure("cpu_budget", "CPU of a live IMU + thermal stream", CPU_BUDGET_CMD,
+           "results: benchmarks/results/bench_cpu_budget.json", cpu_budget),
     Figure("serial_link", "Serial link", "python benchmarks/bench_serial_link.py --seconds 10",
            "fast: --seconds 2", serial_link),
     Figure("stream", "Sensor to label", "python benchmarks/bench_stream.py --seconds 10", "run: the same command",

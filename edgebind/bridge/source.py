@@ -42,6 +42,8 @@ class SensorSource:
         units: unit flags and sensor profile for text lines. Defaults to auto units.
         queue_bytes: bytes the reader thread may hold before dropping the oldest. Defaults to 1 MiB.
         reconnect: reopen the port with backoff when the device disappears. Defaults to True.
+        read_every_s: let bytes gather this long between reads (fewer wake-ups, up to this much more latency).
+            Defaults to 0 (read as bytes arrive).
         wait_for_device: a port that is not there yet is waited for (logged once) instead of an error; streaming
             starts when it appears. Needs ``reconnect``. Defaults to False.
 
@@ -51,7 +53,7 @@ class SensorSource:
 
     def __init__(self, url: str, *, baud: int = 921600, fmt: str = "auto", rate_hz: float | None = None,
                  queue_bytes: int = 1 << 20, reconnect: bool = True, units: UnitOptions | None = None,
-                 wait_for_device: bool = False) -> None:
+                 read_every_s: float = 0.0, wait_for_device: bool = False) -> None:
         if fmt not in FORMATS:
             raise ConfigError(f"unknown stream format '{fmt}'.{suggest(fmt, FORMATS)} Use {', '.join(FORMATS)}.")
         if baud <= 0 or queue_bytes <= 0:
@@ -65,7 +67,8 @@ class SensorSource:
             raw_count_scale(self.units, fmt)  # an unknown sensor or range fails here, before the port opens
         self.decoder = make_decoder(fmt, rate_hz, self.units)
         self.clock = ClockEstimator()
-        self.transport = SerialTransport(url, baud=baud, queue_bytes=queue_bytes, reconnect=reconnect)
+        self.transport = SerialTransport(url, baud=baud, queue_bytes=queue_bytes, reconnect=reconnect,
+                                         read_every_s=read_every_s)
         self._closed = threading.Event()
         self._cmd_seq = 0
         self._gap_disconnects = 0

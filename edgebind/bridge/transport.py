@@ -15,7 +15,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-from edgebind.errors import SensorError
+from edgebind.errors import ConfigError, SensorError
 
 try:  # flush() on a pseudo-terminal whose other side has gone raises termios.error, which is not an OSError
     from termios import error as _termios_error
@@ -100,10 +100,16 @@ class SerialTransport:
         baud: line rate; ignored by USB-CDC devices. Defaults to 921600.
         queue_bytes: most bytes held; when full the oldest chunks are dropped and counted. Defaults to 1 MiB.
         reconnect: reopen the port with backoff when the device disappears. Defaults to True.
+        read_every_s: after each read, let bytes gather this long before the next one: fewer, larger reads (and
+            wake-ups of both threads) for up to this much more latency. Defaults to 0 (read as bytes arrive).
     """
 
-    def __init__(self, url: str, baud: int = 921600, queue_bytes: int = 1 << 20, reconnect: bool = True) -> None:
+    def __init__(self, url: str, baud: int = 921600, queue_bytes: int = 1 << 20, reconnect: bool = True,
+                 read_every_s: float = 0.0) -> None:
+        if read_every_s < 0:
+            raise ConfigError(f"--read-every must be >= 0 seconds, got {read_every_s}; e.g. 0.02.")
         self.url, self.baud, self.queue_bytes, self.reconnect = url, baud, queue_bytes, reconnect
+        self.read_every_s = read_every_s
         self.stats: dict[str, int] = dict.fromkeys(TRANSPORT_COUNTERS, 0)
         self._chunks: deque[tuple[int, bytes]] = deque()
         self._held = 0
@@ -244,6 +250,8 @@ class SerialTransport:
                 self.stats["bytes_read"] += len(data)
                 self.stats["chunks_read"] += 1
                 self._put(bytes(data))
+                if self.read_every_s:
+                    self._stop.wait(self.read_every_s)
 
     def _reopen(self, exc: BaseException) -> bool:
         """Close the dead port and reopen it with exponential backoff (50 ms .. 2 s) until stopped."""

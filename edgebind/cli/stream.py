@@ -23,6 +23,9 @@ from edgebind.cli.link_options import format_option, make_units, unit_options
 @click.option("--rate", "rate_hz", type=float, help="IMU rate in Hz where the stream cannot tell it (text lines "
               "without timestamps) [measured from arrival times].")
 @click.option("--hop", "hop_s", type=float, default=1.0, show_default=True, help="Seconds between IMU windows.")
+@click.option("--read-every", "read_every_s", type=float, default=0.05, show_default=True,
+              help="Seconds the link's bytes gather between reads: fewer wake-ups (CPU) for up to this much more "
+              "latency; 0 reads as bytes arrive.")
 @click.option("--thermal-every", "thermal_every_s", type=float, help="Least seconds between thermal frames sent to "
               "the model [--hop].")
 @click.option("--calibration", type=click.Path(dir_okay=False), help="Calibration profile JSON (edgebind calibrate).")
@@ -65,7 +68,8 @@ from edgebind.cli.link_options import format_option, make_units, unit_options
               "it is waiting, stream when it appears, and wait again after an unplug.")
 @unit_options()
 def stream(port: str, bundle: str | None, checkpoint: str | None, sets: tuple[str, ...], labels: str | None,
-           baud: int, fmt: str, rate_hz: float | None, hop_s: float, thermal_every_s: float | None,
+           baud: int, fmt: str, rate_hz: float | None, hop_s: float, read_every_s: float,
+           thermal_every_s: float | None,
            calibration: str | None, backend: str | None, threads: int | None, spin: bool, pins: tuple[str, ...],
            as_json: bool,
            max_windows: int | None, duration_s: float | None, fuse: bool, top_k: int, smooth_alpha: float,
@@ -154,7 +158,7 @@ def stream(port: str, bundle: str | None, checkpoint: str | None, sets: tuple[st
                              policies=stream_policies(threads, spin, pins, checkpoint is not None),
                              options=options, on_result=on_result, on_start=on_start, baud=baud, fmt=fmt,
                              rate_hz=rate_hz, duration_s=duration_s, calibration=calibration,
-                             units=make_units(**units),
+                             units=make_units(**units), read_every_s=read_every_s,
                              on_event=outputs.on_event if outputs is not None else None, ros2=ros2_input,
                              wait_for_device=wait_for_device, service=ServiceNotify.from_env(port))
     except BaseException:

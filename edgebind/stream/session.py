@@ -53,6 +53,8 @@ class StreamSession:
         units: unit flags and sensor profile for text lines (``edgebind.bridge.units.UnitOptions``).
         on_event: called with each source event before the pipeline sees it (reader thread), e.g. to log the raw
             messages (``edgebind.ros.SessionBag``). Defaults to None.
+        read_every_s: let the link's bytes gather this long between reads: fewer wake-ups and decoder calls for
+            up to this much more latency. Defaults to 0 (read as bytes arrive).
         ros2: for a ``ros2:/topic`` url, the thermal topic and wait (``edgebind.ros.ros2_in.Ros2Input``).
         wait_for_device: start even when the port is not there yet; stream once it appears. Defaults to False.
         service: systemd notifications (``ServiceNotify.from_env``): READY once streaming, WATCHDOG from the reader
@@ -63,7 +65,7 @@ class StreamSession:
                  on_result: Callable[[LabelResult], None], *, baud: int = 921600, fmt: str = "auto",
                  rate_hz: float | None = None, duration_s: float | None = None, profile: Any = None,
                  reconnect: bool = True, on_event: Callable[[Event], None] | None = None,
-                 units: Any = None, ros2: Any = None, wait_for_device: bool = False,
+                 units: Any = None, read_every_s: float = 0.0, ros2: Any = None, wait_for_device: bool = False,
                  service: ServiceNotify | None = None) -> None:
         if duration_s is not None and not duration_s > 0:
             raise ConfigError(f"--duration must be > 0 seconds, got {duration_s}.")
@@ -75,6 +77,7 @@ class StreamSession:
             profile = as_profile(profile if not isinstance(profile, Path) else str(profile))
         self.url, self.baud, self.fmt, self.rate_hz = url, baud, fmt, rate_hz
         self.duration_s, self.reconnect, self.units = duration_s, reconnect, units
+        self.read_every_s = read_every_s
         self.on_event, self.ros2 = on_event, ros2
         self.wait_for_device, self.service = wait_for_device, service
         self.pipeline = StreamPipeline(encoders, labels, options, on_result, profile)
@@ -148,7 +151,7 @@ class StreamSession:
             else:
                 source = SensorSource(self.url, baud=self.baud, fmt=self.fmt, rate_hz=self.rate_hz,
                                       reconnect=self.reconnect or self.wait_for_device, units=self.units,
-                                      wait_for_device=self.wait_for_device)
+                                      read_every_s=self.read_every_s, wait_for_device=self.wait_for_device)
             with source as src:
                 self._source = src
                 if self._stop.is_set():  # stop() came while the models loaded: do not wait for bytes
@@ -226,8 +229,8 @@ def run_stream(port: str, *, bundle: str | Path | None = None, checkpoint: str |
                rate_hz: float | None = None, duration_s: float | None = None,
                calibration: str | Path | None = None,
                on_event: Callable[[Event], None] | None = None, units: Any = None,
-               policies: Mapping[str, ThreadPolicy] | None = None, ros2: Any = None, wait_for_device: bool = False,
-               service: ServiceNotify | None = None) -> StreamSummary:
+               policies: Mapping[str, ThreadPolicy] | None = None, read_every_s: float = 0.0,
+               ros2: Any = None, wait_for_device: bool = False, service: ServiceNotify | None = None) -> StreamSummary:
     """Open the models and the labels, then stream ``port`` until done (what ``edgebind stream`` runs).
 
     Args:
@@ -247,6 +250,7 @@ def run_stream(port: str, *, bundle: str | Path | None = None, checkpoint: str |
         calibration: a calibration profile JSON applied to samples and frames.
         on_event: called with each source event (reader thread), e.g. ``SessionBag.on_event``.
         units: unit flags and sensor profile for text lines. Defaults to auto units.
+        read_every_s: seconds the link's bytes gather between reads (see ``StreamSession``). Defaults to 0.
         ros2: for ``ros2:/topic``, an ``edgebind.ros.ros2_in.Ros2Input`` (thermal topic, unit, wait).
         wait_for_device: start before the port exists and stream when it appears. Defaults to False.
         service: systemd notifications; ``edgebind stream`` passes ``ServiceNotify.from_env(port)``.
@@ -269,8 +273,8 @@ def run_stream(port: str, *, bundle: str | Path | None = None, checkpoint: str |
         label_source = label_source_for(labels, enc)
         session = StreamSession(port, enc, label_source, options or StreamOptions(), on_result or (lambda r: None),
                                 baud=baud, fmt=fmt, rate_hz=rate_hz, duration_s=duration_s, profile=calibration,
-                                on_event=on_event, units=units, ros2=ros2, wait_for_device=wait_for_device,
-                                service=service)
+                                on_event=on_event, units=units, read_every_s=read_every_s, ros2=ros2,
+                                wait_for_device=wait_for_device, service=service)
         if on_start is not None:
             on_start(session)
         return session.run()
