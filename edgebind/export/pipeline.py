@@ -345,7 +345,10 @@ def export_bundle(
             input_shape=shape, input_dtype=dtype, output_shape=["batch", enc.cfg.out_dim],
             logit_scale=float(enc.logit_scale().detach()), input_name=onnx_export.INPUT_NAME,
             output_name=onnx_export.OUTPUT_NAME,
-            contract=None if contracts[m] is None else contracts[m].to_dict())
+            contract=None if contracts[m] is None else contracts[m].to_dict(),
+            stream=onnx_export.stream_spec(enc.cfg) if onnx_export.is_streaming(enc.cfg) else None)
+        if entries[m].stream is not None:
+            entries[m].input_name = onnx_export.SAMPLES_NAME
     bundle = Bundle(
         target=tgt.name, precision=precision, format=fmt_, encoders=entries,
         # relative to the bundle, so a bundle moved together with its checkpoint still finds it
@@ -368,7 +371,11 @@ def export_bundle(
             entry = entries[m]
             fp32 = out_dir / entry.file if entry.precision == "fp32" else work / f"{m}.fp32.onnx"
             onnx_export.export_onnx(enc, fp32, opset=opset, batch_max=max(tgt.batch_max, 2))
-            if tgt.onnxruntime_fusions:
+            streaming = entry.stream is not None
+            if streaming and fmt_ == "tensorrt":
+                raise ConfigError(f"the {m} encoder is a streaming step model, which edgebind exports for ONNX "
+                                  "Runtime only; use --target cpu (or --format onnx).")
+            if tgt.onnxruntime_fusions and not streaming:  # the fusions match the ViT trunk's graph
                 fused_ops = ortfuse.fuse_gelu(fp32, fp32, enc.cfg.num_heads, enc.cfg.embed_dim,
                                               approximate=entry.precision == "int8")
                 entry.graph = {"fused": fused_ops}
@@ -376,13 +383,16 @@ def export_bundle(
                 entry.precision_plan = quantize.convert_fp16(fp32, out_dir / entry.file)
             elif entry.precision == "int8":
                 cache = f"{m}.calib.json"
+                feeds = (_step_feeds(enc, calib_sets[m].calibration) if streaming
+                         else calib_sets[m].calibration)
                 entry.calibration = {**calib_sets[m].summary(), **quantize.quantize_int8(
-                    fp32, out_dir / entry.file, calib_sets[m].calibration, method=calibration_method,
+                    fp32, out_dir / entry.file, feeds, method=calibration_method,
                     activations=tgt.int8_activations if fmt_ == "tensorrt" else "uint8",
-                    cache_path=out_dir / cache)}
+                    cache_path=out_dir / cache, input_name=entry.input_name,
+                    stem_inputs=[entry.input_name] if streaming else None)}
                 if (out_dir / cache).is_file():
                     bundle.add_file(cache)
-                if tgt.onnxruntime_fusions:
+                if tgt.onnxruntime_fusions and not streaming:
                     fused_ops["MatMulIntegerToFloat+bias"] = ortfuse.fuse_matmul_bias(out_dir / entry.file)
             onnx_export.stamp(out_dir / entry.file, {**stamp, "edgebind.precision": entry.precision})
             bundle.add_file(entry.file)
@@ -410,6 +420,18 @@ def export_bundle(
     if remember:
         remember_bundle(out_dir)
     return bundle
+
+
+def _step_feeds(encoder: Any, windows: np.ndarray) -> dict[str, np.ndarray]:
+    """Calibration feeds of a streaming step model: each window's state and its last patch as new samples."""
+    import torch
+
+    from edgebind.export.onnx import SAMPLES_NAME, STATE_NAME
+
+    with torch.inference_mode():
+        state = encoder.window_state(torch.from_numpy(np.ascontiguousarray(windows))).float().numpy()
+    hop = encoder.cfg.patch_size
+    return {SAMPLES_NAME: np.ascontiguousarray(windows[:, :, -hop:]), STATE_NAME: state}
 
 
 def _copy_tokenizer(out_dir: Path, bundle: Bundle) -> None:

@@ -221,7 +221,7 @@ def load_calibration(
 # -- int8 -----------------------------------------------------------------------------------------------------
 
 
-def stem_nodes(model: Any) -> list[str]:
+def stem_nodes(model: Any, inputs: Sequence[str] | None = None) -> list[str]:
     """The first MatMul/Gemm/Conv nodes reached from the graph input (the patch stem).
 
     The IMU stem multiplies raw sensor values (m/s², rad/s, heavy-tailed); quantising them per tensor to 8 bits
@@ -234,7 +234,7 @@ def stem_nodes(model: Any) -> list[str]:
             consumers.setdefault(i, []).append(n)
     found: list[str] = []
     seen: set[str] = set()
-    frontier = [i.name for i in model.graph.input]
+    frontier = [i.name for i in model.graph.input if inputs is None or i.name in inputs]
     while frontier:
         for node in consumers.get(frontier.pop(), []):
             if node.name in seen:
@@ -257,8 +257,11 @@ def activation_matmuls(model: Any) -> list[str]:
     return [n.name for n in model.graph.node if n.op_type == "MatMul" and n.input[1] not in weights]
 
 
-def _reader(windows: np.ndarray, input_name: str, batch: int) -> Any:
+def _reader(windows: np.ndarray | Mapping[str, np.ndarray], input_name: str, batch: int) -> Any:
     from onnxruntime.quantization import CalibrationDataReader
+
+    feeds = dict(windows) if isinstance(windows, Mapping) else {input_name: windows}
+    count = len(next(iter(feeds.values())))
 
     class WindowReader(CalibrationDataReader):
         """Feeds ``{input_name: (b, ...)}`` batches of calibration windows to ORT's calibrator."""
@@ -267,17 +270,17 @@ def _reader(windows: np.ndarray, input_name: str, batch: int) -> Any:
             self.i = 0
 
         def get_next(self) -> dict[str, np.ndarray] | None:
-            if self.i >= len(windows):
+            if self.i >= count:
                 return None
-            chunk = windows[self.i : self.i + batch]
+            chunk = {name: a[self.i : self.i + batch] for name, a in feeds.items()}
             self.i += batch
-            return {input_name: chunk}
+            return chunk
 
         def rewind(self) -> None:
             self.i = 0
 
         def __len__(self) -> int:
-            return (len(windows) + batch - 1) // batch
+            return (count + batch - 1) // batch
 
     return WindowReader()
 
@@ -301,7 +304,7 @@ def calibration_method(name: str) -> Any:
 def quantize_int8(
     src: str | Path,
     dst: str | Path,
-    windows: np.ndarray,
+    windows: np.ndarray | Mapping[str, np.ndarray],
     method: str = "minmax",
     activations: str = "uint8",
     cache_path: str | Path | None = None,
@@ -309,13 +312,15 @@ def quantize_int8(
     batch: int = 8,
     exclude_nodes: Sequence[str] = (),
     extra_options: Mapping[str, Any] | None = None,
+    stem_inputs: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Static int8 QDQ quantisation calibrated on ``windows``.
 
     Args:
         src: fp32 ``.onnx``.
         dst: where to write the QDQ model.
-        windows: (K, ...) float32 model-ready calibration windows.
+        windows: (K, ...) float32 model-ready calibration windows, or name -> (K, ...) feeds for a model with
+            several inputs (a streaming step model: new samples and state).
         method: ``minmax``, ``entropy`` or ``percentile`` (99.999th). Defaults to ``minmax``.
         activations: ``uint8`` (asymmetric, fastest in ORT on x86) or ``int8`` (symmetric, as TensorRT needs).
         cache_path: JSON cache of the computed tensor ranges (kept in the bundle; reused if it exists).
@@ -323,6 +328,7 @@ def quantize_int8(
         batch: calibration batch size. Defaults to 8.
         exclude_nodes: node names to keep in float besides the patch stem (:func:`stem_nodes`).
         extra_options: more ``quantize_static`` ``extra_options`` (they override edgebind's).
+        stem_inputs: the inputs whose first MatMul/Gemm/Conv stays float. Defaults to all graph inputs.
 
     Returns:
         The quantisation record for the manifest (method, scheme, windows, quantised node counts, cache file).
@@ -335,11 +341,13 @@ def quantize_int8(
         raise ConfigError(f"int8 activations must be 'uint8' or 'int8', got '{activations}'.")
     src, dst = Path(src), Path(dst)
     # ORT's histogram calibrators stack per-batch outputs, so every batch must have the same size
-    batch = max(1, min(batch, len(windows)))
-    windows = windows[: len(windows) // batch * batch]
+    count = len(next(iter(windows.values()))) if isinstance(windows, Mapping) else len(windows)
+    batch = max(1, min(batch, count))
+    keep = count // batch * batch
+    windows = ({k: v[:keep] for k, v in windows.items()} if isinstance(windows, Mapping) else windows[:keep])
     prepared = dst.with_name(dst.stem + ".prep.onnx")
     graph = onnx.load(str(src), load_external_data=False)
-    stem = stem_nodes(graph)
+    stem = stem_nodes(graph, stem_inputs)
     attention = activation_matmuls(graph)
     # symbolic shape inference trips over the expanded bias_k (Expand with an unknown shape); ONNX inference suffices
     quant_pre_process(str(src), str(prepared), skip_symbolic_shape=True)
@@ -381,7 +389,7 @@ def quantize_int8(
         if n.op_type in ("QuantizeLinear", "DequantizeLinear"):
             counts[n.op_type] = counts.get(n.op_type, 0) + 1
     record = {"method": method, "activations": activations, "weights": "int8 symmetric per-channel",
-              "format": "QDQ", "ops": ["MatMul (constant B)", "Gemm", "Conv"], "windows": len(windows),
+              "format": "QDQ", "ops": ["MatMul (constant B)", "Gemm", "Conv"], "windows": keep,
               "float_nodes": [*stem, *exclude_nodes], "float_attention_matmuls": len(attention), "qdq_nodes": counts}
     if kwargs:
         record["cache"] = Path(cache_path).name if cache_path else None
