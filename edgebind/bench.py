@@ -212,7 +212,8 @@ def bench_bundles(
                 runner.__enter__()
                 runners.append(runner)
                 load_s = time.perf_counter() - t0
-                feed = _hop_feed(bundle, m, hop_s, batch, warmup + 2 * runs + 2, seed) if hop_s else (lambda: x)
+                feed = (_hop_feed(bundle, m, hop_s, batch, warmup + 2 * runs + 2, seed) if hop_s
+                        else functools.partial(_same, x))
                 feeds.append(feed)
                 for _ in range(warmup):
                     runner.embed(feed())
@@ -249,6 +250,10 @@ def bench_bundles(
     return results
 
 
+def _same(x: np.ndarray) -> np.ndarray:
+    return x
+
+
 def _call(runner: object, feed: Callable[[], np.ndarray]) -> object:
     return runner.embed(feed())  # type: ignore[attr-defined]
 
@@ -276,7 +281,7 @@ def _hop_feed(bundle: Bundle, modality: str, hop_s: float, batch: int, calls: in
                           "Add --modality imu and drop --batch.")
     cfg: object = config_from_dict(entry.config)
     contract = ImuContract.from_dict(entry.contract) if entry.contract else ImuContract()
-    hop = int(round(hop_s * contract.sample_rate_hz))
+    hop = round(hop_s * contract.sample_rate_hz)
     if hop < 1:
         raise ConfigError(f"--hop {hop_s} s is shorter than one sample at {contract.sample_rate_hz:g} Hz; use "
                           f"--hop {1 / contract.sample_rate_hz:g} or more.")

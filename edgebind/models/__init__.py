@@ -27,4 +27,5 @@ def build_encoder(cfg: EncoderConfig) -> Encoder:
     return model.eval()
 
 
-__all__ = ["ENCODERS", "Encoder", "ImuEncoder", "StreamImuEncoder", "TextEncoder", "ThermalEncoder", "VisionEncoder", "build_encoder"]
+__all__ = ["ENCODERS", "Encoder", "ImuEncoder", "StreamImuEncoder", "TextEncoder", "ThermalEncoder", "VisionEncoder",
+           "build_encoder"]

@@ -169,7 +169,8 @@ def stream_embed(model: StreamImuEncoder, windows: torch.Tensor, hop_samples: in
         (N, out_dim) embeddings and the number of resets.
     """
     P, N = model.cfg.patch_size, model.cfg.num_patches
-    outs, state, prev, resets = [], None, None, 0
+    outs: list[torch.Tensor] = []
+    state, prev, resets = model.initial_state(1).to(windows), None, 0
     for w in windows:
         w = w[:, : model.cfg.num_samples]
         shift = continuation(prev, w, P, hop_samples) if prev is not None else None

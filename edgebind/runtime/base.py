@@ -162,13 +162,13 @@ class BaseRunner:
         """
         batch = prepare_input(self.entry, x)
         if self.entry.stream is not None:  # a step model: windows become steps, the state carried between them
-            return self._stream().embed(batch)
+            return self.step_stream().embed(batch)
         step = self.max_batch or 64
         outs = [self.infer({self.entry.input_name: np.ascontiguousarray(batch[i : i + step])})[self.entry.output_name]
                 for i in range(0, len(batch), step)]
         return np.concatenate(outs).astype(np.float32, copy=False)
 
-    def _stream(self) -> Any:
+    def step_stream(self) -> Any:
         """The state keeper of a streaming encoder (created on first use; :meth:`reset_stream` forgets it)."""
         if getattr(self, "_step_stream", None) is None:
             from edgebind.runtime.streaming import StepStream

@@ -49,7 +49,7 @@ def test_runner_carries_the_state_and_equals_the_window_model(stream_fp32: Path,
     x = _hop_windows(imu_rec, 0.1)[:60]  # the first 60 windows of one recording, 0.1 s apart
     with open_runner(stream_fp32, "imu", backend="onnxruntime", threads=1) as r:
         emb = r.embed(x)
-        stream = r._stream()
+        stream = r.step_stream()
         # the first window costs a step per patch (50), every later one a single step
         assert (stream.resets, stream.steps) == (1, 50 + 59)
         r.reset_stream()
@@ -70,9 +70,9 @@ def test_a_gap_resets_the_runner(stream_fp32: Path, imu_rec: Path) -> None:
     with open_runner(stream_fp32, "imu", backend="onnxruntime", threads=1) as r:
         r.embed(gapped)
         # a jump of 4 patches is still a continuation (the runner steps 4 patches); a reordered window is not
-        assert r._stream().resets == 1
+        assert r.step_stream().resets == 1
         r.embed(x[::-1][:2])
-        assert r._stream().resets == 3
+        assert r.step_stream().resets == 3
 
 
 def test_a_wrong_state_is_refused(stream_fp32: Path) -> None:
@@ -131,6 +131,6 @@ def test_int8_step_model_keeps_the_head_float_and_follows_fp32(stream_fp32: Path
     with open_runner(out, "imu", backend="onnxruntime") as q, open_runner(stream_fp32, "imu",
                                                                         backend="onnxruntime") as f:
         a, b = q.embed(x), f.embed(x)
-        assert q._stream().steps == 50 + 39
+        assert q.step_stream().steps == 50 + 39
     cos = (a * b).sum(-1) / np.linalg.norm(a, axis=-1) / np.linalg.norm(b, axis=-1)
     assert cos.min() >= 0.94, cos.min()  # held-out windows measured >= 0.962 in the manifest's parity
