@@ -22,9 +22,20 @@ def _windows(model: StreamImuEncoder, shifts: list[int], seed: int = 0) -> torch
     return torch.stack([signal[:, s : s + T] for s in shifts])
 
 
-def test_step_path_equals_the_window_and_carries_the_state() -> None:
-    torch.manual_seed(0)
+def _trained_like(seed: int = 0) -> StreamImuEncoder:
+    """A tiny streaming student with every parameter moved off its init (the slot biases and offsets start at zero,
+    which would hide a token stored in the wrong cache slot)."""
+    torch.manual_seed(seed)
     model = build_encoder(get_config("tiny_imu_stream"))
+    assert isinstance(model, StreamImuEncoder)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+    return model
+
+
+def test_step_path_equals_the_window_and_carries_the_state() -> None:
+    model = _trained_like()
     assert isinstance(model, StreamImuEncoder)
     P = model.cfg.patch_size
     wins = _windows(model, [k * P for k in range(12)])
@@ -36,8 +47,7 @@ def test_step_path_equals_the_window_and_carries_the_state() -> None:
 
 
 def test_a_gap_resets_the_state() -> None:
-    torch.manual_seed(0)
-    model = build_encoder(get_config("tiny_imu_stream"))
+    model = _trained_like()
     P = model.cfg.patch_size
     # windows 0, P, 2P, then a jump by half a patch (a gap or a misaligned hop), then whole patches again
     shifts = [0, P, 2 * P, 2 * P + P // 2, 3 * P + P // 2]
