@@ -4,6 +4,7 @@ torch is installed without importing it, and words the error for a command that 
 from __future__ import annotations
 
 import importlib.metadata
+import importlib.util
 
 from edgebind.errors import ConfigError
 
@@ -28,4 +29,19 @@ def torch_missing(what: str) -> ConfigError:
     )
 
 
-__all__ = ["TORCH_INSTALL", "torch_installed", "torch_missing"]
+def require_extra(module: str, extra: str, what: str) -> None:
+    """Raise before any work when ``module`` (from the ``[extra]`` extra) is not importable for ``what``.
+
+    Raises:
+        ConfigError: one line naming the extra to install, or how to do without it.
+    """
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a parent that fails to import, or a module blocked in sys.modules
+        found = False
+    if not found:
+        raise ConfigError(f"{what} needs {module}, which is not installed here; pip install 'edgebind[{extra}]', or "
+                          "leave the option out.")
+
+
+__all__ = ["TORCH_INSTALL", "require_extra", "torch_installed", "torch_missing"]

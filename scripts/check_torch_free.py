@@ -3,7 +3,8 @@
 A finder at the head of ``sys.meta_path`` refuses ``torch`` (as if it were not installed) and records every attempt
 with the stack that made it, so a guarded ``try: import torch`` counts too. Then the commands a device runs go
 through the real CLI in this process: ``demo``, ``stream`` on a simulated device, ``bench`` on ONNX Runtime,
-``embed --bundle``, ``simulate`` + ``record``, ``calibrate thermal``, ``calibrate capture`` and ``info``; with
+``embed --bundle``, ``simulate`` + ``record``, ``calibrate thermal``, ``calibrate capture``, ``info`` and, where
+cyclonedds is installed, ``stream --ros2`` (loopback, a random ROS 2 domain); with
 ``--text-bundle`` also ``stream --labels`` whose new labels that bundle's ONNX text encoder embeds
 (``export --text-encoder``). Exit 0 only when all succeeded and torch was never asked for.
 
@@ -19,8 +20,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib.metadata as md
+import importlib.util
 import io
 import json
+import os
+import random
 import sys
 import tempfile
 import threading
@@ -92,6 +96,12 @@ def _stream_new_labels(bundle: Path, labels: Path, recording: Path) -> None:
         raise RuntimeError(f"stream scored labels {sorted(shown)}, expected those of {labels}: {sorted(wanted)}")
 
 
+def _stream_ros2(bundle: Path, recording: Path) -> None:
+    """``stream --ros2`` on a simulated device, on a random ROS 2 domain unless ROS_DOMAIN_ID is set."""
+    os.environ.setdefault("ROS_DOMAIN_ID", str(random.randint(1, 100)))  # ports below the ephemeral range
+    _stream_on_simulated_device(bundle, recording, ["--ros2"])
+
+
 def _simulate_and_record(recording: Path, out: Path) -> None:
     """``edgebind simulate`` in a thread and ``edgebind record`` reading its port."""
     link = out.parent / "tty-sim"
@@ -141,6 +151,8 @@ def check(require_absent: bool, text_bundle: Path | None = None, labels: Path | 
                                                                ["--windows", "3", "-o", str(work / "calib.npz")])),
             ("info", lambda: _run(["info", str(bundle)])),
         ]
+        if importlib.util.find_spec("cyclonedds") is not None:  # the ros2 extra: live ROS 2 topics, loopback only
+            steps.append(("stream --ros2", lambda: _stream_ros2(bundle, recording)))
         if text_bundle is not None and labels is not None:
             steps.append(("stream --labels (text encoder)", lambda: _stream_new_labels(text_bundle, labels, recording)))
         for name, step in steps:

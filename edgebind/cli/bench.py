@@ -39,8 +39,11 @@ def bench(bundles: tuple[str, ...], backends: tuple[str, ...], modalities: tuple
       edgebind bench out/huge-fp32 out/imu-small-int8 --modality imu --threads 1 --runs 40
     """
     from edgebind import bench as bench_mod
+    from edgebind.deps import require_extra
     from edgebind.paths import find_bundle
 
+    if plot:  # before the run, so a missing matplotlib costs no measurement
+        require_extra("matplotlib", "plot", "bench --plot")
     dirs = [find_bundle(b) for b in bundles] if bundles else [find_bundle(None)]
     results = bench_mod.bench_bundles(dirs, backends=backends or None, batch=batch, threads=threads, runs=runs,
                                       warmup=warmup, modalities=modalities or None, mode=mode, block=block,

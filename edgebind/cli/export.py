@@ -28,7 +28,8 @@ from edgebind.export.targets import TARGETS
               "encoder) or a prebuilt labels.npz.")
 @click.option("--text-encoder", is_flag=True, help="Also ship ImageBind's text encoder (ONNX fp16 where the target "
               "runs fp16, else fp32) and its tokenizer, so 'stream --labels' embeds new labels on the device.")
-@click.option("--dla-core", type=int, help="TensorRT DLA core (jetson-orin-nx, jetson-agx-orin; --fp16 or --int8).")
+@click.option("--dla-core", type=int, help="TensorRT DLA core (jetson-orin-nx, jetson-orin-nx-16gb, "
+              "jetson-agx-orin; --fp16 or --int8).")
 @click.option("--dla-batch", default=1, show_default=True, help="Static batch of a DLA engine (DLA has no dynamic "
               "shapes).")
 @click.option("--tolerance", "tolerances", multiple=True, metavar="NAME=VALUE",

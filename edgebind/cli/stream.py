@@ -47,6 +47,17 @@ from edgebind.cli.link_options import format_option, make_units, unit_options
 @click.option("--mcap-embeddings", is_flag=True, help="With --mcap: also log each window's unit embedding.")
 @click.option("--foxglove", "foxglove_address", is_flag=False, flag_value="127.0.0.1:8765", default=None,
               metavar="[HOST:PORT]", help="Serve the live session to Foxglove over WebSocket [127.0.0.1:8765].")
+@click.option("--ros2", "ros2", is_flag=True, help="Publish IMU, thermal and labels on live ROS 2 topics over DDS "
+              "(ROS_DOMAIN_ID; loopback unless CYCLONEDDS_URI or ROS_AUTOMATIC_DISCOVERY_RANGE=SUBNET; "
+              "docs/robotics.md).")
+@click.option("--ros2-namespace", default="/edgebind", show_default=True, help="With --ros2: the topics' namespace.")
+@click.option("--thermal-topic", help="With PORT ros2:/imu/data (or ros2:): a sensor_msgs/msg/Image thermal topic to "
+              "subscribe to.")
+@click.option("--thermal-unit", type=click.Choice(["celsius", "kelvin_x100", "counts"]), default="celsius",
+              show_default=True, help="With --thermal-topic: unit of the image values (ROS has no standard).")
+@click.option("--thermal-sensor", help="With --thermal-unit counts: the profile that converts them, e.g. lepton3.5.")
+@click.option("--wait", "wait_s", type=float, default=10.0, show_default=True, help="With PORT ros2:...: seconds "
+              "to wait for the first message before naming the topics seen on the domain.")
 @unit_options()
 def stream(port: str, bundle: str | None, checkpoint: str | None, sets: tuple[str, ...], labels: str | None,
            baud: int, fmt: str, rate_hz: float | None, hop_s: float, thermal_every_s: float | None,
@@ -54,8 +65,13 @@ def stream(port: str, bundle: str | None, checkpoint: str | None, sets: tuple[st
            as_json: bool,
            max_windows: int | None, duration_s: float | None, fuse: bool, top_k: int, smooth_alpha: float,
            abstain: float, allow_random_init: bool, mcap_path: str | None = None, mcap_embeddings: bool = False,
-           foxglove_address: str | None = None, **units: str | None) -> None:
+           foxglove_address: str | None = None, ros2: bool = False, ros2_namespace: str = "/edgebind",
+           thermal_topic: str | None = None, thermal_unit: str = "celsius", thermal_sensor: str | None = None,
+           wait_s: float = 10.0, **units: str | None) -> None:
     """Label a live sensor stream on PORT with a bundle's IMU/thermal encoders.
+
+    PORT is a serial device, a pyserial URL, or ros2:/TOPIC for a live sensor_msgs/msg/Imu topic (no ROS install
+    needed; docs/robotics.md).
 
     Ctrl-C ends the run with a summary (windows, latency p50/p99, drops, decode errors). An unplugged device is
     waited for and resumed.
@@ -65,6 +81,8 @@ def stream(port: str, bundle: str | None, checkpoint: str | None, sets: tuple[st
       edgebind stream /dev/ttyUSB0 --labels labels.txt
       edgebind stream /dev/ttyACM0 --bundle out/imu-fp16 --labels labels.txt --json --max-windows 100
       edgebind stream /dev/ttyACM0 --labels labels.txt --mcap session.mcap --foxglove
+      edgebind stream /dev/ttyACM0 --labels labels.txt --ros2
+      edgebind stream ros2:/imu/data --labels labels.txt --json
     """
     from edgebind.config import parse_overrides
     from edgebind.stream.encoders import stream_policies
@@ -91,11 +109,19 @@ def stream(port: str, bundle: str | None, checkpoint: str | None, sets: tuple[st
             live = Live(holder["view"], refresh_per_second=4, transient=False)
             live.start()
 
-    outputs: Any = None  # ROS 2 bag and Foxglove view (edgebind[ros]), only when asked for
-    if mcap_path or foxglove_address or mcap_embeddings:
+    ros2_input: Any = None
+    if port.startswith("ros2:"):
+        from edgebind.ros.ros2_in import Ros2Input
+
+        ros2_input = Ros2Input(thermal_topic, thermal_unit, thermal_sensor, wait_s)
+    elif thermal_topic:
+        raise click.UsageError(f"--thermal-topic reads live ROS 2 topics; pass PORT as ros2:/imu/data (or ros2:), not "
+                               f"'{port}'.")
+    outputs: Any = None  # ROS 2 bag, Foxglove view (edgebind[ros]), ROS 2 topics (edgebind[ros2]), when asked for
+    if mcap_path or foxglove_address or mcap_embeddings or ros2:
         from edgebind.ros.session import SessionOutputs
 
-        outputs = SessionOutputs(mcap_path, mcap_embeddings, foxglove_address)
+        outputs = SessionOutputs(mcap_path, mcap_embeddings, foxglove_address, ros2_namespace if ros2 else None)
         for line in outputs.lines():
             click.echo(line, err=True)
 
@@ -114,7 +140,7 @@ def stream(port: str, bundle: str | None, checkpoint: str | None, sets: tuple[st
                              options=options, on_result=on_result, on_start=on_start, baud=baud, fmt=fmt,
                              rate_hz=rate_hz, duration_s=duration_s, calibration=calibration,
                              units=make_units(**units),
-                             on_event=outputs.on_event if outputs is not None else None)
+                             on_event=outputs.on_event if outputs is not None else None, ros2=ros2_input)
     except BaseException:
         session = holder.get("session")
         if live is not None:

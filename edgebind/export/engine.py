@@ -21,6 +21,7 @@ import numpy as np
 from edgebind.bundle import Bundle, EncoderEntry, load_bundle
 from edgebind.errors import BundleError, ConfigError, EdgebindError, ParityError
 from edgebind.export import tensorrt as trt_export
+from edgebind.export.parity import PARITY
 from edgebind.export.targets import get_target
 
 log = logging.getLogger(__name__)
@@ -30,8 +31,6 @@ VIA = ("runner", "trtexec")
 
 def parity_splits(bundle: Bundle, modality: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """The (inputs, fp32 PyTorch outputs) pairs saved at export for ``modality``."""
-    from edgebind.export.pipeline import PARITY
-
     path = bundle.file(PARITY)
     if not path.is_file():
         raise BundleError(f"bundle {bundle.path} has no {PARITY}; re-export it: {bundle.command}")
@@ -173,7 +172,7 @@ def build_bundle_engines(directory: str | Path, dla_core: int | None = None, use
             if version is None:
                 raise BundleError("trtexec's log names no TensorRT version ('TensorRT vNNNNNN'); use JetPack's "
                                   "/usr/src/tensorrt/bin/trtexec or set TRTEXEC.")
-            trt_export.check_dla_version(dla, trt_export.check_version(version))
+            trt_export.check_dla_version(dla, trt_export.check_version(version), target.name)
             info_path = bundle.file(trt_export.layer_info_file(entry))
             info = json.loads(info_path.read_text()) if info_path.is_file() else None
             entry.engine = trt_export.engine_record(entry, gpu, version, dla, batch, "trtexec", info)

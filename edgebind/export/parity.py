@@ -19,6 +19,10 @@ import numpy as np
 
 from edgebind.errors import ConfigError, ParityError, suggest
 
+PARITY = "parity.npz"
+"""The bundle file holding each encoder's parity inputs and fp32 PyTorch references (written at export, read by
+build-engine and the engine check)."""
+
 
 @dataclass(frozen=True)
 class Tolerance:
@@ -186,4 +190,5 @@ def _floor(name: str, value: float) -> str:
     return f"{np.floor(value * 1e6) / 1e6:.6f}"
 
 
-__all__ = ["TOLERANCES", "Tolerance", "check_parity", "compare", "measure_parity", "tolerance_for", "would_pass"]
+__all__ = ["PARITY", "TOLERANCES", "Tolerance", "check_parity", "compare", "measure_parity", "tolerance_for",
+           "would_pass"]

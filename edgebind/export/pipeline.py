@@ -20,14 +20,14 @@ import numpy as np
 from edgebind import __version__
 from edgebind.bundle import MANIFEST, Bundle, EncoderEntry
 from edgebind.errors import ConfigError, ParityError
-from edgebind.export import EXPORTABLE_MODALITIES, check_supported
+from edgebind.export.formats import EXPORTABLE_MODALITIES, check_supported
+from edgebind.export.parity import PARITY
 from edgebind.export.targets import Target
 
 log = logging.getLogger(__name__)
 
 WEIGHTS = "weights.safetensors"
 LABELS = "labels.npz"
-PARITY = "parity.npz"
 PARITY_PROMPTS = ("walking", "running", "standing still", "climbing stairs", "a warm dog sleeping on a couch")
 TEXT_PRECISION = "fp16"  # --text-encoder: fp16 ONNX with fp32 islands where the target runs fp16
 
@@ -467,9 +467,10 @@ def _prompt_ids(bank: Any, context_length: int, most: int = 16) -> np.ndarray:
 def _tensorrt(bundle: Bundle, target: Target, dla_core: int | None, dla_batch: int) -> None:
     """Build engines here where possible; always write the recipe."""
     from edgebind.export import tensorrt as trt_export
+    from edgebind.export.trtexec import write_recipe
 
     assert bundle.path is not None
-    bundle.tensorrt = trt_export.write_recipe(bundle, target, dla_core, dla_batch)
+    bundle.tensorrt = write_recipe(bundle, target, dla_core, dla_batch)
     bundle.add_file(trt_export.SCRIPT)
     ok, why = trt_export.can_build_here(target)
     if not ok:

@@ -22,7 +22,7 @@ class Target:
         description: one line for ``--help`` and docs.
         formats: deployable formats; the first is the default. ``tensorrt`` bundles also hold their ONNX.
         precisions: precisions the target runs well.
-        dla_cores: NVDLA cores present (0 = none; TensorRT 10 only).
+        dla_cores: NVDLA cores present (0 = none; which TensorRT releases use them: tensorrt.DLA_RELEASES).
         compute_capability: the GPU's CUDA compute capability ("8.7" for Orin); None = whatever GPU builds it.
         batch_opt: TensorRT optimisation-profile batch (the batch the stream runs). Defaults to 1.
         batch_max: largest batch the profile (or ONNX Runtime test) accepts; ONNX keeps a dynamic batch axis.
@@ -62,8 +62,10 @@ TARGETS: dict[str, Target] = {
                ("fp32", "fp16", "int8"), 0, _ORIN, 1, 4, 1024, "int8"),
         Target("jetson-orin-nano", "Jetson Orin Nano 4/8 GB (DLA fused off)", ("tensorrt", "onnx"),
                ("fp32", "fp16", "int8"), 0, _ORIN, 1, 4, 1024, "int8"),
-        Target("jetson-orin-nx", "Jetson Orin NX 8/16 GB (1-2 NVDLA v2 cores)", ("tensorrt", "onnx"),
+        Target("jetson-orin-nx", "Jetson Orin NX 8 GB (1 NVDLA v2 core)", ("tensorrt", "onnx"),
                ("fp32", "fp16", "int8"), 1, _ORIN, 1, 8, 2048, "int8"),
+        Target("jetson-orin-nx-16gb", "Jetson Orin NX 16 GB (2 NVDLA v2 cores)", ("tensorrt", "onnx"),
+               ("fp32", "fp16", "int8"), 2, _ORIN, 1, 8, 2048, "int8"),
         Target("jetson-agx-orin", "Jetson AGX Orin 32/64 GB (2 NVDLA v2 cores)", ("tensorrt", "onnx"),
                ("fp32", "fp16", "int8"), 2, _ORIN, 1, 16, 4096, "int8"),
         Target("x86-cuda", "a desktop/server NVIDIA GPU, engine built on that GPU", ("tensorrt", "onnx"),

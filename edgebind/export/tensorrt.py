@@ -9,7 +9,8 @@ precision constraints, per-layer precisions, or trtexec's precision flags) is us
 and 11.0 removed them. On 11.x strong typing is always on and the flag is accepted, so one path
 serves both majors.
 
-DLA (TensorRT 10 only; 11.x has no DLA) runs fp16 and int8 with static shapes, so a DLA engine gets a profile with
+DLA (TensorRT 10.3-10.7, and 11.4.x from 11.4.1 on Jetson AGX Orin under JetPack 7.2.2+; see
+``dla_supported``) runs fp16 and int8 with static shapes, so a DLA engine gets a profile with
 min = opt = max (batch fixed, default 1), ``GPU_FALLBACK`` set explicitly, and the placement of every engine layer
 (DLA or GPU) read back from the engine's layer information (FIELD_NOTES.md §2.2: attention MatMuls with two dynamic
 inputs never run on DLA). An engine records the GPU (name, compute capability) and TensorRT version it was built
@@ -21,7 +22,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from edgebind.errors import BundleError, ConfigError
-from edgebind.export.targets import Target
+from edgebind.export.targets import TARGETS, Target
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +40,16 @@ MIN_VERSION = (10, 3)
 """Oldest TensorRT supported: JetPack 6.x ships 10.3."""
 MAX_MAJOR = 11
 """Newest TensorRT major supported (the ``[trt]`` extra is capped below the next one)."""
-DLA_MAX_MAJOR = 10
-"""TensorRT 11.x dropped DLA support."""
+# Which TensorRT releases build DLA engines, and on which targets. Source: NVIDIA's TensorRT 11.4.1 release notes
+# ("DLA support for NVIDIA JetPack: TensorRT 11.4.1 supports DLA on NVIDIA Jetson AGX Orin when using NVIDIA
+# JetPack 7.2.2 or later"), and "Working with DLA" (TensorRT 11.4.1 / 11.5.0 docs): DLA was unavailable in 11.0
+# through 11.3, 11.4.0 had it only on Windows on ARM, 11.5.0 does not support JetPack at all, and 10.7 was the
+# last 10.x release with DLA. JetPack 6 (Orin NX, Orin Nano, AGX Orin) stays on TensorRT 10.x.
+DLA_RELEASES: tuple[tuple[tuple[int, int, int], tuple[int, int, int], tuple[str, ...] | None], ...] = (
+    ((10, 0, 0), (10, 7, 99), None),  # every Jetson target with DLA cores
+    ((11, 4, 1), (11, 4, 99), ("jetson-agx-orin",)),  # JetPack 7.2.2+ only; Orin NX is not on JetPack 7
+)
+"""(first, last, targets or None for any DLA target) for each TensorRT range that builds DLA engines."""
 DLA_PRECISIONS = ("fp16", "int8")
 
 
@@ -205,33 +213,6 @@ def dla_placement(layer_info: dict[str, Any]) -> dict[str, Any]:
     return {"dla_layers": dla, "gpu_fallback_layers": gpu}
 
 
-def write_recipe(bundle: Any, target: Target, dla_core: int | None, dla_batch: int = 1) -> dict[str, Any]:
-    """Write ``build_engine.sh`` (it calls ``edgebind build-engine``, which runs these trtexec commands and checks
-    parity); return the manifest's ``tensorrt`` record."""
-    assert bundle.path is not None
-    from edgebind.export.trtexec import trtexec_command
-
-    commands = {m: trtexec_command(e, target, dla_core, dla_batch) for m, e in bundle.encoders.items()}
-    dla = f" --dla-core {dla_core} --dla-batch {dla_batch}" if dla_core is not None else ""
-    lines = ["#!/usr/bin/env bash",
-             f"# Builds this bundle's TensorRT engines for {target.name} ({target.description}).",
-             "# Run it on the device itself: engines are specific to the GPU and the TensorRT version (10.3 to 11.x).",
-             "# edgebind build-engine --trtexec runs the trtexec commands below (also in manifest.json,",
-             "# tensorrt.commands), then runs every engine on parity.npz and records the result; an engine without",
-             "# a passing parity is marked unusable and the runtime refuses it.",
-             "set -euo pipefail", 'cd "$(dirname "$0")"',
-             "# The builds (then one trtexec --loadEngine ... --exportOutput per parity batch):"]
-    lines += [f"#   {shlex.join(c)}" for c in commands.values()]
-    lines.append(f'exec "${{EDGEBIND:-edgebind}}" build-engine . --trtexec{dla} "$@"')
-    script = bundle.path / SCRIPT
-    script.write_text("\n".join(lines) + "\n")
-    script.chmod(0o755)
-    return {"mode": "recipe", "script": SCRIPT, "commands": {m: shlex.join(c) for m, c in commands.items()},
-            "strongly_typed": True, "tensorrt_supported": supported_range(),
-            "target_compute_capability": target.compute_capability, "dla_core": dla_core,
-            "workspace_mb": target.workspace_mb, "batch": profile_batches(target, dla_core, dla_batch)}
-
-
 def build_engine(entry: Any, target: Target, bundle_dir: Path, dla_core: int | None = None,
                  dla_batch: int = 1) -> dict[str, Any]:
     """Build one engine with the TensorRT Python API, as :func:`trtexec_command` would.
@@ -248,7 +229,7 @@ def build_engine(entry: Any, target: Target, bundle_dir: Path, dla_core: int | N
         raise BundleError(f"tensorrt does not import here; run {bundle_dir / SCRIPT} on the device, or "
                           "'edgebind build-engine BUNDLE --trtexec' where trtexec is installed.") from exc
     version = check_version(trt_version() or "")
-    check_dla_version(dla_core, version)
+    check_dla_version(dla_core, version, target.name)
     gpu = gpu_identity()
     if gpu is None:
         raise BundleError("no NVIDIA GPU is visible; build the engine on the device: edgebind build-engine BUNDLE.")
@@ -346,7 +327,7 @@ def check_dla(target: Target, dla_core: int | None, precision: str | None = None
     if dla_core is None:
         return
     if target.dla_cores == 0:
-        with_dla = "jetson-orin-nx, jetson-agx-orin"
+        with_dla = ", ".join(t.name for t in TARGETS.values() if t.dla_cores)
         raise ConfigError(f"target {target.name} has no DLA; drop --dla-core or pick a target with one ({with_dla}).")
     if not 0 <= dla_core < target.dla_cores:
         raise ConfigError(f"target {target.name} has DLA cores 0..{target.dla_cores - 1}, not {dla_core}.")
@@ -355,18 +336,28 @@ def check_dla(target: Target, dla_core: int | None, precision: str | None = None
                           "drop --dla-core.")
 
 
-def check_dla_version(dla_core: int | None, version: tuple[int, int, int]) -> None:
-    """Raise when a DLA build is asked of a TensorRT without DLA (11.x).
+def dla_supported(version: tuple[int, int, int], target: str | None = None) -> bool:
+    """Whether TensorRT ``version`` builds DLA engines for ``target`` (any DLA target when None); see
+    ``DLA_RELEASES`` for the source."""
+    return any(lo <= version <= hi and (targets is None or target is None or target in targets)
+               for lo, hi, targets in DLA_RELEASES)
+
+
+def check_dla_version(dla_core: int | None, version: tuple[int, int, int], target: str | None = None) -> None:
+    """Raise when a DLA build is asked of a TensorRT release that has no DLA for ``target``.
 
     Raises:
-        BundleError: naming the version and the fix.
+        BundleError: naming the version, where DLA is available, and the fix.
     """
-    if dla_core is not None and version[0] > DLA_MAX_MAJOR:
-        raise BundleError(f"TensorRT {'.'.join(map(str, version))} has no DLA support (dropped in 11.0); build "
-                          "without --dla-core, or with JetPack 6's TensorRT 10.")
+    if dla_core is None or dla_supported(version, target):
+        return
+    where = f" for {target}" if target else ""
+    raise BundleError(f"TensorRT {'.'.join(map(str, version))} has no DLA support{where}: DLA builds need TensorRT "
+                      "10.3-10.7 (JetPack 6), or 11.4.1+ in 11.4 on jetson-agx-orin with JetPack 7.2.2 or later. "
+                      "Build without --dla-core, or with a TensorRT that has DLA.")
 
 
 __all__ = ["MAX_MAJOR", "MIN_VERSION", "build_engine", "can_build_here", "check_dla", "check_dla_version",
-           "check_engine_compat", "check_version", "dla_placement", "engine_file", "engine_record", "gpu_identity",
-           "layer_info_file", "pad_batch", "parse_version", "profile_batches", "shape", "shapes", "supported_range",
-           "trt_version", "write_recipe"]
+           "check_engine_compat", "check_version", "dla_placement", "dla_supported", "engine_file", "engine_record",
+           "gpu_identity", "layer_info_file", "pad_batch", "parse_version", "profile_batches", "shape", "shapes",
+           "supported_range", "trt_version"]

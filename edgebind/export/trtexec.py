@@ -21,7 +21,15 @@ import numpy as np
 
 from edgebind.errors import BundleError
 from edgebind.export.targets import Target
-from edgebind.export.tensorrt import TIMING_CACHE, engine_file, layer_info_file, profile_batches, shapes
+from edgebind.export.tensorrt import (
+    SCRIPT,
+    TIMING_CACHE,
+    engine_file,
+    layer_info_file,
+    profile_batches,
+    shapes,
+    supported_range,
+)
 
 
 def trtexec_version(output: str) -> str | None:
@@ -71,6 +79,12 @@ def trtexec_infer_command(entry: Any, batch: int, input_file: str, output_file: 
     return cmd
 
 
+# trtexec prints values with a plain std::ostream: non-finite values come out as C's nan/-nan/inf/-inf, which JSON
+# lacks; they become JSON's NaN/Infinity (a NaN output then fails parity instead of the parser).
+_NON_FINITE = re.compile(r'(?<![\w".])-?(?:nan|inf)(?![\w"])')
+_JSON_NON_FINITE = {"nan": "NaN", "-nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+
+
 def read_trtexec_output(path: str | Path, name: str) -> np.ndarray:
     """The tensor ``name`` from a ``trtexec --exportOutput`` JSON file.
 
@@ -83,7 +97,7 @@ def read_trtexec_output(path: str | Path, name: str) -> np.ndarray:
     p = Path(path)
     if not p.is_file():
         raise BundleError(f"trtexec wrote no output file {p}; rerun build-engine with 'edgebind -vv' to see its log.")
-    tensors = json.loads(p.read_text())
+    tensors = json.loads(_NON_FINITE.sub(lambda m: _JSON_NON_FINITE[m.group(0)], p.read_text()))
     found = next((t for t in tensors if t.get("name") == name), None)
     if found is None:
         raise BundleError(f"{p} has no output '{name}' (outputs: {[t.get('name') for t in tensors]}); re-export "
@@ -94,6 +108,31 @@ def read_trtexec_output(path: str | Path, name: str) -> np.ndarray:
         raise BundleError(f"{p}: output '{name}' has {values.size} values for dimensions {found['dimensions']}; "
                           "trtexec's output is truncated, rerun build-engine.")
     return values.reshape(dims)
+
+
+def write_recipe(bundle: Any, target: Target, dla_core: int | None, dla_batch: int = 1) -> dict[str, Any]:
+    """Write ``build_engine.sh`` (it calls ``edgebind build-engine``, which runs these trtexec commands and checks
+    parity); return the manifest's ``tensorrt`` record."""
+    assert bundle.path is not None
+    commands = {m: trtexec_command(e, target, dla_core, dla_batch) for m, e in bundle.encoders.items()}
+    dla = f" --dla-core {dla_core} --dla-batch {dla_batch}" if dla_core is not None else ""
+    lines = ["#!/usr/bin/env bash",
+             f"# Builds this bundle's TensorRT engines for {target.name} ({target.description}).",
+             "# Run it on the device itself: engines are specific to the GPU and the TensorRT version (10.3 to 11.x).",
+             "# edgebind build-engine --trtexec runs the trtexec commands below (also in manifest.json,",
+             "# tensorrt.commands), then runs every engine on parity.npz and records the result; an engine without",
+             "# a passing parity is marked unusable and the runtime refuses it.",
+             "set -euo pipefail", 'cd "$(dirname "$0")"',
+             "# The builds (then one trtexec --loadEngine ... --exportOutput per parity batch):"]
+    lines += [f"#   {shlex.join(c)}" for c in commands.values()]
+    lines.append(f'exec "${{EDGEBIND:-edgebind}}" build-engine . --trtexec{dla} "$@"')
+    script = bundle.path / SCRIPT
+    script.write_text("\n".join(lines) + "\n")
+    script.chmod(0o755)
+    return {"mode": "recipe", "script": SCRIPT, "commands": {m: shlex.join(c) for m, c in commands.items()},
+            "strongly_typed": True, "tensorrt_supported": supported_range(),
+            "target_compute_capability": target.compute_capability, "dla_core": dla_core,
+            "workspace_mb": target.workspace_mb, "batch": profile_batches(target, dla_core, dla_batch)}
 
 
 def run_trtexec(command: str | list[str], bundle_dir: Path) -> str:
@@ -117,4 +156,5 @@ def run_trtexec(command: str | list[str], bundle_dir: Path) -> str:
     return proc.stdout + proc.stderr
 
 
-__all__ = ["read_trtexec_output", "run_trtexec", "trtexec_command", "trtexec_infer_command", "trtexec_version"]
+__all__ = ["read_trtexec_output", "run_trtexec", "trtexec_command", "trtexec_infer_command", "trtexec_version",
+           "write_recipe"]

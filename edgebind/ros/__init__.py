@@ -18,7 +18,7 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from edgebind.errors import ConfigError
+from edgebind.ros.deps import require
 
 if TYPE_CHECKING:
     from edgebind.bridge.recording import Recording
@@ -29,17 +29,6 @@ BAG_SUFFIXES = (".mcap",)
 def is_bag(path: str | Path) -> bool:
     """True for a path that names an MCAP bag (by its extension)."""
     return Path(path).suffix.lower() in BAG_SUFFIXES
-
-
-def require(module: str) -> None:
-    """Import ``module`` or raise a ConfigError naming the extra to install."""
-    import importlib
-
-    try:
-        importlib.import_module(module)
-    except ImportError as exc:
-        raise ConfigError(f"{module} is not installed ({exc}); ROS bags and the Foxglove view need the ros extra: "
-                          "pip install 'edgebind[ros]'.") from None
 
 
 def load_recording(path: str | Path, options: Any = None,
@@ -70,3 +59,6 @@ def save_recording(rec: Recording, path: str | Path) -> Path:
 
         return write_recording_bag(rec, path)
     return rec.save(path)
+
+
+__all__ = ["BAG_SUFFIXES", "is_bag", "load_recording", "require", "save_recording"]

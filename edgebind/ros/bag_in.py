@@ -20,7 +20,8 @@ import numpy as np
 
 from edgebind.bridge.recording import Recording
 from edgebind.errors import SensorError, suggest
-from edgebind.ros import msgdefs, require
+from edgebind.ros import msgdefs
+from edgebind.ros.deps import require
 from edgebind.ros.messages import check_thermal_unit, compressed_array, image_array, imu_sample, stamp_ns, to_celsius
 
 log = logging.getLogger(__name__)

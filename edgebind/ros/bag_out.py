@@ -20,7 +20,8 @@ from typing import Any
 
 from edgebind.bridge.events import Event, ImuBatch, ThermalFrame
 from edgebind.bridge.recording import Recording
-from edgebind.ros import msgdefs, require
+from edgebind.ros import msgdefs
+from edgebind.ros.deps import require
 from edgebind.ros.messages import embedding_message, image_message, imu_message, label_message
 
 

@@ -16,8 +16,8 @@ import numpy as np
 
 from edgebind.bridge.events import Event, ImuBatch, ThermalFrame
 from edgebind.errors import ConfigError, SensorError
-from edgebind.ros import require
 from edgebind.ros.bag_out import BagTopics
+from edgebind.ros.deps import require
 
 DEFAULT_ADDRESS = "127.0.0.1:8765"
 

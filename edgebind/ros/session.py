@@ -18,17 +18,20 @@ class SessionOutputs:
         mcap: the session bag to write. Defaults to None (no bag).
         embeddings: also log embeddings into the bag. Defaults to False.
         foxglove: ``HOST:PORT`` to serve the live view on. Defaults to None (no server).
+        ros2: the namespace to publish live ROS 2 topics under (``stream --ros2``). Defaults to None (none).
 
     Raises:
         ConfigError: ``embeddings`` without ``mcap``.
-        SensorError: the Foxglove address cannot be bound.
+        SensorError: the Foxglove address cannot be bound, or Cyclone DDS cannot start.
     """
 
-    def __init__(self, mcap: str | Path | None = None, embeddings: bool = False, foxglove: str | None = None) -> None:
+    def __init__(self, mcap: str | Path | None = None, embeddings: bool = False, foxglove: str | None = None,
+                 ros2: str | None = None) -> None:
         if embeddings and mcap is None:
             raise ConfigError("--mcap-embeddings logs into the session bag; pass --mcap session.mcap too.")
         self.bag: Any = None
         self.view: Any = None
+        self.ros2: Any = None
         self.closed = False
         if foxglove is not None:
             from edgebind.ros.live import FoxgloveView
@@ -42,7 +45,15 @@ class SessionOutputs:
             except BaseException:
                 self.close()
                 raise
-        self._sinks = [s for s in (self.bag, self.view) if s is not None]
+        if ros2 is not None:
+            from edgebind.ros.ros2_out import Ros2Publisher
+
+            try:
+                self.ros2 = Ros2Publisher(ros2)
+            except BaseException:
+                self.close()
+                raise
+        self._sinks = [s for s in (self.bag, self.view, self.ros2) if s is not None]
 
     def __enter__(self) -> SessionOutputs:
         return self
@@ -73,6 +84,8 @@ class SessionOutputs:
             out.append(f"mcap: wrote {self.bag.path} ({c['imu']} IMU samples, {c['thermal']} thermal frames, "
                        f"{c['labels']} labels, {c['embeddings']} embeddings); next: edgebind convert {self.bag.path} "
                        "-o session.npz")
+        if self.ros2 is not None:
+            out.extend(self.ros2.lines())
         return out
 
     def close(self) -> None:
@@ -82,3 +95,5 @@ class SessionOutputs:
             self.bag.close()
         if self.view is not None:
             self.view.close()
+        if self.ros2 is not None:
+            self.ros2.close()

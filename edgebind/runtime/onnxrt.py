@@ -21,6 +21,24 @@ from edgebind.runtime.policy import ThreadPolicy, pin_current_thread, pinned
 log = logging.getLogger(__name__)
 
 
+def exact_qdq_on_cpu(bundle: Bundle, providers: list[str]) -> bool:
+    """Whether a session should run the bundle's QDQ graph unfused: TensorRT-targeted int8 (symmetric int8
+    activations, S8S8) on ONNX Runtime's CPU provider.
+
+    ONNX Runtime fuses DQ -> MatMul -> Q into integer kernels; on x86-64 CPUs without VNNI its S8S8 kernels
+    saturate the intermediate sums (onnxruntime's quantization guide, "reduce_range" and the S8S8 note), which
+    TensorRT never does. Measured on an AVX2-only AMD EPYC: a tiny jetson-agx-orin int8 export fell to min cosine
+    0.85 against PyTorch fused, and passes unfused. At the basic level ONNX Runtime keeps DQ -> float op -> Q, the
+    exact arithmetic of explicit quantisation. CPU bundles (uint8 activations, U8S8) stay fused: they do not
+    saturate and are what ``--target cpu`` is for.
+    """
+    from edgebind.export.targets import TARGETS
+
+    target = TARGETS.get(bundle.target)
+    return (bundle.precision == "int8" and target is not None and target.int8_activations == "int8"
+            and providers[0] == "CPUExecutionProvider")
+
+
 class OnnxRuntimeRunner(BaseRunner):
     """Runs ``entry.file`` with onnxruntime.
 
@@ -54,14 +72,16 @@ class OnnxRuntimeRunner(BaseRunner):
         if self.threads:
             opts.intra_op_num_threads = self.threads
             opts.inter_op_num_threads = 1
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        # off by default: a pool that busy-waits after a call steals the core from the other runner of a stream
-        # and from other backends measured side by side (docs/students.md has the figures)
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if self.policy.spin else "0")
         available = ort.get_available_providers()
         wanted = self.providers or (["CUDAExecutionProvider", "CPUExecutionProvider"]
                                     if self.bundle.target != "cpu" else ["CPUExecutionProvider"])
         providers = [p for p in wanted if p in available] or ["CPUExecutionProvider"]
+        opts.graph_optimization_level = (ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+                                         if exact_qdq_on_cpu(self.bundle, providers)
+                                         else ort.GraphOptimizationLevel.ORT_ENABLE_ALL)
+        # off by default: a pool that busy-waits after a call steals the core from the other runner of a stream
+        # and from other backends measured side by side (docs/students.md has the figures)
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if self.policy.spin else "0")
         path = self.bundle.file(self.entry.file)
         with pinned(self.policy.cpus):  # the intra-op pool starts here and inherits the pinning
             self.session = ort.InferenceSession(str(path), opts, providers=providers)
@@ -95,4 +115,4 @@ class OnnxRuntimeRunner(BaseRunner):
         return d
 
 
-__all__ = ["OnnxRuntimeRunner"]
+__all__ = ["OnnxRuntimeRunner", "exact_qdq_on_cpu"]

@@ -9,7 +9,8 @@ checks ``set_input_shape`` and ``execute_async_v3``.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -23,6 +24,42 @@ if TYPE_CHECKING:  # checked against tensorrt-stubs (scripts/trt_stubs.py); impo
     from edgebind.runtime.cuda import CudaStream, DeviceBuffer
 
 log = logging.getLogger(__name__)
+B = TypeVar("B", bound="_Buffer")
+
+
+class _Buffer(Protocol):
+    @property
+    def ptr(self) -> int: ...
+
+    def close(self) -> None: ...
+
+
+class _Context(Protocol):
+    def set_tensor_address(self, name: str, ptr: int) -> bool: ...
+
+
+def bind_buffers(context: _Context, sizes: list[tuple[str, int]], allocate: Callable[[int], B],
+                 where: str) -> list[B]:
+    """Allocate one device buffer per ``(tensor name, nbytes)`` and give TensorRT its address.
+
+    Returns:
+        The buffers, in ``sizes`` order.
+
+    Raises:
+        BundleError: TensorRT refused an address (``where`` names the engine and the fix). On this or any other
+            failure (an allocation that fails), every buffer allocated so far is freed first.
+    """
+    buffers: list[B] = []
+    try:
+        for name, nbytes in sizes:
+            buffers.append(buf := allocate(nbytes))
+            if not context.set_tensor_address(name, buf.ptr):
+                raise BundleError(f"TensorRT refused the device address of '{name}' in {where}")
+    except BaseException:
+        for buf in buffers:
+            buf.close()
+        raise
+    return buffers
 
 
 class TensorRTRunner(BaseRunner):
@@ -73,32 +110,28 @@ class TensorRTRunner(BaseRunner):
         from edgebind.runtime.cuda import CudaStream, DeviceBuffer
 
         rebuild = f"rebuild it: edgebind build-engine {self.bundle.path}"
-        self._trt_runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
-        engine = self._trt_runtime.deserialize_cuda_engine(self.bundle.file(self.record["file"]).read_bytes())
-        if engine is None:
-            raise BundleError(f"TensorRT could not load {self.record['file']}; {rebuild}")
-        self.engine = engine
-        self.context = context = engine.create_execution_context()
-        e = self.entry
-        in_dtype = np.dtype(trt.nptype(engine.get_tensor_dtype(e.input_name)))
-        if in_dtype != np.dtype(e.input_dtype):
-            raise BundleError(f"{self.record['file']} takes {in_dtype} input but the manifest says {e.input_dtype}; "
-                              f"{rebuild}")
-        self._out_dtype = np.dtype(trt.nptype(engine.get_tensor_dtype(e.output_name)))
-        per_sample = int(np.prod([int(d) for d in e.input_shape[1:]]))
-        self._stream = CudaStream()
-        try:
-            d_in = DeviceBuffer(self.profile_max * per_sample * in_dtype.itemsize)
-            self._buffers.append(d_in)
-            d_out = DeviceBuffer(self.profile_max * e.out_dim * self._out_dtype.itemsize)
-            self._buffers.append(d_out)
-        except BundleError:
+        try:  # whatever fails below, nothing stays allocated: the stream, buffers and engine are released
+            self._trt_runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
+            engine = self._trt_runtime.deserialize_cuda_engine(self.bundle.file(self.record["file"]).read_bytes())
+            if engine is None:
+                raise BundleError(f"TensorRT could not load {self.record['file']}; {rebuild}")
+            self.engine = engine
+            self.context = context = engine.create_execution_context()
+            e = self.entry
+            in_dtype = np.dtype(trt.nptype(engine.get_tensor_dtype(e.input_name)))
+            if in_dtype != np.dtype(e.input_dtype):
+                raise BundleError(f"{self.record['file']} takes {in_dtype} input but the manifest says "
+                                  f"{e.input_dtype}; {rebuild}")
+            self._out_dtype = np.dtype(trt.nptype(engine.get_tensor_dtype(e.output_name)))
+            per_sample = int(np.prod([int(d) for d in e.input_shape[1:]]))
+            self._stream = CudaStream()
+            self._buffers = bind_buffers(context, [
+                (e.input_name, self.profile_max * per_sample * in_dtype.itemsize),
+                (e.output_name, self.profile_max * e.out_dim * self._out_dtype.itemsize),
+            ], DeviceBuffer, f"{self.record['file']}; {rebuild}")
+        except BaseException:
             self.deactivate()
             raise
-        for name, buf in ((e.input_name, d_in), (e.output_name, d_out)):
-            if not context.set_tensor_address(name, buf.ptr):
-                raise BundleError(f"TensorRT refused the device address of '{name}' in {self.record['file']}; "
-                                  f"{rebuild}")
 
     def deactivate(self) -> None:
         for buf in self._buffers:
@@ -138,4 +171,4 @@ class TensorRTRunner(BaseRunner):
         return {**super().describe(), "gpu": self.record.get("gpu"), "tensorrt": self.record.get("tensorrt")}
 
 
-__all__ = ["TensorRTRunner"]
+__all__ = ["TensorRTRunner", "bind_buffers"]

@@ -142,15 +142,62 @@ def test_version_window_and_dla_on_tensorrt_11() -> None:
     check_dla_version(None, (11, 0, 0))
 
 
-def test_requirement_is_capped_at_the_supported_major() -> None:
-    import tomllib
+@pytest.mark.parametrize(("version", "target", "ok"), [
+    ((10, 3, 0), "jetson-orin-nx", True),  # JetPack 6
+    ((10, 7, 0), "jetson-agx-orin", True),  # the last 10.x with DLA
+    ((10, 8, 0), "jetson-agx-orin", False),
+    ((11, 3, 0), "jetson-agx-orin", False),  # 11.0-11.3: no DLA anywhere
+    ((11, 4, 0), "jetson-agx-orin", False),  # 11.4.0: Windows on ARM only
+    ((11, 4, 1), "jetson-agx-orin", True),  # 11.4.1: AGX Orin with JetPack 7.2.2+
+    ((11, 4, 1), "jetson-orin-nx-16gb", False),  # Orin NX is not on JetPack 7
+    ((11, 5, 0), "jetson-agx-orin", False),  # 11.5 does not support JetPack
+])
+def test_dla_follows_nvidias_release_notes(version: tuple[int, int, int], target: str, ok: bool) -> None:
+    from edgebind.export.tensorrt import check_dla_version, dla_supported
 
-    from edgebind.export.tensorrt import MAX_MAJOR, supported_range
+    assert dla_supported(version, target) is ok
+    if ok:
+        check_dla_version(0, version, target)
+    else:
+        with pytest.raises(BundleError, match=f"has no DLA support for {target}.*11\\.4\\.1"):
+            check_dla_version(0, version, target)
 
-    extra = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]["trt"]
-    trt_req = next(r for r in extra if r.startswith("tensorrt"))
-    assert trt_req == f"tensorrt{supported_range()}" and f"<{MAX_MAJOR + 1}" in trt_req
-    assert any(r.startswith("cuda-bindings") for r in extra)
+
+def test_orin_nx_16gb_has_two_dla_cores() -> None:
+    from edgebind.export.targets import TARGETS
+    from edgebind.export.tensorrt import check_dla
+
+    check_dla(TARGETS["jetson-orin-nx-16gb"], 1, "int8")
+    with pytest.raises(ConfigError, match=r"DLA cores 0\.\.0, not 1"):
+        check_dla(TARGETS["jetson-orin-nx"], 1, "int8")
+    with pytest.raises(ConfigError, match="jetson-orin-nx-16gb"):  # the hint lists every target with DLA
+        check_dla(TARGETS["jetson-orin-nano"], 0, "int8")
+
+
+@pytest.mark.parametrize(("extra", "cuda_major", "first"), [("trt", 12, "10.3"), ("trt-cu13", 13, "10.13")])
+def test_requirement_is_capped_at_the_supported_major(extra: str, cuda_major: int, first: str) -> None:
+    """Each TensorRT extra pins TensorRT's CUDA flavour and cuda-bindings to one CUDA major (cuda-bindings 13 needs a
+    CUDA 13 driver; the bare 'tensorrt' wheel follows NVIDIA's newest CUDA)."""
+    try:
+        import tomllib  # novermin (3.11+; the except branch is 3.10)
+    except ModuleNotFoundError:  # Python 3.10 (JetPack 6): the same parser as a package
+        import tomli as tomllib
+    from packaging.requirements import Requirement
+
+    from edgebind.export.tensorrt import MAX_MAJOR, MIN_VERSION, supported_range
+
+    reqs = [Requirement(r) for r in tomllib.loads((REPO / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"][extra]]
+    by_name = {r.name: r.specifier for r in reqs}
+    assert set(by_name) == {f"tensorrt-cu{cuda_major}", "cuda-bindings"}
+    trt = by_name[f"tensorrt-cu{cuda_major}"]
+    assert f"<{MAX_MAJOR + 1}" in str(trt) and trt.contains(f"{MAX_MAJOR}.4.1")
+    assert not trt.contains(f"{MAX_MAJOR + 1}.0")
+    assert trt.contains(first) and not trt.contains(".".join(map(str, (MIN_VERSION[0], MIN_VERSION[1] - 1))))
+    assert supported_range().endswith(f"<{MAX_MAJOR + 1}")
+    cuda = by_name["cuda-bindings"]
+    assert cuda.contains(f"{cuda_major}.9.0") and not cuda.contains(f"{cuda_major + 1}.0.0")
+    assert not cuda.contains(f"{cuda_major - 1}.9.0")
 
 
 WEAK_TYPING = re.compile(
@@ -167,6 +214,30 @@ def test_no_weak_typing_api_remains() -> None:
         if "trtexec" in text:  # edgebind's own --fp16/--int8 export flags are fine elsewhere
             hits += [f"{path.relative_to(REPO)}: {m.group(0)}" for m in TRTEXEC_PRECISION.finditer(text)]
     assert hits == []
+
+
+def test_read_trtexec_output_in_trtexecs_own_layout(tmp_path: Path) -> None:
+    """Files written the way trtexec writes them (C++ iostreams; tests/data/tensorrt/export_output.cpp follows
+    exportJSONOutput in TensorRT's samples/common/sampleReporting.cpp): 6 significant digits, several outputs,
+    and C's nan/inf spellings, which are not JSON."""
+    from edgebind.export.trtexec import read_trtexec_output
+
+    cxx = shutil.which("g++") or shutil.which("c++")
+    assert cxx, "g++ is needed (apt-get install g++; .ci/run installs it)"
+    exe = tmp_path / "export_output"
+    subprocess.run([cxx, "-O1", "-o", str(exe), str(DATA / "export_output.cpp")], check=True)
+    values = np.array([[0.125, -2.5, 3.14159265], [1e-7, -1.75e6, 123456.789]], dtype=np.float32)
+    out = tmp_path / "out.json"
+    subprocess.run([str(exe), str(out), "embedding", "2x3", *map(repr, values.ravel().tolist()),
+                    "--", "inf_count", "1x4", "nan", "-inf", "inf", "-0"], check=True)
+    text = out.read_text()
+    assert text.startswith('[\n  { "name" : "embedding"\n  , "dimensions" : "2x3"\n') and "\n, { " in text
+    got = read_trtexec_output(out, "embedding")
+    assert got.shape == (2, 3) and got.dtype == np.float32
+    np.testing.assert_allclose(got, values, rtol=5e-6)  # trtexec keeps 6 significant digits
+    assert not np.array_equal(got, values)  # ... and so is not exact: 3.14159265 -> 3.14159
+    special = read_trtexec_output(out, "inf_count")
+    assert np.isnan(special[0, 0]) and special[0, 1] == -np.inf and special[0, 2] == np.inf and special[0, 3] == 0
 
 
 def test_read_trtexec_output_recorded_file(tmp_path: Path) -> None:

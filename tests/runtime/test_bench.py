@@ -96,3 +96,17 @@ def test_bench_modes_and_errors(tiny_bundle: Path) -> None:
         bench_bundles([tiny_bundle], mode="both")
     with pytest.raises(ConfigError, match="--batch, --runs and --block must be >= 1, got 1, 20 and 0"):
         bench_bundles([tiny_bundle], block=0)
+
+
+def test_bench_plot_without_matplotlib_fails_before_the_run(tiny_bundle: Path) -> None:
+    """A device install has no matplotlib: `bench --plot` says so in one line, before spending the run."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['matplotlib'] = None; import edgebind.bench as b; "
+            "b.bench_bundles = lambda *a, **k: sys.exit('the run started'); "
+            "from edgebind.cli import main; sys.argv = ['edgebind', 'bench', sys.argv[1], '--plot', 'p.png']; main()")
+    proc = subprocess.run([sys.executable, "-c", code, str(tiny_bundle)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1, proc.stderr
+    assert "bench --plot needs matplotlib, which is not installed here; pip install 'edgebind[plot]'" in proc.stderr
+    assert "the run started" not in proc.stderr and "Traceback" not in proc.stderr
