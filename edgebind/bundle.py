@@ -86,9 +86,12 @@ class EncoderEntry:
 
     def identity(self) -> dict[str, Any]:
         """The fields that define what this encoder computes (hashed into ``bundle_id``)."""
-        return {k: getattr(self, k) for k in ("modality", "config", "file", "format", "precision", "input_name",
-                                               "input_shape", "input_dtype", "output_name", "output_shape",
-                                               "logit_scale", "contract", "stream")}
+        ident = {k: getattr(self, k) for k in ("modality", "config", "file", "format", "precision", "input_name",
+                                                "input_shape", "input_dtype", "output_name", "output_shape",
+                                                "logit_scale", "contract")}
+        if self.stream is not None:  # only streaming bundles carry it, so every earlier bundle keeps its id
+            ident["stream"] = self.stream
+        return ident
 
 
 @dataclass
