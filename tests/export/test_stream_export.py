@@ -135,9 +135,9 @@ def test_int8_step_model_keeps_the_head_float_and_follows_fp32(stream_fp32: Path
     from edgebind.runtime import open_runner
 
     out = tmp_path / "int8"
-    # a random tiny student loses more to int8 than the distilled imu-stream (0.997): tolerance near the measure
+    # the export's own parity (default tolerance, min cosine 0.98) passes: measured 0.99961 seeded, 0.998 held out
     export_bundle(out, target="cpu", precision="int8", modalities="imu", checkpoint=stream_ckpt,
-                  calibration=imu_rec, remember=False, tolerance={"min_cosine": 0.85, "max_abs": 0.06})
+                  calibration=imu_rec, remember=False)
     entry = load_bundle(out).encoders["imu"]
     assert entry.parity["passed"] and entry.stream is not None
     model = onnx.load(str(out / entry.file))
@@ -152,4 +152,4 @@ def test_int8_step_model_keeps_the_head_float_and_follows_fp32(stream_fp32: Path
     cos = (a * b).sum(-1) / np.linalg.norm(a, axis=-1) / np.linalg.norm(b, axis=-1)
     print(f"\nint8 step model vs fp32 on 40 hop windows: min cosine {cos.min():.5f}; parity "
           f"{ {k: round(v['min_cosine'], 5) for k, v in entry.parity['splits'].items()} }")
-    assert cos.min() >= 0.94, cos.min()  # held-out windows measured >= 0.962 in the manifest's parity
+    assert cos.min() >= 0.99, cos.min()  # measured 0.99552
