@@ -218,13 +218,16 @@ def headline() -> list[str]:
         return [f"not measured: {', '.join(missing)} absent from {cache.relative_to(REPO)}; run "
                 "python benchmarks/bench_students.py --modality imu"]
     lines: list[str] = []
+    warnings: list[str] = []
     best: dict[tuple[str, str], float] = {}
     for threads in (1, 2):
         out = _run([sys.executable, "-c", "from edgebind.cli import main; main()", "bench",
                     *(str(cache / b) for b in HEADLINE_BUNDLES), "--modality", "imu", "--threads", str(threads),
                     "--runs", "40", "--json"])
+        warnings += [ln for ln in out if ln.startswith("Warning: ")]  # bench's noise warnings (stderr)
         try:
-            rows = {(Path(r["bundle"]).name, r["backend"]): r for r in json.loads("\n".join(out))}
+            rows = {(Path(r["bundle"]).name, r["backend"]): r
+                    for r in json.loads("\n".join(ln for ln in out if not ln.startswith("Warning: ")))}
             huge, small = rows["huge-imu-fp32", "torch"], rows["imu-small-int8", "onnxruntime"]
         except (ValueError, KeyError):
             return out
@@ -238,7 +241,8 @@ def headline() -> list[str]:
                      "thread), min cosine to "
                      f"its fp32 self {small['min_cosine']:.5f}")
     h, s_ = best["huge-imu-fp32", "torch"], best["imu-small-int8", "onnxruntime"]
-    return [*lines, f"best against best: imu-small int8 {s_:.2f} ms against huge eager {h:.2f} ms, {h / s_:.2f}x"]
+    return [*lines, f"best against best: imu-small int8 {s_:.2f} ms against huge eager {h:.2f} ms, {h / s_:.2f}x",
+            *warnings]
 
 
 def stream_student() -> list[str]:
@@ -286,6 +290,30 @@ def live_threads() -> list[str]:
         lines.append(f"{row['policy']} ({data['policies'][row['policy']]}) {row['modality']}: sensor-to-label p99 "
                      f"median {row['median_s2l_p99_ms']:.1f} ms, pooled {row['pooled_s2l_p99_ms']:.1f} ms over "
                      f"{row['labelled']} labels, {row['skipped']} skipped, {row['lost']} lost")
+    return lines
+
+
+CPU_BUDGET_CMD = ("python benchmarks/bench_cpu_budget.py --seconds 30 --threads 1,2 --repeats 2 "
+                  "--json benchmarks/results/bench_cpu_budget.json")
+
+
+def cpu_budget() -> list[str]:
+    data, where = _results("bench_cpu_budget.json", CPU_BUDGET_CMD)
+    if not isinstance(data, dict):
+        return [where]
+    lines = [where, f"IMU {data['imu_rate_hz']:g} Hz + thermal {data['thermal_rate_hz']:g} Hz, label every "
+             f"{data['hop_s']:g} s, int8 imu-small; {data['seconds']:g} s per run; today = commit "
+             f"{data['legacy_commit']}; {data['cpus']} CPUs"]
+    import statistics
+
+    for row in data["summary"]:
+        infer = {name: statistics.median(r["threads_pct"].get("edgebind-inference-imu", 0.0) for r in data["runs"]
+                                         if r["pipeline"] == name and r["threads"] == row["threads"])
+                 for name in ("today", "new")}
+        lines.append(f"{row['threads']} thread(s): today {row['today_pct']:.2f} %, new {row['new_pct']:.2f} % of one "
+                     f"core ({row['ratio']:.1f}x less; goal {data['goal_pct']:g} %), median of {row['repeats']}; "
+                     f"of which the inference thread {infer['today']:.2f} / {infer['new']:.2f} %; "
+                     f"1-min load average {row['load_1min_min']:.1f}-{row['load_1min_max']:.1f}")
     return lines
 
 
@@ -412,6 +440,8 @@ FIGURES = [
     Figure("live_threads", "Thread policies through a live stream",
            "python benchmarks/bench_stream.py --policies ort-default,previous,pinned,edgebind --repeats 3 --seconds 45",
            "results: benchmarks/results/bench_stream_threads_long.json", live_threads),
+    Figure("cpu_budget", "CPU of a live IMU + thermal stream", CPU_BUDGET_CMD,
+           "results: benchmarks/results/bench_cpu_budget.json", cpu_budget),
     Figure("serial_link", "Serial link", "python benchmarks/bench_serial_link.py --seconds 10",
            "fast: --seconds 2", serial_link),
     Figure("stream", "Sensor to label", "python benchmarks/bench_stream.py --seconds 10", "run: the same command",

@@ -56,6 +56,7 @@ class BenchResult:
     spin: bool = False
     hop_s: float | None = None
     steps_per_label: float | None = None
+    cv_pct: float | None = None  # coefficient of variation of the timed calls: 100 * std / mean
 
     @property
     def label(self) -> str:
@@ -129,15 +130,19 @@ def _cases(bundles: Sequence[Bundle], backends: Sequence[str] | None,
 MODES = ("blocks", "interleaved")
 
 
-def time_calls(calls: Sequence[Callable[[], object]], runs: int, mode: str = "blocks", block: int = 5) -> np.ndarray:
+def time_calls(calls: Sequence[Callable[[], object]], runs: int, mode: str = "blocks", block: int = 5,
+               on_round: Callable[[int, int], None] | None = None) -> np.ndarray:
     """Milliseconds of ``runs`` timed calls of each callable, in rounds: (len(calls), runs).
 
     ``blocks``: per round each callable makes one untimed call (its first after another's, which pays for the other
     pools' spinning and its own wake-up) then up to ``block`` timed ones. ``interleaved``: one timed call each.
+    ``on_round(done, total)``: called after each round with the timed calls made per callable.
     """
     times = np.zeros((len(calls), runs))
     step = 1 if mode == "interleaved" else block
     for start in range(0, runs, step):
+        if on_round is not None and start:
+            on_round(start, runs)
         n = min(step, runs - start)
         for i, call in enumerate(calls):
             if mode == "blocks":
@@ -147,6 +152,11 @@ def time_calls(calls: Sequence[Callable[[], object]], runs: int, mode: str = "bl
                 call()
                 times[i, start + k] = (time.perf_counter() - t0) * 1e3
     return times
+
+
+def _report_round(report: Callable[[str, int, int], None], what: str, first: int, n_runners: int, steps: int,
+                  calls_done: int, _runs: int) -> None:
+    report(what, first + calls_done * n_runners, steps)
 
 
 def bench_bundles(
@@ -162,6 +172,7 @@ def bench_bundles(
     block: int = 5,
     spin: bool = False,
     hop_s: float | None = None,
+    on_progress: Callable[[str, int, int], None] | None = None,
 ) -> list[BenchResult]:
     """Measure every (bundle, modality, backend) combination side by side.
 
@@ -182,6 +193,8 @@ def bench_bundles(
         hop_s: IMU only: time one label of a stream labelled every ``hop_s`` seconds. Every call gets the next
             window of one long seeded signal, ``hop_s`` later than the last, so a streaming encoder runs its steps
             (state carried) and any other encoder its whole window. Defaults to None (the same window every call).
+        on_progress: called with (what, steps done, steps in all): one step per runner loaded and warmed up, and
+            per timed call of every runner. Defaults to None.
 
     Returns:
         One BenchResult per case; ``speedup_vs_torch_fp32`` = torch fp32 p50 / this p50 for the modality.
@@ -197,6 +210,8 @@ def bench_bundles(
     loaded = [b if isinstance(b, Bundle) else load_bundle(b) for b in bundles]
     cases = _cases(loaded, backends, modalities)
     results: list[BenchResult] = []
+    tell = on_progress or (lambda what, done, total: None)
+    steps, done = len(cases) * (1 + runs), 0
     for m in dict.fromkeys(mod for _, mod, _ in cases):
         mine = [(b, be) for b, mod, be in cases if mod == m]
         x = example_input(config_from_dict(mine[0][0].encoders[m].config), batch, seed)
@@ -204,6 +219,7 @@ def bench_bundles(
         runners, meta = [], []
         try:
             for bundle, backend in mine:
+                tell(f"loading {m} {backend} ({Path(str(bundle.path)).name})", done, steps)
                 can_reset = _reset_peak()
                 before = _rss_mb("VmRSS")
                 t0 = time.perf_counter()
@@ -219,17 +235,23 @@ def bench_bundles(
                     runner.embed(feed())
                 peak = _peak_mb() - before if (can_reset and before is not None) else None
                 meta.append((bundle, backend, load_s, peak))
+                done += 1
+            first = done
+            timing = f"timing {m}: {', '.join(be for _, be in mine)}"
+            tell(timing, done, steps)
             steps_before = [_steps(r) for r in runners]
             times = time_calls([functools.partial(_call, runner, feed) for runner, feed in zip(runners, feeds,
                                                                                                strict=True)],
-                               runs, mode, block)
+                               runs, mode, block,
+                               on_round=functools.partial(_report_round, tell, timing, first, len(runners), steps))
+            done = first + runs * len(runners)
             calls = runs + (0 if mode == "interleaved" else -(-runs // block))
-            steps = [None if b is None else (_steps(r) - b) / calls  # type: ignore[operator]
-                     for r, b in zip(runners, steps_before, strict=True)]
+            per_label = [None if b is None else (_steps(r) - b) / calls  # type: ignore[operator]
+                         for r, b in zip(runners, steps_before, strict=True)]
         finally:
             for runner in runners:
                 runner.__exit__(None, None, None)
-        for (bundle, backend, load_s, peak), t_ms, per_label in zip(meta, times, steps, strict=True):
+        for (bundle, backend, load_s, peak), t_ms, label_steps in zip(meta, times, per_label, strict=True):
             entry = bundle.encoders[m]
             precision = "fp32" if backend == "torch" else entry.precision
             report = entry.parity if backend == "onnxruntime" else (entry.engine or {}).get("parity")
@@ -241,7 +263,8 @@ def bench_bundles(
                 mean_ms=float(t_ms.mean()),
                 throughput_per_s=batch / (float(t_ms.mean()) / 1e3), peak_rss_mb=peak, load_s=load_s,
                 min_cosine=None if backend == "torch" else cos, mode=mode, spin=spin and backend == "onnxruntime",
-                hop_s=hop_s, steps_per_label=per_label))
+                hop_s=hop_s, steps_per_label=label_steps,
+                cv_pct=float(100 * t_ms.std() / t_ms.mean()) if t_ms.mean() > 0 else None))
         base = [r for r in results if r.modality == m and r.backend == "torch"]
         if base:
             for res in results:
@@ -299,12 +322,37 @@ def _hop_feed(bundle: Bundle, modality: str, hop_s: float, batch: int, calls: in
     return feed
 
 
+NOISY_CV_PCT = 20.0  # above this spread, a row's ratios say more about the machine's load than about the backend
+
+
+def noise_warnings(results: Sequence[BenchResult], load_avg_1min: float | None = None,
+                   cores: int | None = None) -> list[str]:
+    """Warnings that the timings are noisy: a row whose CV is above :data:`NOISY_CV_PCT`, or a 1-minute load average
+    above the core count (other work shares the CPUs). ``load_avg_1min``/``cores`` default to this machine's."""
+    import os
+
+    out = [f"{r.label} ({Path(r.bundle).name}): the calls vary by {r.cv_pct:.0f} % (CV); its latency and ratio are "
+           "noisy: close other work or raise --runs." for r in results
+           if r.cv_pct is not None and r.cv_pct > NOISY_CV_PCT]
+    if load_avg_1min is None:
+        try:
+            load_avg_1min = os.getloadavg()[0]
+        except OSError:  # not on every platform
+            load_avg_1min = None
+    cores = cores or os.cpu_count()
+    if load_avg_1min is not None and cores and load_avg_1min > cores:
+        out.append(f"load average {load_avg_1min:.1f} is above the {cores} cores: other processes share the CPUs, "
+                   "so every figure here is slower and noisier than on an idle machine.")
+    return out
+
+
 def format_table(results: Sequence[BenchResult]) -> str:
-    """A plain-text table (one row per result)."""
-    head = ["modality", "backend", "precision", "batch", "p50 ms", "p90 ms", "p99 ms", "items/s", "peak MB",
-            "vs torch fp32", "min cos"]
-    rows = [[r.modality, r.backend, r.precision, str(r.batch), f"{r.p50_ms:.2f}", f"{r.p90_ms:.2f}",
-             f"{r.p99_ms:.2f}", f"{r.throughput_per_s:.1f}",
+    """A plain-text table (one row per result): the bundle folder's name, the spread (p90, p99, CV) too."""
+    head = ["bundle", "modality", "backend", "precision", "batch", "p50 ms", "p90 ms", "p99 ms", "CV %", "items/s",
+            "peak MB", "vs torch fp32", "min cos"]
+    rows = [[Path(r.bundle).name, r.modality, r.backend, r.precision, str(r.batch), f"{r.p50_ms:.2f}",
+             f"{r.p90_ms:.2f}", f"{r.p99_ms:.2f}", "-" if r.cv_pct is None else f"{r.cv_pct:.0f}",
+             f"{r.throughput_per_s:.1f}",
              "-" if r.peak_rss_mb is None else f"{r.peak_rss_mb:.0f}",
              "-" if r.speedup_vs_torch_fp32 is None else f"{r.speedup_vs_torch_fp32:.2f}x",
              "-" if r.min_cosine is None else f"{r.min_cosine:.5f}"] for r in results]
@@ -385,5 +433,5 @@ def profile_onnxruntime(bundle: Bundle | str | Path, modality: str, runs: int = 
     return sorted(((op, t / total) for op, t in per_op.items()), key=lambda kv: -kv[1])
 
 
-__all__ = ["MODES", "BenchResult", "bench_bundles", "format_table", "plot", "profile_onnxruntime", "time_calls",
-           "to_json"]
+__all__ = ["MODES", "NOISY_CV_PCT", "BenchResult", "bench_bundles", "format_table", "noise_warnings", "plot",
+           "profile_onnxruntime", "time_calls", "to_json"]

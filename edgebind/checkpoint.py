@@ -145,6 +145,11 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist; pass --checkpoint PATH or set EDGEBIND_CHECKPOINT.")
     size = path.stat().st_size
+    from edgebind.filekind import sniff
+
+    other = sniff(path)
+    if other is not None:
+        raise CheckpointError(f"{other.sentence(path)} Pass ImageBind's imagebind_huge.pth, an extract or a student.")
     if path.suffix == ".safetensors":
         return _load_safetensors(path, size)
     try:
@@ -204,7 +209,7 @@ def infer_config(
     modality: str,
     preset: EncoderConfig | None = None,
     overrides: Mapping[str, Any] | None = None,
-    warn: bool = True,
+    strict: bool = True,
 ) -> EncoderConfig:
     """Read widths, depths and sizes off the tensors; take head counts from ``preset`` or ``overrides``.
 
@@ -213,10 +218,12 @@ def infer_config(
         modality: ``imu``, ``thermal``, ``text`` or ``vision``.
         preset: the config whose non-shape fields (heads, drop-path) apply; defaults to ``imagebind_huge``.
         overrides: parsed ``--set`` values (``imu_num_heads`` ...).
-        warn: log when head counts had to be guessed.
+        strict: refuse when the head count is neither stored, nor the preset's width, nor overridden; otherwise
+            (``edgebind info``, which only shows shapes) fill in ImageBind's head_dim-64 value.
 
     Raises:
-        CheckpointError: the modality is absent. ConfigError: an override contradicts the tensors.
+        CheckpointError: the modality is absent. ConfigError: an override contradicts the tensors, or (``strict``)
+            the head count is unknown.
     """
     sd = {official_to_ours(modality, k): v for k, v in state_dict.items() if modality_of(k) == modality}
     if not sd:
@@ -257,13 +264,6 @@ def infer_config(
         shape["logit_scale"] = float(sd["log_logit_scale"].float().exp())
     user = overrides_for(modality, dict(overrides or {}))
     fields: dict[str, Any] = {}
-    if shape["embed_dim"] != base.embed_dim and "num_heads" not in user:
-        # head counts are not in the tensors (SPEC.md §10): fall back to ImageBind's head_dim 64
-        fields["num_heads"] = heads_guess(shape["embed_dim"])
-        if warn:
-                log.warning("%s width %d differs from the preset's %d: assuming %d heads (head_dim 64); pass "
-                        "--set %s_num_heads=N if that is wrong", modality, shape["embed_dim"], base.embed_dim,
-                        fields["num_heads"], modality)
     for name, value in user.items():
         if name in shape and name != "logit_scale" and shape[name] != value:
             raise ConfigError(
@@ -271,6 +271,14 @@ def infer_config(
                 "drop the override."
             )
         fields[name] = value
+    if shape["embed_dim"] != base.embed_dim and "num_heads" not in user:
+        # head counts are not in the tensors (SPEC.md §10); a guess changes every output, so refuse it
+        if strict:
+            raise ConfigError(
+                f"the {modality} head count is not stored in the checkpoint and its width {shape['embed_dim']} is not "
+                f"the preset's {base.embed_dim}: pass --set {modality}_num_heads=N with the model's own value (a wrong "
+                "count loads without error but changes every output).")
+        fields["num_heads"] = heads_guess(shape["embed_dim"])
     return replace(base, **(shape | fields))
 
 

@@ -24,8 +24,8 @@ def torch_missing(what: str) -> ConfigError:
     """The one-line error for ``what`` (e.g. ``edgebind export``) run where torch is not installed."""
     return ConfigError(
         f"{what} needs PyTorch, which is not installed here. Install it with {TORCH_INSTALL} (on a Jetson, "
-        "NVIDIA's torch wheel for your JetPack), or run an exported bundle on ONNX Runtime or TensorRT (--bundle DIR, "
-        "--backend onnxruntime), which needs no torch."
+        "NVIDIA's torch wheel for your JetPack), or run an exported bundle on ONNX Runtime or TensorRT, which needs no "
+        "torch (e.g. 'edgebind embed imu walk.npz --bundle DIR --backend onnxruntime -o e.npy')."
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 def load_inputs(modality: str, inputs: Sequence[str], hop_s: float | None = None, rate_hz: float | None = None,
                 text_file: str | Path | None = None, calibration: str | Path | None = None,
-                bag: Any = None) -> np.ndarray:
+                bag: Any = None, units: Any = None) -> np.ndarray:
     """Read INPUT arguments into one model-ready batch.
 
     Args:
@@ -30,6 +30,8 @@ def load_inputs(modality: str, inputs: Sequence[str], hop_s: float | None = None
             before the input contract.
         bag: ``edgebind.ros.BagOptions`` (topics, thermal unit) for ``.mcap`` inputs, which are read as Recordings.
             Defaults to topics found by message type.
+        units: ``edgebind.bridge.units.UnitOptions`` for CSV inputs (``--accel-unit``/``--gyro-unit``); default auto,
+            as ``edgebind convert`` chooses a serial log's units.
 
     Raises:
         InputError: nothing to embed, or an input that breaks the modality's contract.
@@ -48,7 +50,7 @@ def load_inputs(modality: str, inputs: Sequence[str], hop_s: float | None = None
     if not inputs:
         raise InputError(f"no {modality} input given; pass one or more files.")
     if modality == "imu":
-        arrays = [_imu_input(Path(p), hop_s, rate_hz, calibration, bag) for p in inputs]
+        arrays = [_imu_input(Path(p), hop_s, rate_hz, calibration, bag, units) for p in inputs]
     elif modality == "thermal":
         arrays = [_thermal_input(Path(p), calibration, bag) for p in inputs]
     else:
@@ -57,12 +59,12 @@ def load_inputs(modality: str, inputs: Sequence[str], hop_s: float | None = None
 
 
 def _imu_input(path: Path, hop_s: float | None, rate_hz: float | None, calibration: str | Path | None,
-               bag: Any = None) -> np.ndarray:
+               bag: Any = None, units: Any = None) -> np.ndarray:
     from edgebind.preprocess.imu import DEFAULT_IMU_CONTRACT, load_imu_csv, load_imu_input, windows_from_recording
     from edgebind.ros import is_bag, load_recording
 
     if calibration is None and not is_bag(path):
-        return load_imu_input(path, hop_s=hop_s, rate_hz=rate_hz)
+        return load_imu_input(path, hop_s=hop_s, rate_hz=rate_hz, units=units)
     from edgebind.bridge.recording import Recording
     from edgebind.calibration.apply import calibrate_recording
     from edgebind.calibration.imu import apply_imu_profile
@@ -75,7 +77,7 @@ def _imu_input(path: Path, hop_s: float | None, rate_hz: float | None, calibrati
     if is_bag(path):  # a ROS 2 bag is read as the Recording it holds, then windowed like a .npz
         rec = load_recording(path, bag, ("imu",))
     else:
-        rec = Recording.load(path) if suffix == ".npz" else load_imu_csv(path, rate_hz=rate_hz)
+        rec = Recording.load(path) if suffix == ".npz" else load_imu_csv(path, rate_hz=rate_hz, units=units)
     if calibration is not None:
         rec = calibrate_recording(rec, calibration)
     return windows_from_recording(rec, DEFAULT_IMU_CONTRACT.window_s if hop_s is None else hop_s)[0]
@@ -122,8 +124,11 @@ def embed_with_checkpoint(
     preset: str | None = None,
     unit: bool = False,
     batch_size: int = 8,
+    on_batch: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
-    """Run the PyTorch encoder from a checkpoint on a batch.
+    """Run the PyTorch encoder from a checkpoint on a batch, ``batch_size`` inputs per call.
+
+    ``on_batch(done, total)``: called after each call with the inputs embedded so far (the CLI's progress).
 
     Returns:
         (N, out_dim) float32: ImageBind's output (normalised x logit scale), or unit vectors with ``unit``.
@@ -138,21 +143,30 @@ def embed_with_checkpoint(
     with torch.inference_mode():
         for i in range(0, len(x), batch_size):
             out.append(model(torch.from_numpy(np.ascontiguousarray(x[i : i + batch_size]))).float().numpy())
+            if on_batch is not None:
+                on_batch(min(i + batch_size, len(x)), len(x))
     return np.concatenate(out).astype(np.float32)
 
 
 def embed_with_bundle(
-    modality: str, x: np.ndarray, bundle: str | Path, backend: str | None = None, unit: bool = False
+    modality: str, x: np.ndarray, bundle: str | Path, backend: str | None = None, unit: bool = False,
+    batch_size: int = 8, on_batch: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
-    """Run an exported bundle's artifact (ONNX Runtime, TensorRT or torch) on a batch.
+    """Run an exported bundle's artifact (ONNX Runtime, TensorRT or torch) on a batch, ``batch_size`` inputs per
+    call (``on_batch`` as :func:`embed_with_checkpoint`'s).
 
     Returns:
         (N, out_dim) float32, as :func:`embed_with_checkpoint`.
     """
     from edgebind.runtime import open_runner
 
+    parts = []
     with open_runner(bundle, modality, backend=backend) as runner:
-        emb = np.asarray(runner.embed(x), dtype=np.float32)
+        for i in range(0, len(x), batch_size):
+            parts.append(np.asarray(runner.embed(x[i : i + batch_size]), dtype=np.float32))
+            if on_batch is not None:
+                on_batch(min(i + batch_size, len(x)), len(x))
+    emb = np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
     if unit:
         emb = emb / np.maximum(np.linalg.norm(emb, axis=-1, keepdims=True), 1e-12)
     return emb

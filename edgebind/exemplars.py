@@ -91,11 +91,10 @@ def append_examples(path: str | Path, windows: np.ndarray, meta: dict[str, Any] 
             raise InputError(f"{path} holds windows of shape {old.shape[1:]}, the new ones are {new.shape[1:]}; "
                              "teach into another file (--examples) or delete the old one.")
         new = np.concatenate([old, new])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.stem + ".tmp.npz")
-    with tmp.open("wb") as f:
+    from edgebind.atomicfile import atomic_write
+
+    with atomic_write(path) as f:
         np.savez_compressed(f, windows=new, meta=np.array(json.dumps({**old_meta, **(meta or {})})))
-    tmp.replace(path)
     return len(new)
 
 
@@ -215,7 +214,7 @@ def teach_label(labels_path: str | Path, label: str, windows: np.ndarray, exampl
         ref = ex_path.resolve().relative_to(labels_path.parent.resolve()).as_posix()
     except ValueError:
         ref = str(ex_path.resolve())
-    text = labels_path.read_text(encoding="utf-8") if labels_path.is_file() else ""
+    text = labels_path.read_text(encoding="utf-8-sig") if labels_path.is_file() else ""
     lines, found = text.splitlines(), False
     for i, raw in enumerate(lines):
         body, hash_, comment = raw.partition("#")
@@ -256,11 +255,12 @@ def describe_labels(labels_path: str | Path, contract: ImuContract = DEFAULT_IMU
 def teach(port: str, label: str, labels_path: str | Path, seconds: float = 10.0, *,
           examples: str | Path | None = None, hop_s: float = 1.0, contract: ImuContract = DEFAULT_IMU_CONTRACT,
           fmt: str = "auto", baud: int = 921600, rate_hz: float | None = None, idle_s: float = 2.0,
-          calibration: str | Path | None = None) -> TaughtLabel:
+          calibration: str | Path | None = None, units: Any = None, stop: Any = None) -> TaughtLabel:
     """Record ``seconds`` of live IMU data from ``port``, cut it into windows and teach them as ``label``.
 
     Args:
-        port: serial device, simulator pty or pyserial URL.
+        port: serial device, simulator pty or pyserial URL; or a recorded file, taught whole: a ROS 2 bag (rosbag2
+            directory, ``.db3``, ``.mcap``) or a Recording ``.npz``.
         label: the label the windows show.
         labels_path: labels.txt to update (created if absent).
         seconds: how long to record. Defaults to 10 (six 5 s windows at a 1 s hop).
@@ -270,6 +270,9 @@ def teach(port: str, label: str, labels_path: str | Path, seconds: float = 10.0,
         fmt, baud, rate_hz: the link (see ``edgebind record``).
         idle_s: stop early once the link is silent this long. Defaults to 2.0.
         calibration: a calibration profile applied before windowing.
+        units: ``UnitOptions`` of text lines (``--sensor`` for raw counts, ``--accel-unit``, ``--gyro-unit``).
+        stop: a ``threading.Event`` that ends the recording early (SIGINT/SIGTERM/SIGHUP through
+            ``edgebind.lifecycle.StopSignals``); the windows recorded so far are taught. Defaults to None.
 
     Raises:
         SensorError: the port cannot be opened.
@@ -279,8 +282,13 @@ def teach(port: str, label: str, labels_path: str | Path, seconds: float = 10.0,
 
     from edgebind.bridge.record import record
     from edgebind.preprocess.imu import windows_from_recording
+    from edgebind.ros import is_bag, load_recording
 
-    rec = record(port, duration_s=seconds, fmt=fmt, baud=baud, rate_hz=rate_hz, idle_s=idle_s)
+    if is_bag(port) or port.lower().endswith(".npz"):  # a recording: its IMU, whole
+        rec = load_recording(port, modalities=("imu",))
+    else:
+        rec = record(port, duration_s=seconds, fmt=fmt, baud=baud, rate_hz=rate_hz, idle_s=idle_s, units=units,
+                     stop=stop)
     if calibration is not None:
         from edgebind.calibration.apply import calibrate_recording
 

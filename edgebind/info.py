@@ -10,6 +10,8 @@ from typing import Any
 from edgebind.bundle import Bundle
 from edgebind.errors import EdgebindError
 
+CHECKPOINT_SUFFIXES = (".pth", ".pt", ".safetensors", ".ckpt", ".bin")
+
 
 def describe_checkpoint(path: str | Path, hash_file: bool = True) -> dict[str, Any]:
     """Modalities, configs as read off the tensors, parameter counts, dtypes and the file's sha256.
@@ -41,10 +43,12 @@ def describe_checkpoint(path: str | Path, hash_file: bool = True) -> dict[str, A
         if m in CONFIG_CLASSES:
             embedded = m in ckpt.configs
             base = config_from_dict(ckpt.configs[m]) if embedded else get_config("imagebind_huge", m)
-            cfg = infer_config(sub, m, base, warn=False)
+            cfg = infer_config(sub, m, base, strict=False)
             info["config"] = cfg.to_dict()
             info["heads_from"] = "embedded config" if embedded else (
-                "imagebind_huge preset" if cfg.embed_dim == base.embed_dim else "guess (head_dim 64)")
+                "imagebind_huge preset" if cfg.embed_dim == base.embed_dim else "unknown")
+            if info["heads_from"] == "unknown":  # not stored: loading refuses it without --set
+                info["config"]["num_heads"] = None
             info["gflops"] = round(cfg.flops() / 1e9, 3)
         else:
             info["note"] = "branch not used by edgebind"
@@ -63,7 +67,7 @@ def describe_bundle(path: str | Path) -> dict[str, Any]:
 
 
 def describe(path: str | Path, hash_file: bool = True) -> dict[str, Any]:
-    """Describe a checkpoint file or a bundle directory.
+    """Describe a checkpoint file or a bundle directory; any other file gets its kind (Recording, bag, text...).
 
     Raises:
         EdgebindError: the path is neither.
@@ -74,4 +78,10 @@ def describe(path: str | Path, hash_file: bool = True) -> dict[str, Any]:
             raise EdgebindError(f"{p} is a directory without manifest.json: not a bundle. Pass a bundle or a "
                                 "checkpoint file.")
         return describe_bundle(p)
+    from edgebind.filekind import sniff
+
+    other = sniff(p)  # before torch: a Recording or a README needs no checkpoint reader
+    if other is not None and p.suffix.lower() not in CHECKPOINT_SUFFIXES:  # a broken .pth is an error, below
+        return {"path": str(p), "kind": other.kind, "detail": other.detail, "reads_it": other.reads_it,
+                "checkpoint": False, "summary": other.sentence(p)}
     return describe_checkpoint(p, hash_file=hash_file)

@@ -17,8 +17,10 @@ def cache_dir() -> Path:
     return root
 
 
-def find_checkpoint(path: str | Path | None = None) -> Path:
+def find_checkpoint(path: str | Path | None = None, random_init_flag: bool = False) -> Path:
     """Resolve the checkpoint: a path, else ``$EDGEBIND_CHECKPOINT``, else ``.checkpoints/imagebind_huge.pth``.
+
+    ``random_init_flag``: the command takes ``--random-init``, so the error may suggest it.
 
     Raises:
         CheckpointError: nothing was found; the message says what to pass.
@@ -39,8 +41,8 @@ def find_checkpoint(path: str | Path | None = None) -> Path:
         return DEFAULT_CHECKPOINT
     raise CheckpointError(
         "no checkpoint found: pass --checkpoint PATH, set EDGEBIND_CHECKPOINT, or put ImageBind's file at "
-        f"{DEFAULT_CHECKPOINT} (https://dl.fbaipublicfiles.com/imagebind/imagebind_huge.pth, CC-BY-NC-SA 4.0). "
-        "For latency tests without weights use --random-init."
+        f"{DEFAULT_CHECKPOINT} (https://dl.fbaipublicfiles.com/imagebind/imagebind_huge.pth, CC-BY-NC-SA 4.0)."
+        + (" For latency tests without weights use --random-init." if random_init_flag else "")
     )
 
 
@@ -53,15 +55,21 @@ def remember_bundle(bundle_dir: str | Path) -> None:
     _last_bundle_file().write_text(str(Path(bundle_dir).resolve()))
 
 
-def find_bundle(path: str | Path | None = None) -> Path:
+def _bundle_arg(flag: str) -> str:
+    return f"{flag} DIR" if flag.startswith("-") else f"a bundle directory as {flag}"
+
+
+def find_bundle(path: str | Path | None = None, flag: str = "--bundle") -> Path:
     """Resolve the bundle: an explicit dir, else ``$EDGEBIND_BUNDLE``, else the last one exported.
+
+    ``flag``: how the command takes a bundle, for the error (``--bundle``, or ``BUNDLE`` for an argument).
 
     Raises:
         BundleError: nothing was found; the message says what to pass.
     """
     candidates: list[tuple[str, Path]] = []
     if path is not None:
-        candidates.append(("--bundle", Path(path)))
+        candidates.append((flag, Path(path)))
     elif os.environ.get("EDGEBIND_BUNDLE"):
         candidates.append(("$EDGEBIND_BUNDLE", Path(os.environ["EDGEBIND_BUNDLE"])))
     elif _last_bundle_file().is_file():
@@ -70,6 +78,6 @@ def find_bundle(path: str | Path | None = None) -> Path:
         if (p / "manifest.json").is_file():
             return p
         raise BundleError(f"{source} {p} is not a bundle (no manifest.json); create one with "
-                          "'edgebind export --target jetson --fp16 -o BUNDLE' or pass --bundle DIR.")
-    raise BundleError("no bundle found: pass --bundle DIR, set EDGEBIND_BUNDLE, or export one first with "
+                          "'edgebind export --target jetson --fp16 -o BUNDLE' or pass " + _bundle_arg(flag) + ".")
+    raise BundleError(f"no bundle found: pass {_bundle_arg(flag)}, set EDGEBIND_BUNDLE, or export one first with "
                       "'edgebind export --target jetson --fp16'.")

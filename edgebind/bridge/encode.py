@@ -74,12 +74,16 @@ def _t0(rec: Recording) -> int:
     return min(starts) if starts else 0
 
 
-def binary_units(rec: Recording, imu_batch: int | None = None) -> tuple[list[Unit], ImuScale]:
+def binary_units(rec: Recording, imu_batch: int | None = None, loop_t_ns: int = 0,
+                 loop_seq: tuple[int, int] = (0, 0)) -> tuple[list[Unit], ImuScale]:
     """Frames for ``rec``: INFO first, then IMU batches and THERMAL frames merged by send time.
 
     Args:
         rec: the recording.
         imu_batch: most samples per IMU frame. Defaults to about 100 frames per second.
+        loop_t_ns: device time added to every timestamp sent (a replay that loops keeps its clock running); the
+            units' due times ``t_ns`` stay relative to the recording's start. Defaults to 0.
+        loop_seq: (IMU sample, THERMAL frame) sequence numbers already sent before this pass. Defaults to (0, 0).
 
     Returns:
         Units sorted by due time, and the scale used (needed to check quantisation).
@@ -91,11 +95,11 @@ def binary_units(rec: Recording, imu_batch: int | None = None) -> tuple[list[Uni
     batch = imu_batch or max(1, min(p.MAX_IMU_BATCH, round(rate / 100)))
     info = info_frame(rec, scale, 0)
     units = [Unit(-1, info, "info")]
-    imu_units, imu_frames = _imu_units(rec, scale, t0, batch)
+    imu_units, imu_frames = _imu_units(rec, scale, t0, batch, loop_t_ns, loop_seq[0])
     units += imu_units
-    units += _thermal_units(rec, t0)
+    units += _thermal_units(rec, t0, loop_t_ns, loop_seq[1])
     units.sort(key=lambda u: u.t_ns)
-    thermal_sent = 0
+    thermal_sent = loop_seq[1]
     for u in units:  # protocol v2: each IMU frame carries the THERMAL frames sent before it
         if u.kind == "thermal":
             thermal_sent += 1
@@ -106,10 +110,10 @@ def binary_units(rec: Recording, imu_batch: int | None = None) -> tuple[list[Uni
     return units, scale
 
 
-def next_seqs(units: list[Unit]) -> list[tuple[int, int]]:
+def next_seqs(units: list[Unit], start: tuple[int, int] = (0, 0)) -> list[tuple[int, int]]:
     """For each unit index, the (IMU, THERMAL) sequence numbers the next frames carry once the units before it
-    were sent (what INFO reports); one more entry for the end."""
-    out, imu, thermal = [], 0, 0
+    were sent (what INFO reports); one more entry for the end. ``start``: those of a looping replay's pass."""
+    out, (imu, thermal) = [], start
     for u in units:
         out.append((imu, thermal))
         if u.kind == "imu":
@@ -134,14 +138,14 @@ def info_frame(rec: Recording, scale: ImuScale, t_us: int, next_seq: tuple[int, 
     )
 
 
-def _imu_units(rec: Recording, scale: ImuScale, t0: int,
-               batch: int) -> tuple[list[Unit], list[tuple[int, int, int, np.ndarray]]]:
+def _imu_units(rec: Recording, scale: ImuScale, t0: int, batch: int, loop_t_ns: int = 0,
+               loop_seq: int = 0) -> tuple[list[Unit], list[tuple[int, int, int, np.ndarray]]]:
     """IMU units (data filled in by ``binary_units`` once the thermal count is known) and their frame arguments."""
     units: list[Unit] = []
     frames: list[tuple[int, int, int, np.ndarray]] = []
     if not len(rec.imu):
         return units, frames
-    t_us = (rec.imu_t_ns - t0) // 1000
+    t_us = (rec.imu_t_ns - t0 + loop_t_ns) // 1000
     acc = np.clip(np.round(rec.imu[:, :3] / scale.accel_lsb_mps2), -32768, 32767)
     counts = acc
     if scale.has_gyro:
@@ -158,12 +162,12 @@ def _imu_units(rec: Recording, scale: ImuScale, t0: int,
         else:
             dt = 0
         units.append(Unit(int(rec.imu_t_ns[j - 1] - t0), b"", "imu", j - i, seq=len(frames)))
-        frames.append((i, int(t_us[i]), dt if j - i > 1 else 0, counts[i:j]))
+        frames.append((loop_seq + i, int(t_us[i]), dt if j - i > 1 else 0, counts[i:j]))
         i = j
     return units, frames
 
 
-def _thermal_units(rec: Recording, t0: int) -> list[Unit]:
+def _thermal_units(rec: Recording, t0: int, loop_t_ns: int = 0, loop_seq: int = 0) -> list[Unit]:
     units: list[Unit] = []
     if rec.thermal is None or rec.thermal_t_ns is None:
         return units
@@ -172,13 +176,14 @@ def _thermal_units(rec: Recording, t0: int) -> list[Unit]:
     for k, (frame, t) in enumerate(zip(rec.thermal, rec.thermal_t_ns, strict=True)):
         values = frame if enc == p.PixelEncoding.FLOAT32 else np.round((frame - offset) / scale)
         t_rel = int(t - t0)
-        units.append(Unit(t_rel, p.encode_thermal(k, t_rel // 1000, values, enc, scale, offset, sensor), "thermal",
-                          seq=k))
+        data = p.encode_thermal(loop_seq + k, (t_rel + loop_t_ns) // 1000, values, enc, scale, offset, sensor)
+        units.append(Unit(t_rel, data, "thermal", seq=loop_seq + k))
     return units
 
 
-def csv_units(rec: Recording, timestamps: bool = True, decimals: int = 6) -> list[Unit]:
-    """One text line per IMU sample: ``t_us,ax,ay,az[,gx,gy,gz]`` (comma-separated, ``decimals`` places).
+def csv_units(rec: Recording, timestamps: bool = True, decimals: int = 6, loop_t_ns: int = 0) -> list[Unit]:
+    """One text line per IMU sample: ``t_us,ax,ay,az[,gx,gy,gz]`` (comma-separated, ``decimals`` places);
+    ``loop_t_ns`` is added to the time sent (see :func:`binary_units`).
 
     Thermal frames have no CSV form and are left out (logged).
     """
@@ -190,6 +195,6 @@ def csv_units(rec: Recording, timestamps: bool = True, decimals: int = 6) -> lis
     units = []
     for t, row in zip(rec.imu_t_ns, cols, strict=True):
         values = ",".join(f"{v:.{decimals}f}" for v in row)
-        line = f"{(t - t0) // 1000},{values}\n" if timestamps else f"{values}\n"
+        line = f"{(t - t0 + loop_t_ns) // 1000},{values}\n" if timestamps else f"{values}\n"
         units.append(Unit(int(t - t0), line.encode("ascii"), "imu", 1))
     return units

@@ -29,6 +29,8 @@ class ImuBatch:
         accel_mps2: (n, 3) float32, gravity included.
         gyro_rads: (n, 3) float32; zeros where the sensor has no gyroscope (see ``has_gyro``).
         host_t_ns: host monotonic time (ns) when the bytes carrying the last sample arrived.
+        imu6: (n, 6) float32 whose columns ``accel_mps2`` and ``gyro_rads`` are views of, where the decoder made
+            them in one piece (``imu`` then returns it without a copy); None otherwise.
     """
 
     t_ns: np.ndarray
@@ -36,10 +38,13 @@ class ImuBatch:
     gyro_rads: np.ndarray
     host_t_ns: int = 0
     has_gyro: bool = True
+    imu6: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def imu(self) -> np.ndarray:
         """(n, 6) float32 in Recording channel order."""
+        if self.imu6 is not None:
+            return self.imu6
         return np.concatenate([self.accel_mps2, self.gyro_rads], axis=1).astype(np.float32)
 
 

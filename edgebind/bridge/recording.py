@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from edgebind.atomicfile import atomic_write
 from edgebind.errors import SensorError
 from edgebind.npzfile import read_npz
 
@@ -90,7 +91,8 @@ class Recording:
         return out.astype(str)
 
     def save(self, path: str | Path) -> Path:
-        """Write the recording as an uncompressed ``.npz`` (no pickled objects). Returns the path written."""
+        """Write the recording as a compressed ``.npz`` (no pickled objects), atomically: ``path`` holds the old
+        file or the whole new one, never part of it. Returns the path written."""
         path = Path(path)
         arrays: dict[str, np.ndarray] = {"imu": self.imu, "imu_t_ns": self.imu_t_ns}
         if self.thermal is not None and self.thermal_t_ns is not None:
@@ -100,8 +102,7 @@ class Recording:
             arrays["labels"] = self.labels
             arrays["label_t_ns"] = self.label_t_ns
         arrays["meta"] = np.array(json.dumps(self.meta, sort_keys=True))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("wb") as f:
+        with atomic_write(path) as f:  # never half a file at ``path``: temp file, fsync, rename
             np.savez_compressed(f, **arrays)  # type: ignore[arg-type]
         return path
 

@@ -32,7 +32,7 @@ from edgebind.errors import ConfigError, SensorError
 log = logging.getLogger(__name__)
 
 SIM_COUNTERS = ("frames_sent", "imu_samples_sent", "thermal_frames_sent", "bytes_sent", "commands",
-                "host_opens", "host_closes", "reconnects", "samples_skipped_offline", "units_skipped_offline")
+                "host_opens", "host_closes", "reconnects", "samples_skipped_offline", "units_skipped_offline", "loops")
 
 
 
@@ -58,7 +58,9 @@ class SimulatedDevice:
             itself has no baud limit. Defaults to 921600.
         link: a symlink kept pointing at the current pty (it changes on a simulated disconnect).
             Defaults to a symlink in a private temporary folder.
-        repeat: start over at the end of the recording (device time keeps increasing). Defaults to False.
+        repeat: start over at the end of the recording. The device clock and the sequence numbers keep running
+            across loops (each pass is re-encoded with the time and counts already sent), so a host sees one
+            continuous stream: nothing goes backwards, nothing is dropped. Defaults to False.
         imu_batch: samples per IMU frame (binary). Defaults to about 100 frames/s.
     """
 
@@ -76,6 +78,7 @@ class SimulatedDevice:
         self.spec = faults if isinstance(faults, FaultSpec) else FaultSpec.parse(faults)
         self.injector = FaultInjector(self.spec, text=fmt == "csv")
         self.scale: ImuScale | None = None
+        self.imu_batch = imu_batch
         if fmt == "binary":
             self.units, self.scale = binary_units(recording, imu_batch)
         else:
@@ -214,6 +217,9 @@ class SimulatedDevice:
                     self.stats["units_skipped_offline"] += 1
                     self.stats["samples_skipped_offline"] += self.units[idx].samples
                     idx += 1
+                    if idx == len(self.units) and self.repeat:  # a looping device's clock ran on meanwhile
+                        offset_ns = self._skip_passes(offset_ns, now_dev)
+                        idx = 0
                 was_streaming = True
             while idx < len(self.units) and self._unit_t(idx, offset_ns) <= now_dev and len(out) < (1 << 16):
                 unit = self.units[idx]
@@ -228,12 +234,43 @@ class SimulatedDevice:
                     self._queue(unit, out)
             if idx >= len(self.units) and not out:
                 if self.repeat:
-                    offset_ns += self.units[-1].t_ns + int(1e9 / max(self.recording.imu_rate_hz, 1.0))
+                    offset_ns += self._pass_ns()
+                    self._encode_pass(offset_ns)
                     idx = 0
                 else:
                     self.finished.set()
             if connected:
                 self._write(out)
+
+    def _pass_ns(self) -> int:
+        """Device time one pass of a looping replay takes: its last unit, then one sample period."""
+        return self.units[-1].t_ns + int(1e9 / max(self.recording.imu_rate_hz, 1.0))
+
+    def _skip_passes(self, offset_ns: int, now_dev: float) -> int:
+        """After a pause, a looping replay's passes that fell wholly due meanwhile, skipped at once (counted as sent
+        offline, their sequence numbers passed over); returns the offset of the pass ``now_dev`` falls in."""
+        period = self._pass_ns()
+        whole = max(int((now_dev - offset_ns) // period) - 1, 0)  # passes after this one that are wholly past
+        per_pass = self._next_seqs[-1][0] - self._next_seqs[0][0], self._next_seqs[-1][1] - self._next_seqs[0][1]
+        if whole:
+            self.stats["samples_skipped_offline"] += whole * sum(u.samples for u in self.units)
+            self.stats["units_skipped_offline"] += whole * len(self.units)
+            last = self._next_seqs[-1]
+            self._next_seqs[-1] = (last[0] + whole * per_pass[0], last[1] + whole * per_pass[1])
+            self.stats["loops"] += whole
+        offset_ns += (whole + 1) * period
+        self._encode_pass(offset_ns)
+        return offset_ns
+
+    def _encode_pass(self, offset_ns: int) -> None:
+        """The next pass of a looping replay: same due times, device time and sequence numbers continued."""
+        self.stats["loops"] += 1
+        start = self._next_seqs[-1]
+        if self.fmt == "binary":
+            self.units, _ = binary_units(self.recording, self.imu_batch, offset_ns, start)
+        else:
+            self.units = csv_units(self.recording, loop_t_ns=offset_ns)
+        self._next_seqs = next_seqs(self.units, start)
 
     def _unit_t(self, idx: int, offset_ns: int) -> int:
         return (self.units[min(idx, len(self.units) - 1)].t_ns + offset_ns) if self.units else 0

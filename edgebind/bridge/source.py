@@ -18,9 +18,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from edgebind.bridge import protocol as p
-from edgebind.bridge.clock import ClockEstimator
+from edgebind.bridge.clock import ClockEstimator, pair_event
 from edgebind.bridge.detect import FORMATS, AutoDecoder, make_decoder
-from edgebind.bridge.events import Event, Gap, ImuBatch, LogMessage, ThermalFrame
+from edgebind.bridge.events import Event, Gap, LogMessage
 from edgebind.bridge.text import TEXT_FORMATS
 from edgebind.bridge.transport import RECONNECTED, SerialTransport
 from edgebind.bridge.units import UnitOptions, raw_count_scale
@@ -42,13 +42,16 @@ class SensorSource:
         units: unit flags and sensor profile for text lines. Defaults to auto units.
         queue_bytes: bytes the reader thread may hold before dropping the oldest. Defaults to 1 MiB.
         reconnect: reopen the port with backoff when the device disappears. Defaults to True.
+        read_every_s: let bytes gather this long between reads (fewer wake-ups, up to this much more latency).
+            Defaults to 0 (read as bytes arrive).
 
     On enter (and after each reconnect) a binary or auto source sends ``start`` (and ``set_rate`` when
     ``rate_hz`` is given): the reference firmware and the simulator stream only after ``start``.
     """
 
     def __init__(self, url: str, *, baud: int = 921600, fmt: str = "auto", rate_hz: float | None = None,
-                 queue_bytes: int = 1 << 20, reconnect: bool = True, units: UnitOptions | None = None) -> None:
+                 queue_bytes: int = 1 << 20, reconnect: bool = True, units: UnitOptions | None = None,
+                 read_every_s: float = 0.0) -> None:
         if fmt not in FORMATS:
             raise ConfigError(f"unknown stream format '{fmt}'.{suggest(fmt, FORMATS)} Use {', '.join(FORMATS)}.")
         if baud <= 0 or queue_bytes <= 0:
@@ -59,7 +62,8 @@ class SensorSource:
             raw_count_scale(self.units, fmt)  # an unknown sensor or range fails here, before the port opens
         self.decoder = make_decoder(fmt, rate_hz, self.units)
         self.clock = ClockEstimator()
-        self.transport = SerialTransport(url, baud=baud, queue_bytes=queue_bytes, reconnect=reconnect)
+        self.transport = SerialTransport(url, baud=baud, queue_bytes=queue_bytes, reconnect=reconnect,
+                                         read_every_s=read_every_s)
         self._closed = threading.Event()
         self._cmd_seq = 0
         self._gap_disconnects = 0
@@ -186,14 +190,8 @@ class SensorSource:
                 log.warning("could not restart the device after reconnect: %s", exc)
 
     def _pair_clock(self, event: Event) -> None:
-        if isinstance(event, Gap) and event.reason == "device reboot":
-            # a new device clock segment: the old offset/drift pairs no longer describe it
+        if pair_event(self.clock, event):  # a device reboot: a new clock segment, the old pairs no longer apply
             self.reboots += 1
-            self.clock.reset()
-        elif isinstance(event, ImuBatch) and len(event.t_ns):
-            self.clock.add(int(event.t_ns[-1]), event.host_t_ns)
-        elif isinstance(event, ThermalFrame):
-            self.clock.add(event.t_ns, event.host_t_ns)
 
     @property
     def idle_s(self) -> float:

@@ -42,6 +42,7 @@ from edgebind.bridge.units import (
     UnitOptions,
     choose_accel_unit,
     choose_gyro_unit,
+    header_units,
     raw_count_scale,
 )
 from edgebind.errors import SensorError
@@ -264,6 +265,8 @@ class TextDecoder:
             tokens = [t for t in re.split(r"[,\t ]+", text) if t]
             m = _HEADER_UNIT.search(tokens[0].lower()) if tokens else None
             self._header_unit = m.group(1).replace("µ", "u") if m else self._header_unit
+            for key, unit in header_units(tokens if "," not in text else [t for t in text.split(",") if t]).items():
+                self._named_units.setdefault(key, unit)  # 'ax_g,...,gx_dps' or 'ax (g),...': the header names units
         else:
             self.stats["other_lines"] += 1
         self.stats["bytes_discarded"] += len(raw) + 1

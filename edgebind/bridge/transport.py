@@ -15,7 +15,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-from edgebind.errors import SensorError
+from edgebind.errors import ConfigError, SensorError
 
 try:  # flush() on a pseudo-terminal whose other side has gone raises termios.error, which is not an OSError
     from termios import error as _termios_error
@@ -39,7 +39,7 @@ def describe_open_error(url: str, exc: BaseException) -> str:
     text = str(exc)
     if code == errno.EACCES or "Permission denied" in text:
         return (f"cannot open {url}: permission denied. Add your user to the 'dialout' group "
-                "(sudo usermod -aG dialout $USER; log in again), or use loop:// to test without hardware.")
+                "(sudo usermod -aG dialout $USER; log in again), or try 'edgebind demo' (a simulated device) first.")
     if code in (errno.EBUSY, errno.EAGAIN, errno.EWOULDBLOCK) or "exclusively lock" in text:
         return (f"cannot open {url}: the port is busy (another program holds it: a serial monitor, ModemManager, "
                 f"another edgebind). Close it; 'fuser {url}' shows who has it.")
@@ -56,8 +56,9 @@ def _available_ports_hint() -> str:
     except Exception:  # listing is best-effort; the open error is what matters
         ports = []
     if ports:
-        return f"Ports present: {', '.join(ports)}; or use loop:// to test without hardware."
-    return "No serial ports are present; plug the device in, or use loop:// (or 'edgebind simulate') to test."
+        return f"Ports present: {', '.join(ports)}; or try 'edgebind demo' (a simulated device) without hardware."
+    return ("No serial ports are present; plug the device in, or try 'edgebind demo' (a simulated device) or "
+            "'edgebind simulate REC.npz --link /tmp/imu' without hardware.")
 
 
 def ftdi_latency_hint(port: str, sysfs: Path = Path("/sys/bus/usb-serial/devices")) -> str | None:
@@ -99,10 +100,16 @@ class SerialTransport:
         baud: line rate; ignored by USB-CDC devices. Defaults to 921600.
         queue_bytes: most bytes held; when full the oldest chunks are dropped and counted. Defaults to 1 MiB.
         reconnect: reopen the port with backoff when the device disappears. Defaults to True.
+        read_every_s: after each read, let bytes gather this long before the next one: fewer, larger reads (and
+            wake-ups of both threads) for up to this much more latency. Defaults to 0 (read as bytes arrive).
     """
 
-    def __init__(self, url: str, baud: int = 921600, queue_bytes: int = 1 << 20, reconnect: bool = True) -> None:
+    def __init__(self, url: str, baud: int = 921600, queue_bytes: int = 1 << 20, reconnect: bool = True,
+                 read_every_s: float = 0.0) -> None:
+        if read_every_s < 0:
+            raise ConfigError(f"--read-every must be >= 0 seconds, got {read_every_s}; e.g. 0.02.")
         self.url, self.baud, self.queue_bytes, self.reconnect = url, baud, queue_bytes, reconnect
+        self.read_every_s = read_every_s
         self.stats: dict[str, int] = dict.fromkeys(TRANSPORT_COUNTERS, 0)
         self._chunks: deque[tuple[int, bytes]] = deque()
         self._held = 0
@@ -223,6 +230,8 @@ class SerialTransport:
                 self.stats["bytes_read"] += len(data)
                 self.stats["chunks_read"] += 1
                 self._put(bytes(data))
+                if self.read_every_s:
+                    self._stop.wait(self.read_every_s)
 
     def _reopen(self, exc: BaseException) -> bool:
         """Close the dead port and reopen it with exponential backoff (50 ms .. 2 s) until stopped."""

@@ -35,6 +35,29 @@ def unit_from_text(text: str) -> str | None:
     return _SPELLINGS.get(text.strip().strip("()[]").lower())
 
 
+def column_unit(name: str) -> str | None:
+    """The unit a CSV column name carries: ``ax_g``, ``gyro_x (dps)``, ``gx[deg/s]`` -> g, dps, dps; else None."""
+    c = name.strip()
+    for open_, close in ("()", "[]"):
+        if open_ in c and close in c:
+            return unit_from_text(c[c.find(open_) + 1:c.rfind(close)])
+    return unit_from_text(c.rsplit("_", 1)[-1]) if "_" in c else None
+
+
+def header_units(names: list[str]) -> dict[str, str]:
+    """``{"accel": unit, "gyro": unit}`` from a CSV header's last six column names, where all three of a sensor's
+    columns name the same unit (accelerometer x,y,z then gyroscope x,y,z)."""
+    out: dict[str, str] = {}
+    if len(names) < 6:
+        return out
+    for key, cols in (("accel", names[-6:-3]), ("gyro", names[-3:])):
+        found = {column_unit(c) for c in cols}
+        unit = found.pop() if len(found) == 1 else None
+        if unit is not None and (unit in ACCEL_UNITS) == (key == "accel"):
+            out[key] = unit
+    return out
+
+
 @dataclass(frozen=True)
 class UnitOptions:
     """What the user said about units and the sensor (CLI flags ``--accel-unit``, ``--gyro-unit``, ``--sensor``).

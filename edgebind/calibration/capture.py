@@ -52,10 +52,11 @@ class CalibrationSet:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def save(self, path: str | Path) -> Path:
-        """Write ``calib.npz`` (no pickles). Returns the path."""
+        """Write ``calib.npz`` (no pickles), atomically. Returns the path."""
+        from edgebind.atomicfile import atomic_write
+
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("wb") as f:
+        with atomic_write(path) as f:  # never half a file at ``path``
             np.savez(f, imu=self.imu, imu_t_ns=self.imu_t_ns, thermal=self.thermal, thermal_t_ns=self.thermal_t_ns,
                      meta=np.array(json.dumps({"format": CALIB_FORMAT, **self.meta}, sort_keys=True)))
         return path
@@ -190,7 +191,8 @@ def collect(events: Iterable[Event], pipeline: CapturePipeline,
 def capture(url: str, windows: int, profile: CalibrationProfile | dict[str, Any] | str | None = None, *,
             baud: int = 921600, fmt: str = "auto", rate_hz: float | None = None, hop_s: float | None = None,
             max_duration_s: float | None = None,
-            on_progress: Callable[[int, int], None] | None = None, units: Any = None) -> CalibrationSet:
+            on_progress: Callable[[int, int], None] | None = None, units: Any = None,
+            stop: threading.Event | None = None) -> CalibrationSet:
     """Collect an INT8 calibration set from a live sensor link.
 
     Args:
@@ -202,9 +204,12 @@ def capture(url: str, windows: int, profile: CalibrationProfile | dict[str, Any]
         max_duration_s: give up after this long. Defaults to windows x hop + 30 s.
         on_progress: called with (imu windows, thermal frames) whenever a count changes.
         units: unit flags and sensor profile for text lines (``edgebind.bridge.units.UnitOptions``).
+        stop: an event that ends the capture early (SIGINT/SIGTERM/SIGHUP through ``edgebind.lifecycle``); the
+            inputs collected so far are returned (``meta["stopped_early"]``). Defaults to None.
 
     Raises:
-        SensorError: the stream ended or timed out before enough inputs arrived (the message gives the counts).
+        SensorError: the stream ended or timed out before enough inputs arrived (the message gives the counts), or
+            a stop came before any input.
         ConfigError: the profile was made for another sensor than the device reports.
     """
     from edgebind.bridge.source import SensorSource
@@ -213,21 +218,32 @@ def capture(url: str, windows: int, profile: CalibrationProfile | dict[str, Any]
     hop = hop_s or pipeline.imu_contract.window_s
     limit = max_duration_s if max_duration_s is not None else windows * hop + pipeline.imu_contract.window_s + 30.0
     t0 = time.monotonic()
+    asked = stop if stop is not None else threading.Event()
     with SensorSource(url, baud=baud, fmt=fmt, rate_hz=rate_hz, units=units) as src:
-        timer = threading.Timer(limit, src.close)  # events() waits while the port is open; closing ends it
-        timer.daemon = True
-        timer.start()
+        finished = threading.Event()
+
+        def close_when_asked() -> None:  # events() waits while the port is open; closing ends it
+            deadline = time.monotonic() + limit
+            while not finished.wait(0.05):
+                if asked.is_set() or time.monotonic() >= deadline:
+                    src.close()
+                    return
+
+        guard = threading.Thread(target=close_when_asked, name="edgebind-capture-stop", daemon=True)
+        guard.start()
         try:
             collect(src.events(timeout_s=0.5), pipeline, on_progress)
         finally:
-            timer.cancel()
+            finished.set()
+            guard.join()
         stats = src.stats
-    if not pipeline.done:
+    stopped = asked.is_set() and not pipeline.done
+    if not pipeline.done and not stopped:
         raise SensorError(
             f"{url}: collected {len(pipeline.imu)} IMU windows and {len(pipeline.thermal)} thermal frames of "
             f"{windows} in {time.monotonic() - t0:.0f} s (limit {limit:.0f} s, {pipeline.gaps} gaps). Check that the "
             "device streams (edgebind stream PORT), ask for fewer --windows, or allow more time with --max-seconds.")
     meta = {"source": url, "path": "SensorSource -> apply_imu_profile -> ImuWindower -> check_imu_input",
-            "created_unix_s": time.time(), "link_stats": stats}
+            "created_unix_s": time.time(), "link_stats": stats, "stopped_early": stopped}
     log.info("captured %d IMU windows and %d thermal frames from %s", len(pipeline.imu), len(pipeline.thermal), url)
     return pipeline.result(meta)

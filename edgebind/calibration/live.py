@@ -105,8 +105,9 @@ def guided_imu_session(url: str, *, positions: tuple[tuple[str, str], ...] = SIX
                        ask: Callable[[int, str, str], None], on_progress: Callable[[float], None] | None = None,
                        on_retry: Callable[[str, str], None] | None = None, sensor: str | None = None,
                        hold_s: float = 3.0, settle_s: float = 0.5, retries: int = 2, baud: int = 921600,
-                       fmt: str = "auto", rate_hz: float | None = None,
-                       fit_kwargs: dict[str, Any] | None = None) -> tuple[ImuCalibrationResult, Any]:
+                       fmt: str = "auto", rate_hz: float | None = None, units: Any = None,
+                       fit_kwargs: dict[str, Any] | None = None,
+                       stop: threading.Event | None = None) -> tuple[ImuCalibrationResult, Any]:
     """Walk a person through the positions on a live link and fit the IMU profile.
 
     Args:
@@ -118,8 +119,10 @@ def guided_imu_session(url: str, *, positions: tuple[tuple[str, str], ...] = SIX
         sensor: IMU spec name; defaults to the name the device reports (binary INFO), if known.
         hold_s: seconds recorded per position. Defaults to 3.0. settle_s: seconds ignored after ``ask`` returns.
         retries: repeats allowed per position when the sensor moved. Defaults to 2.
-        baud, fmt, rate_hz: passed to ``SensorSource``.
+        baud, fmt, rate_hz, units: passed to ``SensorSource`` (units: ``UnitOptions`` of text lines).
         fit_kwargs: extra arguments for :func:`calibrate_imu` (accel_range, axis_map, model, ...).
+        stop: an event that ends the session (SIGINT/SIGTERM/SIGHUP through ``edgebind.lifecycle``): the port is
+            closed and :class:`edgebind.lifecycle.StopRequested` raised; no profile is fitted. Defaults to None.
 
     Returns:
         (the fit result, the session as a ``Recording`` with "pose:NAME" labels).
@@ -129,14 +132,19 @@ def guided_imu_session(url: str, *, positions: tuple[tuple[str, str], ...] = SIX
     """
     from edgebind.bridge.recording import Recording
     from edgebind.bridge.source import SensorSource
+    from edgebind.lifecycle import StopRequested, closing_on
 
     captures: list[PoseCapture] = []
-    with SensorSource(url, baud=baud, fmt=fmt, rate_hz=rate_hz) as src:
+    with SensorSource(url, baud=baud, fmt=fmt, rate_hz=rate_hz, units=units) as src, closing_on(stop, src.close):
         stream = _Stream(src)
         for k, (name, instruction) in enumerate(positions):
             for attempt in range(retries + 1):
                 ask(k, name, instruction)
-                cap = record_pose(stream, name, hold_s, settle_s, rate_hz, on_progress)
+                try:
+                    cap = record_pose(stream, name, hold_s, settle_s, rate_hz, on_progress)
+                finally:
+                    if stop is not None and stop.is_set():
+                        raise StopRequested(f"stopped at position {k + 1} of {len(positions)} ({name})")
                 rate = (len(cap.t_ns) - 1) / ((cap.t_ns[-1] - cap.t_ns[0]) / 1e9)
                 seg = StationarySegment(0, len(cap.imu), cap.imu[:, :3].mean(0), cap.imu[:, :3].std(0),
                                         cap.imu[:, 3:].mean(0), cap.imu[:, 3:].std(0), f"pose:{name}")

@@ -39,15 +39,20 @@ def bench(bundles: tuple[str, ...], backends: tuple[str, ...], modalities: tuple
       edgebind bench out/huge-fp32 out/imu-small-int8 --modality imu --threads 1 --runs 40
     """
     from edgebind import bench as bench_mod
+    from edgebind.cli.progress import progress
     from edgebind.deps import require_extra
     from edgebind.paths import find_bundle
 
     if plot:  # before the run, so a missing matplotlib costs no measurement
         require_extra("matplotlib", "plot", "bench --plot")
-    dirs = [find_bundle(b) for b in bundles] if bundles else [find_bundle(None)]
-    results = bench_mod.bench_bundles(dirs, backends=backends or None, batch=batch, threads=threads, runs=runs,
-                                      warmup=warmup, modalities=modalities or None, mode=mode, block=block,
-                                      spin=spin, hop_s=hop_s)
+    dirs = [find_bundle(b, "BUNDLES") for b in bundles] if bundles else [find_bundle(None, "BUNDLES")]
+    with progress("benchmarking", total=1, quiet=as_json) as bar:
+        results = bench_mod.bench_bundles(
+            dirs, backends=backends or None, batch=batch, threads=threads, runs=runs, warmup=warmup,
+            modalities=modalities or None, mode=mode, block=block, spin=spin, hop_s=hop_s,
+            on_progress=lambda what, done, total: bar.update(done, total, what))
+    for warning in bench_mod.noise_warnings(results):
+        click.echo(f"Warning: {warning}", err=True)
     if plot:
         bench_mod.plot(results, plot)
     if as_json:

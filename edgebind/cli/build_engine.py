@@ -20,10 +20,13 @@ def build_engine(bundle: str | None, dla_core: int | None, dla_batch: int | None
     Example (on the Jetson, after copying the bundle over):
       edgebind build-engine out/imu-thermal-jetson-fp16
     """
+    from edgebind.cli.progress import progress
     from edgebind.export.engine import build_bundle_engines
     from edgebind.paths import find_bundle
 
-    b = build_bundle_engines(find_bundle(bundle), dla_core=dla_core, use_trtexec=use_trtexec, dla_batch=dla_batch)
+    with progress("building TensorRT engines") as bar:
+        b = build_bundle_engines(find_bundle(bundle, "BUNDLE"), dla_core=dla_core, use_trtexec=use_trtexec,
+                                 dla_batch=dla_batch, on_stage=bar.stage)
     for m, e in b.encoders.items():
         rec = e.engine or {}
         cos = min(s["min_cosine"] for s in rec["parity"]["splits"].values())

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from edgebind.cli._bag import bag_input_options, bag_options
-from edgebind.cli.link_options import format_option, make_units, unit_options
+from edgebind.cli.link_options import LINK_FORMATS, deprecated_alias, format_option, make_units, unit_options
 
 PORT_HELP = "serial device, simulator pty or pyserial URL (loop://, socket://host:port)"
 
@@ -89,12 +89,19 @@ def calibrate() -> None:
 @click.option("--save-session", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Live: also save the raw session as a Recording .npz, to refit later.")
 @click.option("--baud", default=921600, show_default=True, help="Live: line rate.")
-@click.option("--fmt", type=click.Choice(["auto", "binary", "csv"]), default="auto", show_default=True)
+@format_option()
+@click.option("--rate", "rate_hz", type=float, default=None, help="Live: IMU rate in Hz for text lines without "
+              "timestamps [measured from arrival times].")
+@unit_options(sensor=False)
+@deprecated_alias("--fmt", "--format", "fmt", type=click.Choice(LINK_FORMATS))
 @bag_input_options("imu_topic")
 def imu_cmd(source: str, output: Path, sensor: str | None, accel_range: str | None, gyro_range: str | None,
             axis_map: str, accel_model: str, tilted: bool, hold_s: float, settle_s: float, save_session: Path | None,
-            baud: int, fmt: str, **bag: Any) -> None:
-    """Fit an IMU profile from a live port (guided) or a recorded session (REC.npz or a ROS 2 bag .mcap).
+            baud: int, fmt: str, rate_hz: float | None, accel_unit: str, gyro_unit: str, **bag: Any) -> None:
+    """Fit an IMU profile from a live port (guided) or a recorded session (REC.npz, or a ROS 2 bag: a rosbag2
+    directory, .db3 or .mcap).
+
+    Live, Ctrl-C, SIGTERM or SIGHUP end the session with exit status 0 and leave OUTPUT untouched (no fit).
 
     \b
     Example:
@@ -107,28 +114,43 @@ def imu_cmd(source: str, output: Path, sensor: str | None, accel_range: str | No
     console = _console()
     fit_kwargs: dict[str, Any] = {"accel_range": accel_range, "gyro_range": gyro_range, "axis_map": axis_map,
                                   "model": accel_model}
-    if _is_file_source(source, (".npz", ".mcap")):
+    from edgebind.ros import is_bag
+
+    recorded = is_bag(source) or _is_file_source(source, (".npz",))  # a Recording or a ROS 2 bag (dir, .db3, .mcap)
+    if recorded:
         from edgebind.ros import load_recording
 
         rec = load_recording(source, bag_options(bag), ("imu",))
         result = calibrate_imu_recording(rec, sensor=sensor, **fit_kwargs)
     else:
-        result = _guided_imu(console, source, sensor, tilted, (hold_s, settle_s), baud, fmt, fit_kwargs, save_session)
+        from edgebind.lifecycle import StopRequested, StopSignals
+
+        units = make_units(accel_unit=accel_unit, gyro_unit=gyro_unit, sensor=sensor, accel_range=accel_range,
+                           gyro_range=gyro_range)
+        with StopSignals() as stop:
+            try:
+                result = _guided_imu(console, source, sensor, tilted, (hold_s, settle_s), (baud, fmt, rate_hz, units),
+                                     fit_kwargs, save_session, stop)
+            except StopRequested as exc:
+                console.print(f"Stopped by {stop.name} ({exc}); no profile fitted, {output} untouched.")
+                return
     profile, merged = merge_profile(output, result.profile, "imu")
     profile.save(output)
     _print_imu_report(console, result, output, merged)
-    port = "PORT" if _is_file_source(source, (".npz", ".mcap")) else source
+    port = "PORT" if recorded else source
     console.print(f"Next: edgebind calibrate capture {port} "
                   f"--profile {output} --windows 64 -o calib.npz")
 
 
-def _guided_imu(console: Any, port: str, sensor: str | None, tilted: bool, timing: tuple[float, float], baud: int,
-                fmt: str, fit_kwargs: dict[str, Any], save_session: Path | None) -> Any:
+def _guided_imu(console: Any, port: str, sensor: str | None, tilted: bool, timing: tuple[float, float],
+                link: tuple[int, str, float | None, Any], fit_kwargs: dict[str, Any], save_session: Path | None,
+                stop: Any) -> Any:
     from rich.progress import Progress
 
     from edgebind.calibration.live import SIX_POSITIONS, TILTED_POSITIONS, guided_imu_session
 
     hold_s, settle_s = timing
+    baud, fmt, rate_hz, units = link
     positions = SIX_POSITIONS + (TILTED_POSITIONS if tilted else ())
     console.print(f"Calibrating the IMU on {port}: {len(positions)} positions, {hold_s:g} s each. Rest the sensor "
                   "on a firm surface and keep your hands off while it records.")
@@ -137,8 +159,9 @@ def _guided_imu(console: Any, port: str, sensor: str | None, tilted: bool, timin
 
         def ask(k: int, name: str, instruction: str) -> None:
             progress.stop()
-            click.prompt(f"[{k + 1}/{len(positions)}] Place the sensor {instruction}, then press Enter",
-                         default="", show_default=False, prompt_suffix=" ")
+            with stop.interruptible():  # a stop signal ends the wait for Enter
+                click.prompt(f"[{k + 1}/{len(positions)}] Place the sensor {instruction}, then press Enter",
+                             default="", show_default=False, prompt_suffix=" ")
             progress.start()
             progress.update(task, description=f"recording {name}", completed=0.0)
 
@@ -148,7 +171,8 @@ def _guided_imu(console: Any, port: str, sensor: str | None, tilted: bool, timin
 
         result, rec = guided_imu_session(
             port, positions=positions, ask=ask, on_progress=lambda f: progress.update(task, completed=f),
-            on_retry=retry, sensor=sensor, hold_s=hold_s, settle_s=settle_s, baud=baud, fmt=fmt, fit_kwargs=fit_kwargs)
+            on_retry=retry, sensor=sensor, hold_s=hold_s, settle_s=settle_s, baud=baud, fmt=fmt, rate_hz=rate_hz,
+            units=units, fit_kwargs=fit_kwargs, stop=stop.event)
     if save_session is not None:
         rec.save(save_session)
         console.print(f"Saved the session to {save_session}")
@@ -169,7 +193,8 @@ def _guided_imu(console: Any, port: str, sensor: str | None, tilted: bool, timin
 @click.option("--high-pct", default=99.0, show_default=True, help="High percentile of the mapping.")
 @click.option("--frames", default=50, show_default=True, help="Live: frames to collect.")
 @click.option("--baud", default=921600, show_default=True, help="Live: line rate.")
-@click.option("--fmt", type=click.Choice(["auto", "binary", "csv"]), default="auto", show_default=True)
+@format_option()
+@deprecated_alias("--fmt", "--format", "fmt", type=click.Choice(LINK_FORMATS))
 def thermal_cmd(source: str, output: Path, sensor: str | None, raw_units: str | None, mapping: str, low_pct: float,
                 high_pct: float, frames: int, baud: int, fmt: str) -> None:
     """Fit a thermal profile (units, bad pixels, intensity mapping) from a .cptv clip, a REC.npz or a live port.
@@ -232,31 +257,43 @@ def thermal_cmd(source: str, output: Path, sensor: str | None, raw_units: str | 
 @click.option("--windows", default=64, show_default=True, help="IMU windows (and thermal frames) to collect.")
 @click.option("--profile", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Calibration profile to apply, as 'edgebind stream' does.")
-@click.option("--hop-s", type=float, default=None, help="Seconds between windows. Default: 5 (no overlap).")
+@click.option("--hop", "hop_s", type=float, default=None, help="Seconds between windows. Default: 5 (no overlap).")
 @click.option("--max-seconds", type=float, default=None, help="Give up after this long. Default: windows x hop + 35.")
 @click.option("--baud", default=921600, show_default=True, help="Line rate.")
-@format_option("--fmt")
-@click.option("--rate-hz", type=float, default=None, help="IMU rate for text lines without timestamps.")
+@format_option()
+@click.option("--rate", "rate_hz", type=float, default=None, help="IMU rate in Hz for text lines without "
+              "timestamps [measured from arrival times].")
 @unit_options()
+@deprecated_alias("--fmt", "--format", "fmt", type=click.Choice(LINK_FORMATS))
+@deprecated_alias("--rate-hz", "--rate", "rate_hz", type=float)
+@deprecated_alias("--hop-s", "--hop", "hop_s", type=float)
 def capture_cmd(port: str, output: Path, windows: int, profile: Path | None, hop_s: float | None,
                 max_seconds: float | None, baud: int, fmt: str, rate_hz: float | None, **units: Any) -> None:
     """Collect representative model inputs through the streaming path, for 'export --int8'.
+
+    Ctrl-C, SIGTERM or SIGHUP end the capture early: the inputs collected so far are written, exit status 0.
 
     \b
     Example:
       edgebind calibrate capture /dev/ttyACM0 --profile robot.json --windows 64 -o calib.npz
     """
-    from rich.progress import Progress
-
     from edgebind.calibration.capture import capture
+    from edgebind.cli.progress import progress
+    from edgebind.lifecycle import StopSignals
 
     console = _console()
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task(f"capturing from {port}", total=windows)
+    with StopSignals() as stop, progress(f"capturing windows from {port}", total=windows) as bar:
         result = capture(port, windows, str(profile) if profile else None, baud=baud, fmt=fmt, rate_hz=rate_hz,
                          hop_s=hop_s, max_duration_s=max_seconds, units=make_units(**units),
-                         on_progress=lambda n_imu, n_th: progress.update(task, completed=max(n_imu, n_th)))
-    result.save(output)
+                         on_progress=lambda n_imu, n_th: bar.update(max(n_imu, n_th)), stop=stop.event)
+        if len(result.imu) or len(result.thermal):
+            result.save(output)
+    if result.meta.get("stopped_early"):
+        console.print(f"Stopped by {stop.name} after {len(result.imu)} IMU windows and {len(result.thermal)} thermal "
+                      f"frames of {windows}" + ("; wrote what was collected." if len(result.imu) or
+                                                len(result.thermal) else f"; nothing to write, {output} untouched."))
+        if not (len(result.imu) or len(result.thermal)):
+            return
     console.print(f"Wrote {output}: imu {tuple(result.imu.shape)}, thermal {tuple(result.thermal.shape)}"
                   f"{', profile ' + str(profile) if profile else ', no profile'}.")
-    console.print(f"Next: edgebind export --int8 --calib {output}")
+    console.print(f"Next: edgebind export --int8 --calibration {output}")

@@ -11,7 +11,7 @@ from edgebind.cli.link_options import format_option, make_units, unit_options
 
 
 @click.command()
-@click.argument("source", type=click.Path(dir_okay=False))
+@click.argument("source", type=click.Path())
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
               help="Recording .npz (or ROS 2 bag .mcap) to write.")
 @click.option("--kind", type=click.Choice(["auto", "basicmotions", "daphnet", "cptv", "serial"]), default="auto",
@@ -28,6 +28,9 @@ def convert(source: str, output: str, kind: str, position: str, fmt: str, rate_h
     """Convert SOURCE (BasicMotions .ts, Daphnet .csv, CPTV clip, serial log, ROS 2 bag .mcap, Recording .npz) to a
     Recording.
 
+    A bag cut off by a kill or a power cut (no summary section) is read up to where it ends. The journal
+    OUT.partial that a killed 'edgebind record -o OUT' leaves is read back too.
+
     Units and caveats (BasicMotions: 10 Hz, gravity removed; Daphnet: milli-g, no gyroscope; CPTV: Lepton
     counts read as centi-kelvin) are written into the recording's meta. A serial log (--kind serial) is decoded
     as 'edgebind record' decodes the port; --format, --rate and the unit flags apply to it only.
@@ -37,6 +40,7 @@ def convert(source: str, output: str, kind: str, position: str, fmt: str, rate_h
       edgebind convert ../shared/data/imu/BasicMotions_TRAIN.ts -o basicmotions.npz
       edgebind convert monitor.log --rate 100 --accel-unit g --gyro-unit dps -o walk.npz
       edgebind convert robot.mcap --imu-topic /imu/data --thermal-unit kelvin_x100 -o robot.npz
+      edgebind convert walk.npz.partial -o walk.npz      # after 'record -o walk.npz' was killed
     """
     from edgebind.errors import ConfigError
     from edgebind.ros import is_bag, load_recording, save_recording
@@ -49,7 +53,7 @@ def convert(source: str, output: str, kind: str, position: str, fmt: str, rate_h
         names = ", ".join(f"--{k.replace('_', '-')}" for k in given) or ("--format" if fmt != "auto" else "--rate")
         raise ConfigError(f"{names}: only for a serial log (--kind serial, .log/.txt); the converters of the "
                           "public recordings know their units. Drop the flag, or pass --kind serial.")
-    if is_bag(source) or source.lower().endswith(".npz"):
+    if is_bag(source) or source.lower().endswith((".npz", ".partial")):
         rec = load_recording(source, options)
     else:
         from edgebind.bridge.convert import convert as convert_file

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from edgebind.cli._bag import bag_input_options, bag_options
+from edgebind.cli.link_options import make_units, unit_options
 
 
 @click.command()
@@ -26,14 +27,17 @@ from edgebind.cli._bag import bag_input_options, bag_options
               help="Calibration profile (edgebind calibrate) applied before the input contract.")
 @click.option("--unit", is_flag=True, help="Unit vectors instead of ImageBind's scaled output.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="Output .npy (N, 1024).")
+@unit_options(sensor=False)
 @bag_input_options("imu_topic", "thermal_topic", "thermal_unit", "thermal_sensor")
 def embed(modality: str, inputs: tuple[str, ...], checkpoint: str | None, bundle: str | None, backend: str | None,
           sets: tuple[str, ...], preset: str | None, text_file: str | None, hop_s: float | None,
-          rate_hz: float | None, calibration: str | None, unit: bool, output: str, **bag: Any) -> None:
+          rate_hz: float | None, calibration: str | None, unit: bool, output: str, accel_unit: str, gyro_unit: str,
+          **bag: Any) -> None:
     """Embed MODALITY inputs with ImageBind's encoder.
 
     \b
     imu:     .npy (6, 2000)/(N, 6, 2000) as is; a Recording .npz, bag .mcap or CSV is resampled into 5 s windows
+             (a CSV's units are detected as 'edgebind convert' detects them; --accel-unit/--gyro-unit decide)
     thermal: .npy (N, 1, 224, 224) as is; images, .cptv clips, bags, °C arrays are mapped and resized
     text:    strings as arguments, or --file labels.txt
 
@@ -50,16 +54,21 @@ def embed(modality: str, inputs: tuple[str, ...], checkpoint: str | None, bundle
         raise ConfigError("pass either --checkpoint or --bundle, not both.")
     overrides = parse_overrides(sets)
     x = load_inputs(modality, inputs, hop_s=hop_s, rate_hz=rate_hz, text_file=text_file, calibration=calibration,
-                    bag=bag_options(bag))
-    if bundle:
-        if sets:
-            raise ConfigError("--set applies to checkpoints; a bundle already fixes its config.")
-        emb = embed_with_bundle(modality, x, bundle, backend=backend, unit=unit)
-        source = bundle
-    else:
-        ckpt = find_checkpoint(checkpoint)
-        emb = embed_with_checkpoint(modality, x, ckpt, overrides, preset=preset, unit=unit)
-        source = str(ckpt)
+                    bag=bag_options(bag), units=make_units(accel_unit=accel_unit, gyro_unit=gyro_unit))
+    from edgebind.cli.progress import progress
+
+    if bundle and sets:
+        raise ConfigError("--set applies to checkpoints; a bundle already fixes its config.")
+    with progress(f"embedding {len(x)} {modality} inputs", total=len(x)) as bar:
+        if bundle:
+            emb = embed_with_bundle(modality, x, bundle, backend=backend, unit=unit,
+                                    on_batch=lambda done, _: bar.update(done))
+            source = bundle
+        else:
+            ckpt = find_checkpoint(checkpoint)
+            emb = embed_with_checkpoint(modality, x, ckpt, overrides, preset=preset, unit=unit,
+                                        on_batch=lambda done, _: bar.update(done))
+            source = str(ckpt)
     out = Path(output)
     out.parent.mkdir(parents=True, exist_ok=True)
     import numpy as np

@@ -8,7 +8,7 @@ import click
 
 
 @click.command("eval")
-@click.argument("data", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("data", nargs=-1, required=True, type=click.Path())
 @click.option("--labels", type=click.Path(dir_okay=False), help="labels.txt (words and '@examples.npz') [the "
               "bundle's labels].")
 @click.option("--bundle", type=click.Path(file_okay=False), help="Exported bundle [$EDGEBIND_BUNDLE, else the last "

@@ -66,11 +66,14 @@ def export(target: str, fp16: bool, int8: bool, checkpoint: str | None, random_i
         if not sep:
             raise ConfigError(f"--tolerance expects NAME=NUMBER, got '{item}' (e.g. --tolerance min_cosine=0.97).")
     precision = "fp16" if fp16 else "int8" if int8 else "fp32"
-    bundle = export_bundle(
-        output, target=target, precision=precision, modalities=modalities, checkpoint=checkpoint,
-        random_init=random_init, preset=preset, overrides=parse_overrides(sets), calibration=calibration or None,
-        calibration_method=calibration_method, labels=labels, fmt=fmt, dla_core=dla_core, dla_batch=dla_batch,
-        tolerance=tol or None, opset=opset, text_encoder=text_encoder)
+    from edgebind.cli.progress import progress
+
+    with progress("exporting") as bar:
+        bundle = export_bundle(
+            output, target=target, precision=precision, modalities=modalities, checkpoint=checkpoint,
+            random_init=random_init, preset=preset, overrides=parse_overrides(sets), calibration=calibration or None,
+            calibration_method=calibration_method, labels=labels, fmt=fmt, dla_core=dla_core, dla_batch=dla_batch,
+            tolerance=tol or None, opset=opset, text_encoder=text_encoder, on_stage=bar.stage)
     click.echo(f"bundle {bundle.path} ({bundle.target}, {bundle.format}, {bundle.precision}"
                f"{', RANDOM WEIGHTS' if bundle.random_init else ''})")
     for m, e in bundle.encoders.items():

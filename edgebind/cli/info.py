@@ -28,6 +28,9 @@ def info(path: str, as_json: bool, no_hash: bool) -> None:
     from rich.table import Table
 
     console = Console()
+    if d.get("checkpoint") is False:  # a Recording, bag, calibration set, text file...
+        console.print(d["summary"], soft_wrap=True)
+        return
     if d["kind"] == "bundle":
         console.print(f"[bold]bundle[/] {d['path']}")
         m = d["manifest"]
@@ -44,13 +47,14 @@ def info(path: str, as_json: bool, no_hash: bool) -> None:
     guessed = False
     for m, i in d["modalities"].items():
         c = i.get("config", {})
-        mark = "?" if i.get("heads_from", "").startswith("guess") else ""
-        guessed = guessed or bool(mark)
+        unknown = i.get("heads_from") == "unknown"
+        guessed = guessed or unknown
         dtypes = ", ".join(f"{k.replace('float', 'fp')}x{v}" for k, v in i["dtypes"].items())
         table.add_row(m, f"{i['parameters'] / 1e6:.2f} M", dtypes, str(c.get("embed_dim", "")),
-                      str(c.get("depth", "")), f"{c.get('num_heads', '')}{mark}", str(c.get("out_dim", "")),
-                      str(i.get("gflops", "")))
+                      str(c.get("depth", "")), "?" if unknown else str(c.get("num_heads", "")),
+                      str(c.get("out_dim", "")), str(i.get("gflops", "")))
     console.print(table)
     if guessed:
-        console.print("? head count not stored in the file: guessed from head_dim 64; override with "
-                      "--set <modality>_num_heads=N")
+        console.print("? head count not stored in the file (the tensors do not hold it): loading it needs the "
+                      "model's value, e.g. 'edgebind embed ... --set imu_num_heads=N' (export and stream take --set "
+                      "too)")

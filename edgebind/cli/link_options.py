@@ -1,7 +1,10 @@
-"""Click options shared by the commands that read a sensor link (record, stream, calibrate): format and units."""
+"""Click options shared by the commands that read a sensor link (record, stream, calibrate, labels teach): one
+vocabulary (``--format``, ``--rate``, ``--hop``, ``--sensor``, ``--accel-unit``, ``--gyro-unit``, ``--baud``), and
+the old spellings kept for one release with a deprecation warning."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +21,30 @@ def format_option(name: str = "--format") -> Callable[[Any], Any]:
     return click.option(name, "fmt", type=click.Choice(LINK_FORMATS), default="auto", show_default=True,
                         help="Stream format: auto-detected, the binary protocol, or a text format (csv, plotter "
                              "label:value, teleplot, sparkfun ICM-20948, i2cdevlib MPU6050_raw counts).")
+
+
+def deprecated_alias(old: str, new: str, dest: str, **option: Any) -> Callable[[Any], Any]:
+    """Keep ``old`` (e.g. ``--fmt``) working for one release as a hidden spelling of ``new`` (``--format``, whose
+    value goes to ``dest``): the value is passed on as ``new``'s, with a warning on stderr naming ``new``.
+
+    Put it under the ``@click.command`` decorator, like an option. ``option``: the old option's click keywords
+    (``type``); ``help`` is not needed since it is hidden.
+    """
+    hidden_dest = f"_deprecated_{dest}_{old.lstrip('-').replace('-', '_')}"
+
+    def decorate(f: Any) -> Any:
+        @functools.wraps(f)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            value = kwargs.pop(hidden_dest, None)
+            if value is not None:
+                click.echo(f"Warning: {old} is deprecated and will be removed in the next release; use {new}.",
+                           err=True)
+                kwargs[dest] = value
+            return f(*args, **kwargs)
+
+        return click.option(old, hidden_dest, hidden=True, default=None, **option)(wrapper)
+
+    return decorate
 
 
 def unit_options(sensor: bool = True) -> Callable[[Any], Any]:

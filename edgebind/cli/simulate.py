@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from typing import Any
 
 import click
@@ -12,14 +11,15 @@ from edgebind.cli._bag import bag_input_options, bag_options
 
 
 @click.command()
-@click.argument("recording", type=click.Path(dir_okay=False))
+@click.argument("recording", type=click.Path())
 @click.option("--link", type=click.Path(dir_okay=False), default=None, help="Symlink kept pointing at the pty.")
 @click.option("--format", "fmt", type=click.Choice(["binary", "csv"]), default="binary", show_default=True)
 @click.option("--speed", type=float, default=1.0, show_default=True, help="Playback speed (1 = real time).")
 @click.option("--faults", default=None, help="Injected faults, e.g. bitflip=0.01,drop_frames=0.01,garbage=0.01,"
               "truncate=0.01 (CSV),wrong_baud=8,disconnect=5,seed=1 (see edgebind.bridge.faults).")
 @click.option("--baud", type=int, default=921600, show_default=True, help="Baud rate the device claims.")
-@click.option("--repeat", is_flag=True, help="Loop the recording until Ctrl-C.")
+@click.option("--repeat", is_flag=True, help="Loop the recording until stopped; the device clock and sequence numbers "
+              "run on across loops, so a host records one continuous stream.")
 @click.option("--exit-when-done", is_flag=True, help="Exit once the recording was sent (default: keep the port).")
 @bag_input_options()
 def simulate(recording: str, link: str | None, fmt: str, speed: float, faults: str | None, baud: int,
@@ -28,6 +28,7 @@ def simulate(recording: str, link: str | None, fmt: str, speed: float, faults: s
 
     The device waits until the host opens the port; in binary format it then waits for the START command
     that 'edgebind record' and SensorSource send. It streams at the recording's rate times --speed.
+    Ctrl-C, SIGTERM or SIGHUP stop it with its 'sent:' counters and exit status 0.
 
     \b
     Example:
@@ -35,22 +36,26 @@ def simulate(recording: str, link: str | None, fmt: str, speed: float, faults: s
       edgebind record /tmp/imu -o copy.npz --idle 1
     """
     from edgebind.bridge.simulator import SimulatedDevice
+    from edgebind.lifecycle import StopSignals
     from edgebind.ros import load_recording
 
     rec = load_recording(recording, bag_options(bag))
     device = SimulatedDevice(rec, fmt=fmt, speed=speed, faults=faults, baud=baud, link=link, repeat=repeat)
-    with device as sim:
+    with StopSignals() as stop, device as sim:
         click.echo(f"simulated device on {sim.port} (link {sim.link}), {fmt}, {len(rec.imu)} IMU samples, "
-                   f"speed {speed:g}x; waiting for the host")
+                   f"speed {speed:g}x; waiting for the host", nl=False)
+        click.echo("" if not repeat else "; looping with its clock and sequence numbers running on")
         click.echo(f"next: edgebind record {sim.link} -o copy.npz --idle 1")
-        try:
-            if exit_when_done:
-                sim.wait_finished(1e9)
-                sim.host_closed.wait(10.0)  # let the host read what is still in the pty before it goes away
-            else:
-                threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
+        if exit_when_done:
+            while not stop.is_set() and not sim.wait_finished(0.1):
+                pass
+            for _ in range(100):  # up to 10 s: let the host read what is still in the pty before it goes away
+                if stop.is_set() or sim.host_closed.wait(0.1):
+                    break
+        else:
+            stop.wait()
+        if stop.is_set():
+            click.echo(f"stopped by {stop.name}")
         click.echo(f"sent: {json.dumps(sim.stats)}")
         if sim.spec.any:
             click.echo(f"faults: {json.dumps(sim.fault_stats)}")

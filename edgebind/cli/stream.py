@@ -23,6 +23,9 @@ from edgebind.cli.link_options import format_option, make_units, unit_options
 @click.option("--rate", "rate_hz", type=float, help="IMU rate in Hz where the stream cannot tell it (text lines "
               "without timestamps) [measured from arrival times].")
 @click.option("--hop", "hop_s", type=float, default=1.0, show_default=True, help="Seconds between IMU windows.")
+@click.option("--read-every", "read_every_s", type=float, default=0.05, show_default=True,
+              help="Seconds the link's bytes gather between reads: fewer wake-ups (CPU) for up to this much more "
+              "latency; 0 reads as bytes arrive.")
 @click.option("--thermal-every", "thermal_every_s", type=float, help="Least seconds between thermal frames sent to "
               "the model [--hop].")
 @click.option("--calibration", type=click.Path(dir_okay=False), help="Calibration profile JSON (edgebind calibrate).")
@@ -47,6 +50,9 @@ from edgebind.cli.link_options import format_option, make_units, unit_options
 @click.option("--mcap-embeddings", is_flag=True, help="With --mcap: also log each window's unit embedding.")
 @click.option("--foxglove", "foxglove_address", is_flag=False, flag_value="127.0.0.1:8765", default=None,
               metavar="[HOST:PORT]", help="Serve the live session to Foxglove over WebSocket [127.0.0.1:8765].")
+@click.option("--stamp", type=click.Choice(["host", "device"]), default="host", show_default=True,
+              help="--mcap/--foxglove sensor stamps: host = ROS time (device time through the link's clock "
+              "estimate), device = the device's own clock.")
 @click.option("--ros2", "ros2", is_flag=True, help="Publish IMU, thermal and labels on live ROS 2 topics over DDS "
               "(ROS_DOMAIN_ID; loopback unless CYCLONEDDS_URI or ROS_AUTOMATIC_DISCOVERY_RANGE=SUBNET; "
               "docs/robotics.md).")
@@ -60,21 +66,24 @@ from edgebind.cli.link_options import format_option, make_units, unit_options
               "to wait for the first message before naming the topics seen on the domain.")
 @unit_options()
 def stream(port: str, bundle: str | None, checkpoint: str | None, sets: tuple[str, ...], labels: str | None,
-           baud: int, fmt: str, rate_hz: float | None, hop_s: float, thermal_every_s: float | None,
+           baud: int, fmt: str, rate_hz: float | None, hop_s: float, read_every_s: float,
+           thermal_every_s: float | None,
            calibration: str | None, backend: str | None, threads: int | None, spin: bool, pins: tuple[str, ...],
            as_json: bool,
            max_windows: int | None, duration_s: float | None, fuse: bool, top_k: int, smooth_alpha: float,
            abstain: float, allow_random_init: bool, mcap_path: str | None = None, mcap_embeddings: bool = False,
            foxglove_address: str | None = None, ros2: bool = False, ros2_namespace: str = "/edgebind",
            thermal_topic: str | None = None, thermal_unit: str = "celsius", thermal_sensor: str | None = None,
-           wait_s: float = 10.0, **units: str | None) -> None:
+           wait_s: float = 10.0, stamp: str = "host", **units: str | None) -> None:
     """Label a live sensor stream on PORT with a bundle's IMU/thermal encoders.
 
     PORT is a serial device, a pyserial URL, or ros2:/TOPIC for a live sensor_msgs/msg/Imu topic (no ROS install
     needed; docs/robotics.md).
 
-    Ctrl-C ends the run with a summary (windows, latency p50/p99, drops, decode errors). An unplugged device is
-    waited for and resumed.
+    Ctrl-C, SIGTERM or SIGHUP end the run cleanly: the --mcap bag is finished, the summary (windows, latency
+    p50/p99, drops, decode errors) printed, exit status 0; a second signal quits at once. The bag is flushed to disk
+    every second, so after a kill or a power cut it holds all but about the last second ('edgebind convert' reads
+    it). An unplugged device is waited for and resumed.
 
     \b
     Example:
@@ -85,6 +94,7 @@ def stream(port: str, bundle: str | None, checkpoint: str | None, sets: tuple[st
       edgebind stream ros2:/imu/data --labels labels.txt --json
     """
     from edgebind.config import parse_overrides
+    from edgebind.lifecycle import StopSignals
     from edgebind.stream.encoders import stream_policies
     from edgebind.stream.pipeline import StreamOptions
     from edgebind.stream.session import StreamSession, run_stream
@@ -97,6 +107,7 @@ def stream(port: str, bundle: str | None, checkpoint: str | None, sets: tuple[st
     def on_start(session: StreamSession) -> None:
         nonlocal live
         holder["session"] = session
+        stop.on_stop(session.stop)  # SIGINT/SIGTERM/SIGHUP: end the run, then the bag and the summary as usual
         if not as_json:  # --json has them in the summary line
             for m, line in session.pipeline.encoders.descriptions().items():
                 click.echo(f"{m} model: {line}")
@@ -121,7 +132,8 @@ def stream(port: str, bundle: str | None, checkpoint: str | None, sets: tuple[st
     if mcap_path or foxglove_address or mcap_embeddings or ros2:
         from edgebind.ros.session import SessionOutputs
 
-        outputs = SessionOutputs(mcap_path, mcap_embeddings, foxglove_address, ros2_namespace if ros2 else None)
+        outputs = SessionOutputs(mcap_path, mcap_embeddings, foxglove_address, ros2_namespace if ros2 else None,
+                                 stamp=stamp)
         for line in outputs.lines():
             click.echo(line, err=True)
 
@@ -133,13 +145,15 @@ def stream(port: str, bundle: str | None, checkpoint: str | None, sets: tuple[st
         elif "view" in holder:
             holder["view"].update(result)
 
+    stop = StopSignals()
     try:
+        stop.__enter__()
         summary = run_stream(port, bundle=bundle, checkpoint=checkpoint, overrides=parse_overrides(sets),
                              labels=labels, backend=backend, threads=threads, allow_random_init=allow_random_init,
                              policies=stream_policies(threads, spin, pins, checkpoint is not None),
                              options=options, on_result=on_result, on_start=on_start, baud=baud, fmt=fmt,
                              rate_hz=rate_hz, duration_s=duration_s, calibration=calibration,
-                             units=make_units(**units),
+                             units=make_units(**units), read_every_s=read_every_s,
                              on_event=outputs.on_event if outputs is not None else None, ros2=ros2_input)
     except BaseException:
         session = holder.get("session")
@@ -155,10 +169,13 @@ def stream(port: str, bundle: str | None, checkpoint: str | None, sets: tuple[st
             outputs.close()
             for line in outputs.lines():
                 click.echo(line, err=True)
+        stop.__exit__()  # a second signal quits at once until the files are closed
     if live is not None:
         live.stop()
         click.echo("")
-    if holder.get("session") is not None and holder["session"].interrupted:
+    if stop.is_set():
+        click.echo(f"stopped by {stop.name}", err=True)
+    elif holder.get("session") is not None and holder["session"].interrupted:
         click.echo("interrupted (Ctrl-C)", err=True)
     _print_summary(summary, as_json)
 

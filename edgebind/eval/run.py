@@ -25,7 +25,7 @@ def evaluate(data: Sequence[str | Path], labels: str | Path | None = None, *, bu
              backend: str | None = None, threads: int | None = None) -> EvalReport:
     """Score labelled recordings with the label bank, k-shot prototypes and a linear probe, on the same windows.
 
-    A bundle runs without torch (ONNX Runtime or TensorRT); the probe and the metrics need scikit-learn.
+    A bundle runs without torch (ONNX Runtime or TensorRT); only the linear probe needs scikit-learn.
 
     Args:
         data: Recording files with a label track (or ``truth`` CSVs).
@@ -46,7 +46,7 @@ def evaluate(data: Sequence[str | Path], labels: str | Path | None = None, *, bu
         backend, threads: the bundle runner.
 
     Raises:
-        ConfigError: scikit-learn is not installed.
+        ConfigError: scikit-learn is not installed and ``probe`` is set.
         EdgebindError: bad data, truth, labels or k; each message names the fix.
     """
     import importlib.util
@@ -56,8 +56,9 @@ def evaluate(data: Sequence[str | Path], labels: str | Path | None = None, *, bu
     from edgebind.stream.encoders import open_encoders
     from edgebind.stream.labels import label_source_for
 
-    if importlib.util.find_spec("sklearn") is None:
-        raise ConfigError("edgebind eval needs scikit-learn (linear probe); pip install 'edgebind[eval]'.")
+    if probe and importlib.util.find_spec("sklearn") is None:  # only the linear probe fits with scikit-learn
+        raise ConfigError("the linear probe needs scikit-learn, which is not installed: pip install 'edgebind[eval]', "
+                          "or pass --no-probe.")
     check_known("--group-by", [group_by], GROUP_BY)
     if seeds < 1 or any(k < 0 for k in ks):
         raise ConfigError(f"--seeds ({seeds}) must be at least 1 and every --k ({list(ks)}) at least 0 (0: no k-shot).")

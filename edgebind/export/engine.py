@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -121,7 +121,7 @@ def check_engine(bundle: Bundle, modality: str, splits: Mapping[str, tuple[np.nd
 
 
 def build_bundle_engines(directory: str | Path, dla_core: int | None = None, use_trtexec: bool = False,
-                         dla_batch: int | None = None) -> Bundle:
+                         dla_batch: int | None = None, on_stage: Callable[[str], None] | None = None) -> Bundle:
     """Build, record and parity-check every engine of a TensorRT bundle, on this machine.
 
     Args:
@@ -129,6 +129,7 @@ def build_bundle_engines(directory: str | Path, dla_core: int | None = None, use
         dla_core: DLA core to build for. Defaults to the recipe's.
         use_trtexec: build and check with trtexec even where the Python API imports. Defaults to False.
         dla_batch: the static batch of a DLA engine. Defaults to the recipe's, else 1.
+        on_stage: called with each stage's description as it starts (the CLI's progress). Defaults to None.
 
     Returns:
         The updated Bundle (manifest rewritten with engine records, verdicts and hashes).
@@ -164,6 +165,8 @@ def build_bundle_engines(directory: str | Path, dla_core: int | None = None, use
         )
     python_api = trt_export.trt_version() is not None and not use_trtexec
     for entry in bundle.encoders.values():
+        if on_stage is not None:
+            on_stage(f"{entry.modality}: building the TensorRT engine" + ("" if python_api else " (trtexec)"))
         if python_api:
             entry.engine = trt_export.build_engine(entry, target, bundle.path, dla, dla_batch)
         else:
@@ -184,6 +187,8 @@ def build_bundle_engines(directory: str | Path, dla_core: int | None = None, use
     bundle.save(bundle.path)
     via = "runner" if python_api else "trtexec"
     for m, entry in bundle.encoders.items():
+        if on_stage is not None:
+            on_stage(f"{m}: checking the engine's parity")
         check_engine(bundle, m, parity_splits(bundle, m), bundle.label_bank(m) if m != "text" else None,
                      (entry.parity or {}).get("tolerance"), via)
     bundle.save(bundle.path)

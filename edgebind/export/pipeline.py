@@ -11,7 +11,7 @@ import datetime as dt
 import logging
 import os
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -243,6 +243,7 @@ def export_bundle(
     remember: bool = True,
     text_encoder: bool = False,
     imu_contract: Mapping[str, Any] | None = None,
+    on_stage: Callable[[str], None] | None = None,
 ) -> Bundle:
     """Export encoders to a bundle folder and measure parity.
 
@@ -273,6 +274,7 @@ def export_bundle(
             ``precision`` is) and its tokenizer, so new labels are embedded on the device. Defaults to False.
         imu_contract: ImuContract fields to declare what the IMU model was trained on, e.g.
             ``{"gravity_included": False, "source_rate_hz": 10.0}``. Defaults to None (the default contract).
+        on_stage: called with each stage's description as it starts (the CLI's progress). Defaults to None.
 
     Returns:
         The saved, verified Bundle.
@@ -286,6 +288,7 @@ def export_bundle(
     from edgebind.checkpoint import file_sha256
     from edgebind.paths import find_checkpoint, remember_bundle
 
+    stage = on_stage or (lambda _: None)
     mods = parse_modalities(modalities)
     tgt, fmt_ = check_supported(target, fmt, precision)
     if text_encoder and "text" in mods:
@@ -307,7 +310,7 @@ def export_bundle(
                           "precompute --labels.")
     if checkpoint is not None and random_init:
         raise ConfigError("pass either --checkpoint or --random-init, not both.")
-    ckpt_path = None if random_init else find_checkpoint(checkpoint).resolve()
+    ckpt_path = None if random_init else find_checkpoint(checkpoint, random_init_flag=True).resolve()
     overrides = dict(overrides or {})
     out_dir = Path(out) if out is not None else default_out_dir(mods, tgt.name, precision)
     labels_path = Path(labels) if labels is not None else None
@@ -320,7 +323,10 @@ def export_bundle(
     if text_encoder:
         mods = [*mods, "text"]
         precisions["text"] = TEXT_PRECISION if TEXT_PRECISION in tgt.precisions else "fp32"
+    stage("loading the encoders" + (f" from {ckpt_path.name}" if ckpt_path else " (random init)"))
     encoders = _load_encoders(mods, ckpt_path, preset, overrides, seed)
+    if labels_path:
+        stage(f"embedding the labels of {labels_path.name}")
     bank = _label_bank(labels_path, encoders, ckpt_path, preset, overrides, seed) if labels_path else None
     _prepare_out(out_dir)
 
@@ -370,6 +376,7 @@ def export_bundle(
         for m, enc in encoders.items():
             entry = entries[m]
             fp32 = out_dir / entry.file if entry.precision == "fp32" else work / f"{m}.fp32.onnx"
+            stage(f"{m}: exporting to ONNX")
             onnx_export.export_onnx(enc, fp32, opset=opset, batch_max=max(tgt.batch_max, 2))
             streaming = entry.stream is not None
             if streaming and fmt_ == "tensorrt":
@@ -379,6 +386,8 @@ def export_bundle(
                 fused_ops = ortfuse.fuse_gelu(fp32, fp32, enc.cfg.num_heads, enc.cfg.embed_dim,
                                               approximate=entry.precision == "int8")
                 entry.graph = {"fused": fused_ops}
+            if entry.precision != "fp32":
+                stage(f"{m}: converting to {entry.precision}")
             if entry.precision == "fp16":
                 entry.precision_plan = quantize.convert_fp16(fp32, out_dir / entry.file)
             elif entry.precision == "int8":
@@ -415,8 +424,10 @@ def export_bundle(
         _copy_tokenizer(out_dir, bundle)
     if fmt_ == "tensorrt":
         bundle.save(out_dir)  # the recipe reads the final ONNX files
+        stage("TensorRT engines")
         _tensorrt(bundle, tgt, dla_core, dla_batch)
 
+    stage("checking parity against PyTorch fp32")
     _parity(bundle, encoders, calib_sets, bank, tolerance, seed)
     if remember:
         remember_bundle(out_dir)

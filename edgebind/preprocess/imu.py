@@ -159,34 +159,13 @@ def check_imu_input(array: np.ndarray, contract: ImuContract = DEFAULT_IMU_CONTR
     return x[None] if x.ndim == 2 else x
 
 
-def _uniform_grid(t0_ns: int, t_end_ns: int, rate_hz: float) -> np.ndarray:
-    """Device times t0 + round(k * 1e9 / rate) for every k whose time is <= t_end (int64 ns)."""
-    period = 1e9 / rate_hz
-    count = int(np.floor((t_end_ns - t0_ns) / period + 1e-9)) + 1
-    return t0_ns + np.round(np.arange(count) * period).astype(np.int64)
-
-
-def _anti_alias(imu: np.ndarray, t_ns: np.ndarray, rate_hz: float) -> tuple[np.ndarray, np.ndarray]:
-    """Zero-phase Butterworth low-pass at 0.9 x the target Nyquist, on a uniform grid at the source rate."""
-    from scipy import signal
-
-    src_rate = float(1e9 / np.median(np.diff(t_ns)))
-    grid = _uniform_grid(int(t_ns[0]), int(t_ns[-1]), src_rate)
-    rel = (t_ns - t_ns[0]).astype(np.float64)
-    x = np.stack([np.interp((grid - t_ns[0]).astype(np.float64), rel, imu[:, c]) for c in range(6)], axis=1)
-    sos = signal.butter(8, 0.9 * (rate_hz / 2), btype="low", fs=src_rate, output="sos")
-    if len(x) > 3 * (2 * len(sos) + 1):
-        x = signal.sosfiltfilt(sos, x, axis=0)
-    else:
-        logger.warning("IMU stretch of %d samples is too short to anti-alias; resampled unfiltered", len(x))
-    return x, grid
-
-
 def resample_imu(imu: np.ndarray, t_ns: np.ndarray, rate_hz: float = 400.0) -> tuple[np.ndarray, np.ndarray]:
     """Resample IMU samples onto a uniform grid on the device clock, starting at the first sample.
 
-    Linear interpolation (``np.interp``); when the source is faster than ``rate_hz`` it is first low-pass
-    filtered (zero-phase Butterworth at 0.9 x the new Nyquist) so that fast vibration does not alias.
+    The samples go through :class:`edgebind.preprocess.resample.GridResampler` in one piece, as the live stream's
+    reads do piece by piece, so both give the same samples: linear interpolation, and for a source faster than
+    1.05 x ``rate_hz`` a causal linear-phase FIR low-pass first (>= 60 dB from the new Nyquist up; its delay is
+    compensated, so the samples near the end that would need later source samples are not made).
 
     Args:
         imu: (N, 6) samples in contract order and units.
@@ -194,12 +173,15 @@ def resample_imu(imu: np.ndarray, t_ns: np.ndarray, rate_hz: float = 400.0) -> t
         rate_hz: target rate. Defaults to 400.0.
 
     Returns:
-        imu: (M, 6) float32 at ``t0 + round(k * 1e9 / rate_hz)``, M = floor(span * rate) + 1.
+        imu: (M, 6) float32 at ``t0 + round(k * 1e9 / rate_hz)``; M = floor(span * rate) + 1 unfiltered, fewer by the
+            filter's delay (30.5 ms: 12 samples at 400 Hz from a 1 kHz source) when anti-aliased.
         t_ns: (M,) int64 grid times.
 
     Raises:
         InputError: mismatched lengths, fewer than 2 samples, or timestamps that do not increase.
     """
+    from edgebind.preprocess.resample import GridResampler
+
     imu = np.asarray(imu, dtype=np.float64)
     t_ns = np.asarray(t_ns, dtype=np.int64).reshape(-1)
     if imu.ndim != 2 or imu.shape[1] != 6 or len(imu) != len(t_ns):
@@ -212,16 +194,10 @@ def resample_imu(imu: np.ndarray, t_ns: np.ndarray, rate_hz: float = 400.0) -> t
             f"resample_imu needs at least 2 samples with strictly increasing t_ns (got {len(t_ns)} samples); "
             "sort the samples and drop duplicate timestamps."
         )
-    src_rate = float(1e9 / np.median(np.diff(t_ns)))
-    if src_rate > rate_hz * 1.05:
-        src, src_t = _anti_alias(imu, t_ns, rate_hz)
-    else:
-        src, src_t = imu, t_ns
-    grid = _uniform_grid(int(t_ns[0]), int(t_ns[-1]), rate_hz)
-    rel_grid = (grid - t_ns[0]).astype(np.float64)  # relative times keep ns precision in float64
-    rel_src = (src_t - t_ns[0]).astype(np.float64)
-    out = np.stack([np.interp(rel_grid, rel_src, src[:, c]) for c in range(6)], axis=1)  # (M, 6)
-    return out.astype(np.float32), grid
+    resampler = GridResampler(rate_hz)
+    parts = [resampler.push(t_ns, imu), resampler.finish()]
+    grid = np.concatenate([p[0] for p in parts])
+    return np.concatenate([p[1] for p in parts]), grid
 
 
 def split_at_gaps(t_ns: np.ndarray, max_gap_s: float = MAX_GAP_S) -> list[slice]:
@@ -298,12 +274,41 @@ def _time_unit_from_header(name: str) -> str | None:
     return None
 
 
-def load_imu_csv(path: str | Path, rate_hz: float | None = None, time_unit: str | None = None) -> Recording:
-    """Read a CSV of IMU samples into a :class:`Recording`.
+def _si_units(imu: np.ndarray, header: list[str] | None, units: Any, path: Path) -> tuple[np.ndarray, dict[str, str]]:
+    """``imu`` in m/s^2 and rad/s, its units chosen as a serial text stream's are (bridge/units.py): a unit the
+    header names, else ``--accel-unit``/``--gyro-unit``, else the resting gravity magnitude of the first 8 samples
+    (the text reader's probe) for the accelerometer and rad/s for the gyroscope."""
+    from edgebind.bridge.units import (
+        ACCEL_UNITS,
+        GYRO_UNITS,
+        UnitOptions,
+        choose_accel_unit,
+        choose_gyro_unit,
+        header_units,
+    )
 
-    Accepted layouts: 6 numeric columns (accel x,y,z in m/s², gyro x,y,z in rad/s; needs ``rate_hz``) or a
-    timestamp followed by those 6. An optional header row is skipped; a timestamp header ending in ``_s``,
-    ``_ms``, ``_us`` or ``_ns`` gives the time unit, otherwise numeric times are seconds.
+    opts = units if units is not None else UnitOptions()
+    named = header_units(header or [])
+    acc_unit, acc_how, warning = choose_accel_unit(opts, named.get("accel"), np.linalg.norm(imu[:8, :3], axis=1))
+    gyr_unit, gyr_how, note = choose_gyro_unit(opts, named.get("gyro"))
+    for text in (warning, note if np.any(imu[:, 3:]) else None):
+        if text:
+            logger.warning("%s: %s", path, text)
+    scale = np.array([ACCEL_UNITS[acc_unit]] * 3 + [GYRO_UNITS[gyr_unit]] * 3)
+    return imu * scale, {"accel_unit": acc_unit, "accel_unit_source": acc_how, "gyro_unit": gyr_unit,
+                         "gyro_unit_source": gyr_how}
+
+
+def load_imu_csv(path: str | Path, rate_hz: float | None = None, time_unit: str | None = None,
+                 units: Any = None) -> Recording:
+    """Read a CSV of IMU samples into a :class:`Recording` in m/s² and rad/s.
+
+    Accepted layouts: 6 numeric columns (accel x,y,z, gyro x,y,z; needs ``rate_hz``) or a timestamp followed by
+    those 6. An optional header row is skipped; a timestamp header ending in ``_s``, ``_ms``, ``_us`` or ``_ns``
+    gives the time unit, otherwise numeric times are seconds. Units are chosen as ``edgebind convert`` chooses a
+    serial log's (``units``, a :class:`~edgebind.bridge.units.UnitOptions`; default auto): accelerometer g, mg or
+    m/s² from the header or the resting gravity magnitude, gyroscope from the header, else rad/s. A UTF-8 BOM and
+    CRLF line ends are accepted.
 
     Args:
         path: the CSV file.
@@ -321,7 +326,7 @@ def load_imu_csv(path: str | Path, rate_hz: float | None = None, time_unit: str 
     path = Path(path)
     if not path.is_file():
         raise InputError(f"IMU CSV {path} does not exist; check the path.")
-    with path.open(newline="") as f:
+    with path.open(newline="", encoding="utf-8-sig") as f:
         rows = [r for r in csv.reader(f) if r and not r[0].lstrip().startswith("#")]
     if not rows:
         raise InputError(f"IMU CSV {path} has no rows; expected 6 columns (or timestamp + 6) per sample.")
@@ -361,7 +366,8 @@ def load_imu_csv(path: str | Path, rate_hz: float | None = None, time_unit: str 
             f"IMU CSV {path}: timestamps do not increase at data row {bad + 1}; sort the rows, "
             "drop duplicates, or give time_unit if the times are not in seconds."
         )
-    rec = Recording(imu=imu.astype(np.float32), imu_t_ns=t_ns, meta={"source": str(path)})
+    imu, unit_meta = _si_units(imu, header, units, path)
+    rec = Recording(imu=imu.astype(np.float32), imu_t_ns=t_ns, meta={"source": str(path), "units": unit_meta})
     logger.info("read %d IMU samples from %s at %.1f Hz", len(t_ns), path, rec.imu_rate_hz)
     return rec
 
@@ -371,6 +377,7 @@ def load_imu_input(
     contract: ImuContract = DEFAULT_IMU_CONTRACT,
     hop_s: float | None = None,
     rate_hz: float | None = None,
+    units: Any = None,
 ) -> np.ndarray:
     """Model-ready IMU windows from a file, as ``edgebind embed imu`` reads them.
 
@@ -380,6 +387,7 @@ def load_imu_input(
         contract: the IMU contract. Defaults to 6 x 2000 at 400 Hz.
         hop_s: seconds between windows for recordings and CSV. Defaults to ``contract.window_s``.
         rate_hz: CSV sample rate when the file has no timestamp column.
+        units: CSV units (see :func:`load_imu_csv`).
 
     Returns:
         (N, 6, num_samples) float32.
@@ -397,7 +405,7 @@ def load_imu_input(
     if suffix == ".npz":
         return windows_from_recording(Recording.load(path), hop, contract)[0]
     if suffix == ".csv":
-        return windows_from_recording(load_imu_csv(path, rate_hz=rate_hz), hop, contract)[0]
+        return windows_from_recording(load_imu_csv(path, rate_hz=rate_hz, units=units), hop, contract)[0]
     raise InputError(
         f"cannot read IMU input {path}: unknown extension '{suffix}'; "
         "pass a .npy (6, 2000)/(N, 6, 2000) array, a Recording .npz, or a .csv (timestamp + 6 columns)."

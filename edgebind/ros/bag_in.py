@@ -1,4 +1,9 @@
-"""A ROS 2 bag (MCAP) -> a :class:`Recording`, read message by message so memory holds only the arrays.
+"""A ROS 2 bag -> a :class:`Recording`, read message by message so memory holds only the arrays.
+
+Bags are read with ``rosbags`` (pure Python): a rosbag2 directory (``metadata.yaml`` and its split files in order,
+sqlite3 or MCAP storage, per-message or per-file zstd compression), a bare ``.db3`` or a bare ``.mcap``. Messages
+decode with the definitions the bag stores (Jazzy, MCAP) or, where it stores none (Humble's sqlite3), Humble's
+standard types.
 
 Topics are the ones named in :class:`BagOptions`, or found by message type (``sensor_msgs/msg/Imu``;
 ``sensor_msgs/msg/Image`` or ``CompressedImage``; ``std_msgs/msg/String`` for truth labels). A bag written by
@@ -10,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import struct
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
@@ -73,37 +79,189 @@ class _Grow:
         return self.buf[: self.n]
 
 
-def _fail(path: Path, exc: Exception) -> SensorError:
-    return SensorError(f"{path} is not a readable MCAP bag ({type(exc).__name__}: {exc}); if the recording was cut "
-                       f"off, recover what it holds with 'mcap recover {path} -o fixed.mcap' (mcap CLI).")
+def _fail(path: Path, exc: BaseException) -> SensorError:
+    kind = "rosbag2 sqlite3 bag" if path.suffix.lower() == ".db3" else (
+        "rosbag2 directory" if path.is_dir() else "MCAP bag")
+    fix = (f"if the recording was cut off, recover what it holds with 'mcap recover {path} -o fixed.mcap' (mcap CLI)"
+           if kind == "MCAP bag" else "if the recording was cut off, rebuild its metadata.yaml with "
+           f"'ros2 bag reindex {path}'")
+    return SensorError(f"{path} is not a readable {kind} ({type(exc).__name__}: {exc}); {fix}.")
 
 
-def _summary(path: Path) -> tuple[dict[str, str], dict[str, str] | None]:
-    """(topic -> message type, the ``edgebind`` metadata record or None) from the bag's summary section.
+def _read_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions rosbags' readers raise for a damaged or foreign file (sqlite, zstd, YAML, MCAP records)."""
+    from rosbags.rosbag2 import ReaderError
+
+    errors: list[type[BaseException]] = [ReaderError, OSError, ValueError, KeyError, EOFError, struct.error]
+    try:
+        import apsw
+
+        errors.append(apsw.Error)
+    except ImportError:  # pragma: no cover - rosbags depends on apsw
+        pass
+    return tuple(errors)
+
+
+def _storage_path(path: Path) -> Path:
+    """The path rosbags should open: a storage file inside a rosbag2 directory whose ``metadata.yaml`` compresses
+    messages is read through its directory (only the directory says how to decompress them)."""
+    meta = path.parent / "metadata.yaml"
+    if not path.is_file() or not meta.is_file():
+        return path
+    from ruamel.yaml import YAML  # rosbags' own YAML library
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        info = YAML(typ="safe").load(meta.read_text(encoding="utf-8"))["rosbag2_bagfile_information"]
+        listed = path.name in [Path(p).name for p in info.get("relative_file_paths", [])]
+        mode = str(info.get("compression_mode") or "").lower()
+    except (YAMLError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
+        log.debug("cannot read %s: %s", meta, exc)
+        return path
+    if listed and mode == "message":
+        log.info("%s holds zstd-compressed messages; reading it through %s", path.name, path.parent)
+        return path.parent
+    return path
+
+
+class _Bag:
+    """An open rosbag2 bag (a directory, a ``.db3`` or an ``.mcap``), read with rosbags' reader.
+
+    Attributes:
+        topics: topic -> message type.
+        stored: the ``edgebind`` metadata record (MCAP metadata, or ``custom_data`` of metadata.yaml), or None.
+    """
+
+    def __init__(self, path: Path) -> None:
+        require("rosbags")
+        from rosbags.rosbag2 import Reader
+
+        self.path = path
+        if path.suffix.lower() == ".bag" and path.is_file():
+            raise SensorError(f"{path} is a ROS 1 bag; edgebind reads ROS 2 bags: convert it with 'rosbags-convert "
+                              f"--src {path} --dst {path.with_suffix('')}' (the rosbags package), then pass that "
+                              "directory.")
+        if path.is_dir() and not (path / "metadata.yaml").is_file():
+            raise SensorError(f"{path} is a directory without metadata.yaml, so not a rosbag2 bag; pass a bag "
+                              f"directory, a .db3 or .mcap file, or rebuild the metadata with 'ros2 bag reindex "
+                              f"{path}'.")
+        if not path.exists():
+            raise SensorError(f"bag {path} does not exist; write one with 'edgebind record PORT -o {path.name}'.")
+        self.errors = _read_errors()
+        try:
+            self.reader = Reader(_storage_path(path))
+            self.reader.open()
+        except self.errors as exc:
+            raise _fail(path, exc) from None
+        self.topics = {name: info.msgtype or "" for name, info in self.reader.topics.items()}
+        self.stored = self._stored()
+
+    def _stored(self) -> dict[str, str] | None:
+        custom = getattr(getattr(self.reader.storage, "metadata", None), "custom", None) or {}
+        if META_NAME in custom:
+            return dict(json.loads(custom[META_NAME]))
+        if self.path.is_file() and self.path.suffix.lower() == ".mcap":
+            require("mcap")
+            from mcap.exceptions import McapError
+            from mcap.reader import make_reader
+
+            with self.path.open("rb") as f:
+                try:
+                    return next((dict(r.metadata) for r in make_reader(f).iter_metadata() if r.name == META_NAME),
+                                None)
+                except (McapError, struct.error, ValueError, EOFError) as exc:  # the record is optional
+                    log.debug("no edgebind metadata in %s: %s", self.path, exc)
+        return None
+
+    def close(self) -> None:
+        self.reader.close()
+
+    def __enter__(self) -> _Bag:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def messages(self, topics: list[str]) -> Iterator[tuple[str, Any, int]]:
+        """(topic, decoded message, log time ns) of ``topics``, in log-time order per storage file."""
+        decoders = {t: _decoder(self.path, t, self.reader.topics[t]) for t in topics}
+        conns = [c for t in topics for c in self.reader.topics[t].connections]
+        it = self.reader.messages(conns)
+        while True:
+            try:
+                conn, log_time, raw = next(it)
+            except StopIteration:
+                return
+            except self.errors as exc:
+                raise _fail(self.path, exc) from None
+            yield conn.topic, decoders[conn.topic](bytes(raw)), log_time
+
+
+_ROS1_FIELD = re.compile(r"^\s*(time|duration)(\[\d*\])?\s+\w+", re.M)
+_ROS1_SEQ = re.compile(r"^MSG:\s*std_msgs/Header\s*\n(?:(?!MSG:).*\n)*?\s*uint32\s+seq\b", re.M)
+
+
+def _default_types() -> dict[str, Any]:
+    """Type definitions for bags that store none (rosbag2 on Humble with sqlite3): Humble's standard types (the
+    same fields in Jazzy for every type edgebind reads) and edgebind_msgs."""
+    from rosbags.typesys import Stores, get_types_from_msg, get_typestore
+
+    typs = dict(get_typestore(Stores.ROS2_HUMBLE).fielddefs)
+    for name in (msgdefs.WINDOW_LABEL, msgdefs.EMBEDDING):
+        typs.update(get_types_from_msg(msgdefs.MSGDEFS[name], name))
+    return typs
+
+
+def _decoder(path: Path, topic: str, info: Any) -> Any:
+    """A function raw CDR bytes -> the topic's message, from the definition the bag stores (or the standard one).
 
     Raises:
-        SensorError: a missing file, or no readable summary (a truncated or foreign file), naming the fix.
+        SensorError: one line naming the topic: a ROS 1 style definition, a definition that does not parse, a
+            non-CDR serialisation, or a type the bag does not define and ROS 2 does not know.
     """
-    require("mcap_ros2")
-    from mcap.exceptions import McapError
-    from mcap.reader import make_reader
+    from rosbags.serde import SerdeError
+    from rosbags.typesys import Stores, TypesysError, get_types_from_idl, get_types_from_msg, get_typestore
 
-    if not path.is_file():
-        raise SensorError(f"bag {path} does not exist; write one with 'edgebind record PORT -o {path.name}'.")
-    with path.open("rb") as f:
+    msgtype = info.msgtype or ""
+    conn = info.connections[0]
+    fmt = getattr(conn.ext, "serialization_format", "cdr")
+    if fmt != "cdr":
+        raise SensorError(f"{path}: topic {topic} is serialised as '{fmt}', not CDR; edgebind reads ROS 2 (CDR) bags.")
+    kind, text = conn.msgdef.format.name, conn.msgdef.data
+    try:
+        if kind == "MSG":
+            if _ROS1_FIELD.search(text) or _ROS1_SEQ.search(text):
+                raise SensorError(f"{path}: topic {topic} ({msgtype}) has a ROS 1 style message definition (a 'time'/"
+                                  "'duration' field or a Header with 'seq'); record it with ROS 2, or convert a ROS 1 "
+                                  "bag with 'rosbags-convert --src in.bag --dst out'.")
+            typs = get_types_from_msg(text, msgtype)
+        elif kind == "IDL":
+            typs = {}
+            for part in text.split("=" * 80 + "\n"):
+                body = part.split("\n", 1)[1] if part.startswith("IDL: ") else part
+                if body.strip():
+                    typs.update(get_types_from_idl(body))
+        else:
+            typs = _default_types()
+        store = get_typestore(Stores.EMPTY)
+        store.register(typs)
+        if msgtype not in store.fielddefs:
+            raise SensorError(f"{path}: topic {topic} has type {msgtype}, which the bag does not define and ROS 2 "
+                              "Humble does not know; record it with a definition (Jazzy or MCAP storage).")
+    except (TypesysError, KeyError, ValueError, IndexError) as exc:
+        raise SensorError(f"{path}: topic {topic} ({msgtype}) has a message definition that does not parse "
+                          f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); re-record it "
+                          "with a ROS 2 driver.") from None
+
+    def decode(raw: bytes) -> Any:
         try:
-            reader = make_reader(f)
-            summary = reader.get_summary()
-            if summary is None:
-                raise ValueError("no summary section")
-            stored = next((dict(r.metadata) for r in reader.iter_metadata() if r.name == META_NAME), None)
-        except (McapError, struct.error, ValueError, EOFError) as exc:
-            raise _fail(path, exc) from None
-    topics = {}
-    for ch in summary.channels.values():
-        schema = summary.schemas.get(ch.schema_id)
-        topics[ch.topic] = schema.name if schema is not None else ""
-    return topics, stored
+            return store.deserialize_cdr(raw, msgtype)
+        except (SerdeError, struct.error, ValueError, IndexError, UnicodeDecodeError, AssertionError) as exc:
+            raise SensorError(f"{path}: a message on {topic} does not decode as {msgtype} ({type(exc).__name__}: "
+                              f"{exc}); a bag recorded with --compression-mode message must be read as its "
+                              "directory (with metadata.yaml).") from None
+
+    return decode
 
 
 def _pick(topics: dict[str, str], kind: str, types: tuple[str, ...], explicit: str | None, flag: str,
@@ -132,7 +290,8 @@ def read_bag(path: str | Path, options: BagOptions | None = None,
     """Read a ROS 2 bag into a Recording (IMU in SI units per REP 145, thermal in degrees C, String labels).
 
     Args:
-        path: the ``.mcap`` file.
+        path: a rosbag2 directory (``metadata.yaml`` and its split files ``_0``, ``_1``, ... in order, per-message
+            or per-file zstd compressed or not), a ``.db3`` (sqlite3) or an ``.mcap`` file.
         options: topics and thermal unit. Defaults to ``BagOptions()`` (found by message type).
         modalities: what to read, of ``imu``, ``thermal``, ``labels``; the rest is left in the bag. Defaults to all.
 
@@ -140,12 +299,18 @@ def read_bag(path: str | Path, options: BagOptions | None = None,
         The Recording; ``meta`` names the topics, frame ids, encodings and units used.
 
     Raises:
-        SensorError: a missing or truncated bag, a topic that is absent or ambiguous, no IMU or thermal topic at all,
+        SensorError: a missing or truncated bag, a ROS 1 style or unreadable message definition (one line naming
+            the topic), a topic that is absent or ambiguous, no IMU or thermal topic at all,
             an unknown image encoding, or frames of different sizes; each message names the fix.
         ConfigError: a missing thermal unit, or ``counts`` without a sensor.
     """
     path, opts = Path(path), options or BagOptions()
-    topics, stored = _summary(path)
+    with _Bag(path) as bag:
+        return _read(bag, opts, modalities)
+
+
+def _read(bag: _Bag, opts: BagOptions, modalities: Collection[str]) -> Recording:
+    path, topics, stored = bag.path, bag.topics, bag.stored
     imu_t = _pick(topics, "IMU", IMU_TYPES, opts.imu_topic, "--imu-topic", path) if "imu" in modalities else None
     th_t = (_pick(topics, "thermal", THERMAL_TYPES, opts.thermal_topic, "--thermal-topic", path)
             if "thermal" in modalities else None)
@@ -166,29 +331,13 @@ def read_bag(path: str | Path, options: BagOptions | None = None,
                               "--thermal-sensor).")
         check_thermal_unit(unit, opts.thermal_sensor)
     acc = _Accumulator(path, imu_t, th_t, lab_t)
-    for topic, msg, log_time in _iter_messages(path, [t for t in (imu_t, th_t, lab_t) if t is not None]):
+    for topic, msg, log_time in bag.messages([t for t in (imu_t, th_t, lab_t) if t is not None]):
         acc.add(topic, msg, log_time)
     rec = acc.recording(unit, opts.thermal_sensor)
     if (stored is not None and "recording_meta" in stored and imu_t in (None, stored.get("imu_topic"))
             and th_t in (None, stored.get("thermal_topic"))):
         rec.meta = json.loads(stored["recording_meta"])  # an edgebind bag: its Recording's meta, unchanged
     return rec
-
-
-def _iter_messages(path: Path, topics: list[str]) -> Iterator[tuple[str, Any, int]]:
-    """(topic, decoded message, log time ns) in file order. The non-seeking reader holds one chunk at a time; the
-    indexed reader would also hold every message's index entry (~700 bytes each)."""
-    from mcap.exceptions import McapError
-    from mcap.reader import NonSeekingReader
-    from mcap_ros2.decoder import DecoderFactory
-
-    with path.open("rb") as f:
-        reader = NonSeekingReader(f, decoder_factories=[DecoderFactory()])
-        try:
-            for _schema, channel, message, msg in reader.iter_decoded_messages(topics, log_time_order=False):
-                yield channel.topic, msg, message.log_time
-        except (McapError, struct.error, ValueError, EOFError) as exc:
-            raise _fail(path, exc) from None
 
 
 class _Accumulator:
@@ -289,6 +438,6 @@ def iter_bag_labels(path: str | Path, topic: str | None = None) -> Iterator[dict
     from edgebind.ros.bag_out import BagTopics
     from edgebind.ros.messages import label_line
 
-    _summary(Path(path))  # a missing or truncated bag: the same one-line error as read_bag
-    for _topic, msg, _t in _iter_messages(Path(path), [topic or BagTopics().labels]):
-        yield label_line(msg)
+    with _Bag(Path(path)) as bag:  # a missing or truncated bag: the same one-line error as read_bag
+        for _topic, msg, _t in bag.messages([topic or BagTopics().labels]):
+            yield label_line(msg)

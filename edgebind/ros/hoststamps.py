@@ -12,28 +12,32 @@ import time
 
 import numpy as np
 
-from edgebind.bridge.clock import ClockEstimator
-from edgebind.bridge.events import Event, Gap, ImuBatch, ThermalFrame
+from edgebind.bridge.clock import RosClock
+from edgebind.bridge.events import Event
 
 
 class HostStamps:
-    """Wall-clock stamps for device times, learned from the events of one link (same pairs as ``SensorSource``)."""
+    """Wall-clock stamps for device times, learned from the events of one link (same pairs as ``SensorSource``).
 
-    def __init__(self) -> None:
-        self.clock = ClockEstimator()
+    A thin face of :class:`~edgebind.bridge.clock.RosClock` (the one mapping session bags and the Foxglove view
+    use): pass theirs as ``ros_clock`` and the ROS 2 topics carry the very stamps the bag holds.
+    """
+
+    def __init__(self, ros_clock: RosClock | None = None) -> None:
+        self.ros_clock = ros_clock if ros_clock is not None else RosClock()
+        self.clock = self.ros_clock.clock
 
     def observe(self, event: Event) -> None:
-        """Learn from one source event (a reboot starts a new device clock)."""
-        if isinstance(event, Gap) and event.reason == "device reboot":
-            self.clock.reset()
-        elif isinstance(event, ImuBatch) and len(event.t_ns):
-            self.clock.add(int(event.t_ns[-1]), event.host_t_ns)
-        elif isinstance(event, ThermalFrame):
-            self.clock.add(int(event.t_ns), event.host_t_ns)
+        """Learn from one source event (a reboot starts a new device clock); once per event."""
+        self.ros_clock.observe(event)
+
+    def event_ns(self, event: Event) -> np.ndarray:
+        """The stamps of an ImuBatch's samples or a ThermalFrame (one), paired and mapped once per event for every
+        output sharing the RosClock, never stepping back per stream."""
+        return self.ros_clock.stamps(event)
 
     def wall_ns(self, device_ns: int | np.ndarray) -> np.ndarray:
         """Nanoseconds since the epoch (int64) at device time(s) ``device_ns``; now, before any pair."""
-        offset = time.time_ns() - time.monotonic_ns()
         if self.clock.pairs == 0 or self.clock.first_device_ns is None:
             return np.full(np.shape(device_ns), time.time_ns(), dtype=np.int64)
-        return self.clock.device_to_host(device_ns) + np.int64(offset)
+        return self.ros_clock.to_ros_ns(device_ns)

@@ -111,35 +111,71 @@ def check_thermal_unit(unit: str, sensor: str | None) -> None:
                           "--thermal-sensor lepton3.5, mlx90640 or amg8833 (or a unit: celsius, kelvin_x100).")
 
 
+PLAUSIBLE_C = (-60.0, 500.0)  # a thermal camera's scene; outside it for most of a frame, the unit is wrong
+
+
 def to_celsius(raw: np.ndarray, unit: str, sensor: str | None = None) -> np.ndarray:
-    """Degrees C (float32) from raw image values in ``unit`` (counts: through the sensor's profile)."""
+    """Degrees C (float32) from raw image values in ``unit`` (counts: through the sensor's profile).
+
+    Raises:
+        SensorError: most pixels of most frames fall outside -60..500 °C: ``unit`` is not what the frames hold.
+    """
     check_thermal_unit(unit, sensor)
     if unit == "celsius":
-        return np.asarray(raw, dtype=np.float32)
-    if unit == "kelvin_x100":
-        return (np.asarray(raw, dtype=np.float64) * 0.01 - KELVIN_OFFSET).astype(np.float32)
-    from edgebind.calibration.thermal import counts_to_celsius
+        out = np.asarray(raw, dtype=np.float32)
+    elif unit == "kelvin_x100":
+        out = (np.asarray(raw, dtype=np.float64) * 0.01 - KELVIN_OFFSET).astype(np.float32)
+    else:
+        from edgebind.calibration.thermal import counts_to_celsius
 
-    return counts_to_celsius(raw, str(sensor))
+        out = counts_to_celsius(raw, str(sensor))
+    check_plausible_celsius(out, unit)
+    return out
 
 
-def label_message(line: dict[str, Any], t_end_ns: int, frame_id: str) -> dict[str, Any]:
-    """An ``edgebind_msgs/msg/WindowLabel`` dict from one ``stream --json`` line (``LabelResult.to_json()``)."""
+def check_plausible_celsius(frames_c: np.ndarray, unit: str) -> None:
+    """Refuse frames (M, H, W) whose pixels lie outside :data:`PLAUSIBLE_C` for most of most frames."""
+    if frames_c.size == 0:
+        return
+    lo, hi = PLAUSIBLE_C
+    c = frames_c.reshape(len(frames_c), -1) if frames_c.ndim > 1 else frames_c.reshape(1, -1)
+    outside = ((c < lo) | (c > hi)).mean(axis=1)  # per frame
+    if float(np.mean(outside > 0.5)) > 0.5:
+        raise SensorError(f"thermal frames read as {unit} give a median of {float(np.median(c)):.0f} °C, outside "
+                          f"{lo:g}..{hi:g} °C for most pixels: the frames hold another unit; pass --thermal-unit "
+                          "celsius, kelvin_x100 or counts (with --thermal-sensor) to match them.")
+
+
+def label_message(line: dict[str, Any], t_end_ns: int, frame_id: str, stamp_ns: int | None = None) -> dict[str, Any]:
+    """An ``edgebind_msgs/msg/WindowLabel`` dict from one ``stream --json`` line (``LabelResult.to_json()``).
+
+    ``header.stamp`` is ``stamp_ns`` (the window's end in ROS time) or, without it, the device time ``t_end_ns``;
+    ``device_stamp`` is always the device time."""
     return {
-        "header": {"stamp": to_stamp(t_end_ns), "frame_id": frame_id},
+        "header": {"stamp": to_stamp(t_end_ns if stamp_ns is None else stamp_ns), "frame_id": frame_id},
         "modality": line["modality"], "label": line["label"], "index": int(line["index"]),
         "top_k_labels": [t["label"] for t in line["top_k"]], "top_k_scores": [float(t["score"]) for t in line["top_k"]],
         "latency_ms": float(line["latency_ms"]), "runner_ms": float(line["runner_ms"]),
         "windows_skipped": int(line["drops"]["windows_skipped"]), "samples_lost": int(line["drops"]["samples_lost"]),
+        "device_stamp": to_stamp(t_end_ns),
     }
 
 
 def label_line(msg: Any) -> dict[str, Any]:
-    """The ``stream --json`` line a decoded ``edgebind_msgs/msg/WindowLabel`` carries (inverse of label_message)."""
-    return {"t_end_s": round(stamp_ns(msg.header.stamp) / 1e9, 6), "modality": msg.modality, "label": msg.label,
+    """The ``stream --json`` line a decoded ``edgebind_msgs/msg/WindowLabel`` carries (inverse of label_message;
+    ``t_end_s`` is device time, from ``device_stamp``, or ``header.stamp`` in bags written before it existed)."""
+    device = getattr(msg, "device_stamp", None) or msg.header.stamp
+    return {"t_end_s": round(stamp_ns(device) / 1e9, 6), "modality": msg.modality, "label": msg.label,
             "top_k": [{"label": n, "score": s} for n, s in zip(msg.top_k_labels, msg.top_k_scores, strict=True)],
             "latency_ms": msg.latency_ms, "runner_ms": msg.runner_ms,
             "drops": {"windows_skipped": msg.windows_skipped, "samples_lost": msg.samples_lost}, "index": msg.index}
+
+
+def time_reference_message(stamp_ns_: int, device_ns: int, frame_id: str) -> dict[str, Any]:
+    """A ``sensor_msgs/msg/TimeReference`` dict: a sample's ROS time (``header.stamp``) and device time
+    (``time_ref``)."""
+    return {"header": {"stamp": to_stamp(stamp_ns_), "frame_id": frame_id}, "time_ref": to_stamp(device_ns),
+            "source": "device"}
 
 
 def embedding_message(modality: str, index: int, t_end_ns: int, unit_emb: np.ndarray, frame_id: str) -> dict[str, Any]:

@@ -25,6 +25,7 @@ IMU = "sensor_msgs/msg/Imu"
 IMAGE = "sensor_msgs/msg/Image"
 COMPRESSED_IMAGE = "sensor_msgs/msg/CompressedImage"
 STRING = "std_msgs/msg/String"
+TIME_REFERENCE = "sensor_msgs/msg/TimeReference"
 WINDOW_LABEL = "edgebind_msgs/msg/WindowLabel"
 EMBEDDING = "edgebind_msgs/msg/Embedding"
 
@@ -40,11 +41,15 @@ MSGDEFS: dict[str, str] = {
         "uint8[] data\n", *_HEADER_DEPS),
     COMPRESSED_IMAGE: _with_deps("std_msgs/Header header\nstring format\nuint8[] data\n", *_HEADER_DEPS),
     STRING: "string data\n",
+    # header.stamp: the ROS (host) time of a sample, time_ref: the same sample on the device's clock
+    TIME_REFERENCE: _with_deps("std_msgs/Header header\nbuiltin_interfaces/Time time_ref\nstring source\n",
+                               *_HEADER_DEPS),
     # One message per labelled window; the fields are those of a `edgebind stream --json` line (docs/robotics.md).
     WINDOW_LABEL: _with_deps(
         "std_msgs/Header header\n"
         "string modality\nstring label\nuint32 index\n"
         "string[] top_k_labels\nfloat64[] top_k_scores\n"
-        "float64 latency_ms\nfloat64 runner_ms\nuint32 windows_skipped\nuint32 samples_lost\n", *_HEADER_DEPS),
+        "float64 latency_ms\nfloat64 runner_ms\nuint32 windows_skipped\nuint32 samples_lost\n"
+        "builtin_interfaces/Time device_stamp\n", *_HEADER_DEPS),
     EMBEDDING: _with_deps("std_msgs/Header header\nstring modality\nuint32 index\nfloat32[] data\n", *_HEADER_DEPS),
 }

@@ -18,6 +18,7 @@ import re
 import threading
 from typing import Any
 
+from edgebind.bridge.clock import RosClock
 from edgebind.bridge.events import Event, ImuBatch, ThermalFrame
 from edgebind.errors import ConfigError
 from edgebind.ros import dds, msgdefs, ros2types
@@ -59,7 +60,8 @@ class Ros2Publisher:
         SensorError: Cyclone DDS cannot start.
     """
 
-    def __init__(self, namespace: str = DEFAULT_NAMESPACE, env: dict[str, str] | None = None) -> None:
+    def __init__(self, namespace: str = DEFAULT_NAMESPACE, env: dict[str, str] | None = None,
+                 ros_clock: RosClock | None = None) -> None:
         from cyclonedds.pub import DataWriter
 
         self.namespace = check_namespace(namespace)
@@ -67,7 +69,7 @@ class Ros2Publisher:
         dp, self.settings = dds.participant(env)
         self.writers = {name: DataWriter(dp, dds.topic(dp, self.topic(name), ros_type), qos=dds.qos(profile, ros_type))
                         for name, (ros_type, profile) in TOPICS.items()}
-        self.stamps = HostStamps()
+        self.stamps = HostStamps(ros_clock)  # shared with the session bag and the Foxglove view when given
         self._lock = threading.Lock()
         self.counts = {name: 0 for name in TOPICS}
         self.closed = False
@@ -83,16 +85,15 @@ class Ros2Publisher:
 
     def on_event(self, event: Event) -> None:
         """Publish the IMU samples and thermal frames of one source event, stamped in host time (reader thread)."""
-        self.stamps.observe(event)
+        stamps = self.stamps.event_ns(event).tolist()
         if self.closed:
             return
         if isinstance(event, ImuBatch) and len(event.t_ns):
-            stamps = self.stamps.wall_ns(event.t_ns).tolist()
             with self._lock:
                 for t, row in zip(stamps, event.imu, strict=True):
                     self._write("imu", imu_message(t, row, self.frames.imu_frame, event.has_gyro))
         elif isinstance(event, ThermalFrame):
-            t = int(self.stamps.wall_ns(event.t_ns))
+            t = int(stamps[0])
             with self._lock:
                 self._write("thermal", image_message(t, event.temp_c, self.frames.thermal_frame))
 

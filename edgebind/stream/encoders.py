@@ -197,8 +197,8 @@ def _open_bundle(path: Path, backend: str | None, threads: int | None, allow_ran
     if bundle.random_init and not allow_random_init:
         raise BundleError(
             f"bundle {path} has random weights (exported with --random-init, for latency tests): its labels would "
-            "be noise. Export one from real weights (edgebind export --checkpoint ...), or pass --allow-random-init "
-            "to measure latency anyway."
+            f"be noise. Export one from real weights (edgebind export --checkpoint ...); to measure latency anyway run "
+            f"'edgebind stream PORT --bundle {path} --allow-random-init' or 'edgebind bench {path}'."
         )
     from edgebind.runtime import open_runner
 

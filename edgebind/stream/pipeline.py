@@ -218,8 +218,7 @@ class StreamPipeline:
                 log.warning("device back after %.2f s without data; stream resumed", gap_s)
             self._segment += 1
             if self.windower is not None:  # a replugged device may restart its clock: start a fresh grid
-                self.windower.resampler.reset()
-                self.windower.window.reset()
+                self.windower.reset()
             self._last_thermal_t = None
         self._last_host_ns = max(self._last_host_ns, host_t_ns)
         if modality in self.encoders.models:
@@ -287,6 +286,7 @@ class StreamPipeline:
                 continue
             if m.modality == "imu":
                 x = np.zeros((1, 6, m.contract.num_samples), np.float32)
+                import scipy.signal  # noqa: F401  (the anti-alias filter's; seconds to import, not on the reader loop)
             else:  # the thermal path's first call also loads PIL's resampler: warm the preprocessing too
                 from edgebind.preprocess.thermal import map_temperature, to_model_input
 

@@ -11,6 +11,7 @@ Anchors are computed once and cached, so training touches only the encoder being
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Mapping
@@ -102,6 +103,8 @@ def text_label_bank(windows: WindowSet, text_model: str, labels: str | Path | No
         raise InputError("--anchors text needs labelled recordings (a 'labels' array), but the data has none; "
                          "label the recording or use --anchors vision with paired frames.")
     specs: list[LabelSpec] = read_labels(labels) if labels else [LabelSpec(n) for n in names]
+    spelling = {n.lower(): n for n in names}  # labels match case-insensitively, as in eval and stream
+    specs = [dataclasses.replace(s, name=spelling.get(s.name.lower(), s.name)) for s in specs]
     missing = sorted(set(names) - {s.name for s in specs})
     if missing:
         raise InputError(f"labels {missing} occur in the data but not in {labels}; add a line for each "
@@ -116,8 +119,8 @@ def text_label_bank(windows: WindowSet, text_model: str, labels: str | Path | No
 
 
 def _label_ids(windows: WindowSet, bank: LabelBank, what: str) -> np.ndarray:
-    index = {n: i for i, n in enumerate(bank.names)}
-    ids = np.array([index.get(str(x), -1) for x in windows.labels], dtype=np.int64)
+    index = {n.lower(): i for i, n in enumerate(bank.names)}
+    ids = np.array([index.get(str(x).lower(), -1) if x else -1 for x in windows.labels], dtype=np.int64)
     if (ids < 0).all():
         raise InputError(f"no {what} window carries a label of the bank {bank.names}.")
     return ids

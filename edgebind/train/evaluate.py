@@ -87,6 +87,8 @@ def label_accuracy(unit: np.ndarray, bank: LabelBank, true_labels: np.ndarray) -
     Returns:
         ``accuracy``, ``windows`` scored and per-label ``acc/<label>``.
     """
+    spelling = {n.lower(): n for n in bank.names}  # case-insensitive, as eval and stream match labels
+    true_labels = np.array([spelling.get(str(t).lower(), str(t)) for t in true_labels])
     known = np.isin(true_labels, bank.names)
     if not known.any():
         return {"accuracy": float("nan"), "windows": 0.0}

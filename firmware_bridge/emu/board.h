@@ -11,5 +11,6 @@ uint32_t board_micros(void);                    /* free-running, wraps after 71.
 int board_getc(void);                           /* a received byte, or -1 when none is waiting */
 void board_write(const uint8_t *data, size_t len);
 void board_idle(void);                          /* sleep until the next interrupt (tick or received byte) */
+void board_clock_settle(void);                  /* forget host stalls not yet made up (QEMU; a no-op elsewhere) */
 
 #endif /* EB_BOARD_H */

@@ -72,3 +72,5 @@ void board_idle(void) {
     set_sleep_mode(SLEEP_MODE_IDLE);
     sleep_mode();
 }
+
+void board_clock_settle(void) {} /* simavr's clock is its own: no host stall shows in it */

@@ -1,7 +1,8 @@
 """Boot a synthetic-sensor firmware in an emulator with its UART on a pseudo-terminal and record it with
 ``edgebind record``.
 
-    python emu/emu_record.py qemu build/qemu/edgebind-synth.elf --seconds 10 --out synth.npz
+    python emu/emu_record.py qemu build/qemu/fifo1-depth128-thermal2-baud921600-stall500/edgebind-synth.elf \\
+        --seconds 10 --out synth.npz
     python emu/emu_record.py simavr build/avr/edgebind-synth.elf --seconds 10 --out synth.npz \\
         --simavr-pty build/simavr_pty
 

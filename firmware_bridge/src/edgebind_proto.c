@@ -1,4 +1,4 @@
-/* edgebind serial protocol v1: implementation. See edgebind_proto.h and PROTOCOL.md. */
+/* edgebind serial protocol v2: implementation. See edgebind_proto.h and PROTOCOL.md. */
 #include "edgebind_proto.h"
 
 #include <string.h>

@@ -20,6 +20,7 @@ extern "C" {
 #define EB_MAX_ENCODED (EB_MAX_PAYLOAD + EB_MAX_PAYLOAD / 254u + 2u)
 #define EB_MAX_IMU_BATCH 255u
 #define EB_IMU_HEADER_SIZE 4u
+#define EB_IMU_THERMAL_COUNT_SIZE 2u /* v2: the u16 thermal count after the IMU header (EB_IMU_HAS_THERMAL_COUNT) */
 #define EB_THERMAL_HEADER_SIZE 14u
 #define EB_INFO_FIXED_SIZE 22u
 

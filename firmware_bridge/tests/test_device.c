@@ -1,8 +1,10 @@
 /* Host tests for the firmware's portable parts: sensor rate arithmetic (eb_rates.c, the fixes for issue 11's
  * firmware bugs) and the device session (eb_device.c), whose output is decoded with the protocol library.
- * Prints "N passed, N failed" and exits non-zero on failure.   make test-device
+ * Prints "N passed, N failed" and exits non-zero on failure.   make test (also built with -DEB_DEV_MAX_BATCH=13
+ * and 255, where the full batch must still go out as one frame)
  */
 #include "../firmware/src/eb_device.h"
+#include "../firmware/src/eb_imu.h"
 #include "../firmware/src/eb_rates.h"
 
 #include <math.h>
@@ -62,7 +64,7 @@ static void test_mlx90640(void) {
 }
 
 /* ---------------------------------------------------------------- the device session, decoded on the host side */
-static uint8_t out[8192];
+static uint8_t out[16384];
 static size_t out_len;
 static void capture(void *user, const uint8_t *data, size_t len) {
     (void)user;
@@ -163,7 +165,154 @@ static void test_session(void) {
     CHECK(got.imu[1].n == 2 && got.seq[1] == 10, "restart: %u samples from seq %u", got.imu[1].n, got.seq[1]);
 }
 
+/* A full batch of EB_DEV_MAX_BATCH samples goes out as one IMU frame carrying all of them (the old body cap forgot
+ * the v2 thermal count: from 13 samples on no IMU frame was built at all, while imu_seq still advanced). */
+static void test_full_batch(void) {
+    static eb_device d;
+    static uint8_t buf[EB_DEV_WIRE_CAP(EB_DEV_BODY_CAP)];
+    eb_info info = {0.0047884f, 0.0010653f, 1000.0f, 8.0f, 16, 2000, EB_INFO_HAS_GYRO, "fw", "imu", "th"};
+    eb_command start = {EB_CMD_START, 0, 0, 0};
+    eb_decoder dec;
+    eb_header h;
+    eb_imu imu;
+    const uint8_t *body;
+    size_t len;
+    int imu_frames = 0, n = 0;
+    int16_t s[6];
+    eb_device_init(&d, &info, (uint8_t)EB_DEV_MAX_BATCH, capture, NULL);
+    CHECK(d.batch_max == EB_DEV_MAX_BATCH, "batch_max %u", d.batch_max);
+    host_sends(&d, EB_CMD_START, &start, 0);
+    for (unsigned k = 0; k < 2u * EB_DEV_MAX_BATCH; k++) {
+        for (int c = 0; c < 6; c++) s[c] = (int16_t)(k * 6u + (unsigned)c);
+        eb_device_imu(&d, 1000u * k, s);
+    }
+    eb_decoder_init(&dec, buf, sizeof buf);
+    for (size_t i = 0; i < out_len && out_len <= sizeof out; i++) {
+        if (!eb_decoder_feed(&dec, out[i], &h, &body, &len) || h.type != EB_IMU) continue;
+        CHECK(eb_parse_imu(body, len, &imu) == EB_OK, "IMU frame %d does not parse", imu_frames);
+        CHECK(imu.n == EB_DEV_MAX_BATCH && h.seq == (uint16_t)(imu_frames * (int)EB_DEV_MAX_BATCH) &&
+                  h.t_us == 1000u * (uint32_t)h.seq && imu.dt_us == 1000u,
+              "frame %d: n %u seq %u t %lu dt %u", imu_frames, imu.n, h.seq, (unsigned long)h.t_us, imu.dt_us);
+        CHECK(eb_imu_count(&imu, imu.n - 1u, 5) == (int16_t)((h.seq + imu.n - 1) * 6 + 5), "last count");
+        n += imu.n;
+        imu_frames++;
+    }
+    CHECK(out_len <= sizeof out, "capture overflow %lu", (unsigned long)out_len);
+    CHECK(imu_frames == 2 && n == 2 * (int)EB_DEV_MAX_BATCH && d.imu_seq == n,
+          "batch %u: %d IMU frames, %d samples, imu_seq %u", (unsigned)EB_DEV_MAX_BATCH, imu_frames, n, d.imu_seq);
+    out_len = 0;
+}
+
+/* Lost samples advance the sequence number, so the host counts them, and a frame after a loss has its own time. */
+static void test_lost_samples(void) {
+    eb_device d;
+    eb_info info = {0.0047884f, 0.0010653f, 1000.0f, 0.0f, 16, 2000, EB_INFO_HAS_GYRO, "fw", "imu", ""};
+    eb_command start = {EB_CMD_START, 0, 0, 0};
+    int16_t s[6] = {0, 0, 0, 0, 0, 0};
+    eb_device_init(&d, &info, 4, capture, NULL);
+    eb_device_imu_lost(&d, 7); /* not streaming: nothing to count */
+    CHECK(d.imu_seq == 0 && d.imu_lost == 0, "lost before START: seq %u lost %lu", d.imu_seq,
+          (unsigned long)d.imu_lost);
+    host_sends(&d, EB_CMD_START, &start, 0);
+    for (uint32_t k = 0; k < 3; k++) eb_device_imu(&d, 1000u * k, s);  /* samples 0..2 */
+    eb_device_imu_lost(&d, 17);                                          /* 3..19 lost */
+    for (uint32_t k = 20; k < 24; k++) eb_device_imu(&d, 1000u * k, s); /* 20..23 */
+    eb_device_imu_lost(&d, 0);
+    decode_all();
+    CHECK(got.n == 3 && got.type[1] == EB_IMU && got.type[2] == EB_IMU, "%d frames", got.n);
+    CHECK(got.seq[1] == 0 && got.imu[1].n == 3 && got.t_us[1] == 0, "before the loss: seq %u n %u t %lu", got.seq[1],
+          got.imu[1].n, (unsigned long)got.t_us[1]);
+    CHECK(got.seq[2] == 20 && got.imu[2].n == 4 && got.t_us[2] == 20000u && got.imu[2].dt_us == 1000u,
+          "after the loss: seq %u n %u t %lu", got.seq[2], got.imu[2].n, (unsigned long)got.t_us[2]);
+    CHECK(d.imu_lost == 17 && d.imu_seq == 24, "imu_lost %lu imu_seq %u", (unsigned long)d.imu_lost, d.imu_seq);
+    eb_device_imu_lost(&d, 65536u + 3u); /* the sequence number is mod 2^16, as the host unwraps it */
+    CHECK(d.imu_seq == 27, "imu_seq %u after 65539 lost", d.imu_seq);
+}
+
+static void test_whoami(void) {
+    const char *warning = "unset";
+    CHECK(eb_mpu6050_whoami(0x68, &warning) == EB_IMU_GENUINE && warning == NULL, "0x68");
+    static const uint8_t clones[] = {0x70, 0x72, 0x98};
+    for (int i = 0; i < 3; i++) {
+        warning = NULL;
+        CHECK(eb_mpu6050_whoami(clones[i], &warning) == EB_IMU_CLONE && warning && strstr(warning, "clone"),
+              "0x%02x not accepted as a clone", clones[i]);
+    }
+    static const uint8_t others[] = {0x00, 0x47, 0x69, 0x71, 0xFF};
+    for (int i = 0; i < 5; i++) {
+        warning = NULL;
+        CHECK(eb_mpu6050_whoami(others[i], &warning) == EB_IMU_UNKNOWN && warning && strstr(warning, "wiring"),
+              "0x%02x accepted as an MPU-6050", others[i]);
+    }
+    CHECK(eb_icm42688_whoami(0x47, &warning) == EB_IMU_GENUINE && warning == NULL, "0x47");
+    CHECK(eb_icm42688_whoami(0x68, &warning) == EB_IMU_UNKNOWN && warning != NULL, "0x68 as ICM-42688-P");
+}
+
+/* The pulse count against what was read: exact loss, in the right place, and each sample's grid time. */
+static void test_imu_track(void) {
+    eb_imu_track t;
+    eb_imu_plan p;
+    uint32_t index = 0, lost;
+    eb_imu_track_init(&t);
+    eb_imu_track_run(&t, 5000, 1000, 65530); /* the 16-bit counter wraps during the test */
+    p = eb_imu_plan_fifo(&t, 65533, 3, EB_FIFO_STOP_ON_FULL);
+    CHECK(p.read == 3 && p.first == 0 && p.lost_before == 0 && p.lost_after == 0, "3 of 3: %lu", (unsigned long)p.read);
+    p = eb_imu_plan_fifo(&t, 65535, 4, EB_FIFO_STOP_ON_FULL); /* 2 counted, 4 held: 2 came after the count */
+    CHECK(p.read == 2 && p.first == 3 && p.lost_after == 0, "read %lu first %lu", (unsigned long)p.read,
+          (unsigned long)p.first);
+    p = eb_imu_plan_fifo(&t, 30, 8, EB_FIFO_STOP_ON_FULL); /* 31 taken, a FIFO of 8 kept its oldest */
+    CHECK(p.read == 8 && p.first == 5 && p.lost_before == 0 && p.lost_after == 23, "overflow: read %lu lost %lu",
+          (unsigned long)p.read, (unsigned long)p.lost_after);
+    CHECK(eb_imu_time(&t, p.first) == 10000u && t.next_index == 36 && t.lost == 23, "time %lu next %lu lost %lu",
+          (unsigned long)eb_imu_time(&t, p.first), (unsigned long)t.next_index, (unsigned long)t.lost);
+    p = eb_imu_plan_fifo(&t, 40, 6, EB_FIFO_RESET); /* MPU-6050: reset on overflow, the later samples are kept */
+    CHECK(p.lost_before == 4 && p.read == 6 && p.first == 40 && p.lost_after == 0, "reset: %lu %lu %lu",
+          (unsigned long)p.lost_before, (unsigned long)p.read, (unsigned long)p.first);
+    p = eb_imu_plan_register(&t, 40);
+    CHECK(p.read == 0 && p.lost_before == 0, "register, nothing new");
+    p = eb_imu_plan_register(&t, 57); /* the register holds sample 62; 16 before it were overwritten */
+    CHECK(p.read == 1 && p.lost_before == 16 && p.first == 62 && t.lost == 43, "register: %lu lost, first %lu",
+          (unsigned long)p.lost_before, (unsigned long)p.first);
+
+    /* FIFO packets with timestamps (a new run from index 63 at t = 0, 1 ms period). A read counts 7 taken and
+     * finds packets stamped 0, 1, 4, 5 ms: 2 lost before the third, 1 after the last (taken, never queued). */
+    {
+        static const uint16_t ts[] = {0, 1000, 4000, 5000};
+        static const uint32_t want_lost[] = {0, 0, 2, 0}, want_index[] = {63, 64, 67, 68};
+        eb_imu_track_run(&t, 0, 1000, 100);
+        CHECK(eb_imu_taken(&t, 107) == 70, "taken %lu", (unsigned long)t.taken);
+        for (int i = 0; i < 4; i++) {
+            lost = eb_imu_fifo_packet(&t, ts[i], &index);
+            CHECK(lost == want_lost[i] && index == want_index[i], "packet %d: %lu lost before, index %lu", i,
+                  (unsigned long)lost, (unsigned long)index);
+        }
+        CHECK(eb_imu_fifo_tail(&t) == 1 && t.next_index == 70, "tail, next %lu", (unsigned long)t.next_index);
+        /* the next read: 2 more taken; sample 70 was dropped while the last read ran, 71 is queued. Its packet
+         * says so (two periods after the counted-lost sample 69), although the count had not seen it then */
+        eb_imu_taken(&t, 109);
+        lost = eb_imu_fifo_packet(&t, 8000, &index);
+        CHECK(lost == 1 && index == 71 && eb_imu_fifo_tail(&t) == 0, "window drop: %lu lost, index %lu",
+              (unsigned long)lost, (unsigned long)index);
+        /* a packet that came after the count (index 72, not yet counted) is read; the next count catches up */
+        lost = eb_imu_fifo_packet(&t, 9000, &index);
+        CHECK(lost == 0 && index == 72 && eb_imu_fifo_tail(&t) == 0, "ahead of the count: index %lu",
+              (unsigned long)index);
+        eb_imu_taken(&t, 110);
+        CHECK(eb_imu_fifo_tail(&t) == 0 && t.next_index == 73 && t.lost == 43 + 2 + 1 + 1,
+              "after catching up: next %lu lost %lu", (unsigned long)t.next_index, (unsigned long)t.lost);
+        CHECK(eb_imu_time(&t, 72) == 9000u, "time of 72: %lu", (unsigned long)eb_imu_time(&t, 72));
+    }
+    eb_imu_track_run(&t, 900000, 2000, 110); /* a new rate: the index goes on, the grid starts again */
+    p = eb_imu_plan_register(&t, 111);
+    CHECK(p.first == 73 && eb_imu_time(&t, 73) == 900000u && eb_imu_time(&t, 75) == 904000u, "new run: %lu",
+          (unsigned long)p.first);
+}
+
 int main(void) {
+    test_full_batch();
+    test_lost_samples();
+    test_whoami();
+    test_imu_track();
     test_mpu6050();
     test_icm42688();
     test_mlx90640();

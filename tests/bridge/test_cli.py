@@ -77,6 +77,15 @@ def test_record_missing_port_is_one_line(tmp_path: Path) -> None:
     assert len(result.output.strip().splitlines()) == 1
 
 
+def test_record_of_nothing_is_an_error_not_an_empty_success(tmp_path: Path) -> None:
+    """loop:// echoes only what the host sends: no samples arrive, so record exits 1 and writes no file."""
+    out = tmp_path / "r.npz"
+    result = CliRunner().invoke(cli, ["record", "loop://", "-o", str(out), "--idle", "0.3"])
+    assert result.exit_code == 1, result.output
+    assert "no IMU samples and no thermal frames" in result.output and "--baud" in result.output
+    assert "no losses" not in result.output and not out.exists()
+
+
 def test_record_binary_stream_as_csv_names_the_format(tmp_path: Path) -> None:
     rec = synthetic(n=2000)
     with SimulatedDevice(rec, fmt="binary", speed=5.0) as sim:

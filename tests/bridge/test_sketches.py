@@ -151,3 +151,35 @@ def test_convert_a_saved_serial_log_with_unit_flags(tmp_path, data_dir) -> None:
     wrong = CliRunner().invoke(cli, ["convert", str(data_dir / "imu" / "BasicMotions_TEST.ts"), "--accel-unit", "g",
                                      "-o", str(out)])
     assert wrong.exit_code == 1 and "--accel-unit: only for a serial log" in wrong.output
+
+
+def test_labels_teach_a_raw_count_sketch_with_sensor(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """labels teach takes --sensor (issue 21, part 3): i2cdevlib MPU6050_raw counts are taught in SI units; without
+    --sensor the error names a flag that labels teach has."""
+    from click.testing import CliRunner
+
+    from edgebind.cli import cli
+    from edgebind.exemplars import load_examples
+
+    from .sketches import PtyBoard
+
+    truth = imu_truth(700, seed=7)  # 7 s at 100 Hz: one 5 s window, then silence
+    items = [(i / 100.0, i2cdevlib_line(r)) for i, r in enumerate(truth)]
+    labels = tmp_path / "labels.txt"
+    for args, ok in ((["--sensor", "mpu6050", "--rate", "100"], True), ([], False)):
+        board = PtyBoard(items, wait_for_host=True)
+        board.start()
+        try:
+            result = CliRunner().invoke(cli, ["labels", "teach", board.port, "waving", "--labels", str(labels),
+                                              "--seconds", "9", "--baud", "115200", *args])
+        finally:
+            board.close()
+        if ok:
+            assert result.exit_code == 0, result.output
+            assert "waving: @examples/waving.npz" in labels.read_text()
+            windows = load_examples(tmp_path / "examples" / "waving.npz")
+            assert len(windows) >= 1
+            accel_z = float(windows[0][2].mean())  # m/s^2 from counts, gravity on z, not 16384
+            assert abs(accel_z - G) < 0.2, accel_z
+        else:
+            assert result.exit_code == 1 and "pass --sensor mpu6050" in result.output, result.output

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from edgebind.bridge.transport import SerialTransport, ftdi_latency_hint, open_port
-from edgebind.errors import SensorError
+from edgebind.errors import ConfigError, SensorError
 
 
 @pytest.fixture
@@ -23,7 +23,7 @@ def pty_path():  # type: ignore[no-untyped-def]
 def test_missing_port_lists_what_to_do(tmp_path) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(SensorError, match="no such port") as exc:
         open_port(str(tmp_path / "ttyACM7"), 921600)
-    assert "loop://" in str(exc.value) and "\n" not in str(exc.value)
+    assert "edgebind demo" in str(exc.value) and "loop://" not in str(exc.value) and "\n" not in str(exc.value)
 
 
 def test_busy_port(pty_path: str) -> None:
@@ -122,3 +122,33 @@ def test_write_whose_flush_fails_on_a_gone_pty_is_a_sensor_error(pty_path: str) 
     t._ser = GonePty()  # the state a pty is in once its device side has closed
     with pytest.raises(SensorError, match=r"cannot write to .*Input/output error.*still connected"):
         t.write(b"\x00stop\x00")
+
+
+def test_read_every_gathers_bytes_into_fewer_reads() -> None:
+    import threading
+    import time
+
+    t = SerialTransport("loop://", reconnect=False, read_every_s=0.1).start()
+    try:
+        def write() -> None:
+            for _ in range(40):  # 40 pieces over about 0.2 s
+                t.write(b"x" * 10)
+                time.sleep(0.005)
+
+        writer = threading.Thread(target=write)
+        started = time.monotonic()
+        writer.start()
+        writer.join()
+        got = 0
+        while got < 400:
+            got += sum(len(c) for _, c in t.read(1.0))
+        elapsed = time.monotonic() - started
+    finally:
+        t.close()
+    assert got == 400
+    assert t.stats["chunks_read"] <= elapsed / 0.1 + 2  # one read per 0.1 s at most, not one per piece
+
+
+def test_read_every_must_not_be_negative() -> None:
+    with pytest.raises(ConfigError, match="--read-every"):
+        SerialTransport("loop://", read_every_s=-1.0)

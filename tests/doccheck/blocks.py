@@ -68,7 +68,7 @@ def blocks() -> list[Block]:
             first = body.splitlines()[0] if body.strip() else ""
             needs = NEEDS.match(first)
             above = text[: m.start()]
-            heads = re.findall(r"^#+ (.+)$", above, re.M)
+            heads = re.findall(r"^#+ (.+)$", FENCE.sub("", above), re.M)  # headings, not comments in code
             slug = re.sub(r"[^a-z0-9]+", "-", heads[-1].lower()).strip("-") if heads else "top"
             seen[slug] = seen.get(slug, 0) + 1
             before = above.rstrip().splitlines()[-1:] or [""]

@@ -11,6 +11,10 @@ A block runs in a fresh folder holding, under the names the docs use:
 * ``monitor.log``: a serial-monitor log (CSV lines, g and °/s, 50 Hz) written from a real recording;
 * ``session.npz`` and ``session.csv`` (its truth as ``start_s,end_s,label`` intervals), and folders ``walks/``,
   ``test/``, ``train/`` of recordings;
+* robot bags written by ``rosbags`` (an independent rosbag2 implementation, through tests/ros/roskit.py), from a
+  real 60 s BasicMotions stretch and a real Lepton clip as 16UC1 centi-kelvin: ``run1/`` (Humble, sqlite3, as
+  ``ros2 bag record -o run1`` leaves it), ``robot.mcap`` (a Jazzy MCAP storage file), and ``six_poses.mcap`` (a
+  synthetic six-position IMU session, edgebind.calibration.synthetic);
 * ``$EDGEBIND_BUNDLE``: the demo bundle shipped in ``edgebind/data/demo`` (what "the last export" would be).
 """
 
@@ -42,7 +46,7 @@ def tiny_imagebind(out: Path) -> Path:
     meta = json.loads((DATA / "imagebind" / "reference_tiny_meta.json").read_text())["constructor_kwargs"]
     ckpt = load_checkpoint(DATA / "imagebind" / "reference_tiny.pt")
     heads = {f"{m}_num_heads": int(meta[f"{m}_num_heads"]) for m in ("imu", "thermal", "text")}
-    configs = {m: infer_config(ckpt.state_dict, m, overrides=heads, warn=False).to_dict()
+    configs = {m: infer_config(ckpt.state_dict, m, overrides=heads).to_dict()
                for m in ("imu", "thermal", "text")}
     out.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"configs": configs, "state_dict": {k: v.float() for k, v in ckpt.state_dict.items()}}, out)
@@ -90,6 +94,46 @@ def truth_csv(rec_path: Path, out: Path) -> Path:
     return out
 
 
+def _roskit():  # type: ignore[no-untyped-def]
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("roskit", REPO / "tests" / "ros" / "roskit.py")
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def robot_bags(root: Path) -> None:
+    """``run1/`` (Humble sqlite3 directory), ``robot.mcap`` and ``six_poses.mcap``, all written by rosbags."""
+    from edgebind.bridge.convert import convert
+    from edgebind.bridge.recording import Recording
+    from edgebind.calibration.synthetic import SIX_FACES, random_truth, simulate_session
+
+    kit = _roskit()
+    walk = Recording.load(root / "walk.npz")
+    t0 = 1_765_000_000 * 10**9  # ROS time, as a robot's bag holds
+    keep = walk.imu_t_ns - walk.imu_t_ns[0] < 60 * 10**9
+    imu, imu_t = walk.imu[keep], t0 + walk.imu_t_ns[keep] - walk.imu_t_ns[0]
+    clip = convert(root / "clip.cptv")
+    frames = np.round((clip.thermal + 273.15) * 100).astype(np.uint16)  # centi-kelvin
+    frame_t = t0 + clip.thermal_t_ns - clip.thermal_t_ns[0]
+    lab_keep = walk.label_t_ns - walk.imu_t_ns[0] < 60 * 10**9
+    labels = [str(x) for x in walk.labels[lab_keep]]
+    label_t = t0 + walk.label_t_ns[lab_keep] - walk.imu_t_ns[0]
+    for name, distro, storage in (("run1", "humble", "sqlite3"), ("robot", "jazzy", "mcap")):
+        ts, msgs = kit.rosbags_messages(distro, imu, imu_t, frames, frame_t, labels, label_t)
+        kit.write_rosbag2(root / name, distro, storage, msgs, ts)
+    shutil.move(root / "robot" / "robot_0.mcap", root / "robot.mcap")
+    shutil.rmtree(root / "robot")
+    six = simulate_session(*random_truth(np.random.default_rng(0), full_matrix=False), SIX_FACES, seed=1)
+    none = np.zeros(0, np.int64)
+    ts, msgs = kit.rosbags_messages("jazzy", six.imu, t0 + six.t_ns, np.zeros((0, 2, 2), np.uint16), none, [], none)
+    kit.write_rosbag2(root / "six_poses", "jazzy", "mcap", msgs, ts)
+    shutil.move(root / "six_poses" / "six_poses_0.mcap", root / "six_poses.mcap")
+    shutil.rmtree(root / "six_poses")
+
+
 def environment(root: Path) -> dict[str, str]:
     """Variables a block runs with besides the caller's."""
     return {"EDGEBIND_BUNDLE": str(DEMO / "bundle")}
@@ -113,4 +157,5 @@ def make_sandbox(root: Path) -> Path:
         (root / folder).mkdir()
         for src in srcs:
             shutil.copy(DEMO / src, root / folder / src)
+    robot_bags(root)
     return root

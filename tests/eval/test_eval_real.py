@@ -182,3 +182,20 @@ def test_a_ros_bag_with_a_label_topic_scores_like_its_recording(demo_bundle: Pat
     b = evaluate([tmp_path / "bm.mcap"], demo_labels, bundle=demo_bundle, probe=False, ks=(1,), seeds=2)
     assert a.windows == b.windows > 0
     assert [r.accuracy for r in a.results] == [r.accuracy for r in b.results]
+
+
+def test_no_probe_needs_no_scikit_learn(demo_bundle: Path, bm_test: Path, demo_labels: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """scikit-learn fits the linear probe only: --no-probe runs without it, the probe says what to install."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name.split(".")[0] == "sklearn" else real(name, *a))
+    monkeypatch.setitem(sys.modules, "sklearn", None)  # as if it were not installed
+    args = ["eval", str(bm_test), "--bundle", str(demo_bundle), "--labels", str(demo_labels), "--k", "1",
+            "--seeds", "1"]
+    result = CliRunner().invoke(cli, [*args, "--no-probe"])
+    assert result.exit_code == 0 and "text prompts" in result.output, result.output
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1 and "scikit-learn" in result.output and "--no-probe" in result.output, result.output

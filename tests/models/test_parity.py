@@ -11,7 +11,8 @@ import torch
 from officialref import MODALITIES, Reference, measure_parity
 
 from edgebind.checkpoint import encoder_state_dict, load_checkpoint, load_encoder
-from edgebind.config import get_config
+from edgebind.config import get_config, parse_overrides
+from edgebind.errors import ConfigError
 from edgebind.models import ENCODERS
 
 # Max |edgebind - official| allowed, about 3x the figure measured on this machine (benchmarks/report.py prints the
@@ -39,8 +40,11 @@ def test_reference_parity(reference: Reference, modality: str) -> None:
 
 
 def test_wrong_head_count_breaks_parity(reference: Reference) -> None:
-    """Heads are not in the tensors: the guess (1 head at width 64) must differ from the official 2 heads."""
-    model = load_encoder(reference.path, "text")
+    """Heads are not in the tensors: loading refuses to guess, and a wrong count (1 head at width 64, ImageBind's
+    head_dim-64 value) differs from the official 2 heads."""
+    with pytest.raises(ConfigError, match=r"pass --set text_num_heads=N"):
+        load_encoder(reference.path, "text")
+    model = load_encoder(reference.path, "text", overrides=parse_overrides(["text_num_heads=1"]))
     assert model.cfg.num_heads == 1
     with torch.inference_mode():
         final = model(reference.input("text"))

@@ -63,3 +63,44 @@ def tiny_ckpt(tmp_path_factory: pytest.TempPathFactory) -> Path:
     torch.manual_seed(0)
     encoders = [build_encoder(get_config(n)).eval() for n in ("tiny_imu", "tiny_thermal", "tiny_text")]
     return save_checkpoint(encoders, tmp_path_factory.mktemp("ckpt") / "tiny.safetensors")
+
+
+ROBOT_T0 = 1_700_000_000_000_000_000  # ROS time (the epoch clock), as a robot's bag has
+ROBOT_LABELS = ["Standing", "Walking", "Running", "Walking", "Standing", "Badminton"]
+
+
+@pytest.fixture(scope="session")
+def robot_data(imu_400: Recording, lepton_counts: tuple[np.ndarray, np.ndarray]) -> dict[str, np.ndarray]:
+    """What the robot bags below hold, in ROS time: 30 s of 100 Hz IMU (real BasicMotions motion, 3000 samples),
+    16UC1 centi-kelvin Lepton frames at 4 Hz (120: the real clip's 12 frames in turn) and a String label every 5 s."""
+    n_imu, n_frames = 3000, 120
+    return {"imu": imu_400.imu[:n_imu], "imu_t_ns": ROBOT_T0 + np.arange(n_imu, dtype=np.int64) * 10_000_000,
+            "counts": np.stack([lepton_counts[0][i % 12] for i in range(n_frames)]),
+            "thermal_t_ns": ROBOT_T0 + 5_000_000 + np.arange(n_frames, dtype=np.int64) * 250_000_000,
+            "labels": np.array(ROBOT_LABELS), "label_t_ns": ROBOT_T0 + np.arange(6, dtype=np.int64) * 5 * 10**9}
+
+
+ROBOT_BAGS = {  # name: (distro, storage, compression, split)
+    "humble_sqlite3": ("humble", "sqlite3", "none", False),
+    "jazzy_sqlite3": ("jazzy", "sqlite3", "none", False),
+    "jazzy_mcap": ("jazzy", "mcap", "none", False),
+    "humble_sqlite3_zstd_message": ("humble", "sqlite3", "message", False),
+    "jazzy_mcap_zstd_file_split": ("jazzy", "mcap", "file", True),
+}
+
+
+@pytest.fixture(scope="session")
+def robot_bags(tmp_path_factory: pytest.TempPathFactory, robot_data: dict[str, np.ndarray]) -> dict[str, Path]:
+    """rosbag2 directories written by rosbags' Writer (see roskit.write_rosbag2), built once per session."""
+    pytest.importorskip("rosbags", reason="the ros extra (pip install 'edgebind[ros]') is not installed")
+    from roskit import rosbags_messages, write_rosbag2
+
+    d = robot_data
+    root = tmp_path_factory.mktemp("rosbag2")
+    out = {}
+    for name, (distro, storage, compression, split) in ROBOT_BAGS.items():
+        ts, msgs = rosbags_messages(distro, d["imu"], d["imu_t_ns"], d["counts"], d["thermal_t_ns"],
+                                    d["labels"].tolist(), d["label_t_ns"])
+        out[name] = write_rosbag2(root / name, distro, storage, msgs, ts, compression,
+                                  split_at=len(msgs) // 2 if split else None)
+    return out

@@ -168,7 +168,8 @@ def test_stream_ros2_is_heard_by_a_separate_subscriber(device_rec: Recording, tm
     with SimulatedDevice(device_rec, fmt="binary", speed=1.0) as sim:  # the real CLI in its own process, bounded
         proc = subprocess.run([sys.executable, "-c", "from edgebind.cli import main; main()", "stream", str(sim.link),
                                "--bundle", DEMO, "--json", "--max-windows", "2", "--hop", "0.5", "--ros2", "--mcap",
-                               str(bag)], capture_output=True, text=True, timeout=90)
+                               str(bag), "--stamp", "device"],  # the bag in device time; ROS 2 topics: host time
+                              capture_output=True, text=True, timeout=90)
         # the host wall-clock time (ns) at which the simulator sent device time 0: device t is sent at wall0 + t
         wall0 = round(sim._clock_start * 1e9) + time.time_ns() - time.monotonic_ns()
     got = sub.finish()
@@ -261,8 +262,9 @@ def test_namespace_and_type_names() -> None:
 
 @pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM", "SIGKILL"])
 def test_stream_ros2_in_and_out_under_signals(sig: str) -> None:
-    """``edgebind stream ros2:/imu/data --ros2`` in a subprocess, stopped by a signal once it labels: Ctrl-C ends
-    with the summary and what was published; SIGTERM and SIGKILL end it at once (no DDS thread keeps it alive)."""
+    """``edgebind stream ros2:/imu/data --ros2`` in a subprocess, stopped by a signal once it labels: Ctrl-C and
+    SIGTERM end it cleanly with the summary and what was published (edgebind.lifecycle); SIGKILL ends it at once (no
+    DDS thread keeps it alive)."""
     import signal
 
     pub = Peer("pub-imu", "/imu/data", "--rate", "200", "--seconds", "60")
@@ -281,9 +283,9 @@ def test_stream_ros2_in_and_out_under_signals(sig: str) -> None:
         watchdog.cancel()
         proc.kill()
         pub.finish(stop=True)
-    if sig == "SIGINT":
+    if sig in ("SIGINT", "SIGTERM"):
         assert proc.returncode == 0, err
         assert "summary" in json.loads(out.strip().splitlines()[-1])
-        assert "interrupted (Ctrl-C)" in err and "ros2: published" in err and "labels on ROS 2 domain" in err
+        assert f"stopped by {sig}" in err and "ros2: published" in err and "labels on ROS 2 domain" in err
     else:
         assert proc.returncode == -getattr(signal, sig)

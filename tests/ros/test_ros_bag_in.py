@@ -173,10 +173,23 @@ def test_thermal_topic_needs_a_unit(robot_bag: Path) -> None:
 
 
 def test_truncated_mcap(robot_bag: Path, tmp_path: Path) -> None:
+    """A bag cut off (no summary, a torn last record) reads up to the cut by itself; one cut before its first channel
+    is not a bag."""
+    from edgebind.ros import load_recording
+
+    full = read_bag(robot_bag, modalities=("imu",))
     cut = tmp_path / "cut.mcap"
     cut.write_bytes(robot_bag.read_bytes()[: robot_bag.stat().st_size // 2])
-    code, out = run("convert", str(cut), "-o", str(tmp_path / "x.npz"))
-    assert code == 1 and "not a readable MCAP bag" in out and f"mcap recover {cut} -o fixed.mcap" in out
+    half = load_recording(cut, modalities=("imu",))
+    assert 0 < len(half.imu) < len(full.imu)
+    np.testing.assert_array_equal(half.imu_t_ns, full.imu_t_ns[: len(half.imu)])
+    code, out = run("convert", str(cut), "--label-topic", "none", "--thermal-topic", "none", "-o",
+                    str(tmp_path / "x.npz"))
+    assert code == 0 and f"wrote {tmp_path / 'x.npz'}: {len(half.imu)} IMU samples" in out, out
+    head = tmp_path / "head.mcap"
+    head.write_bytes(robot_bag.read_bytes()[:40])
+    code, out = run("convert", str(head), "-o", str(tmp_path / "y.npz"))
+    assert code == 1 and "not a readable MCAP bag" in out, out
 
 
 def test_reading_streams_in_bounded_memory(tmp_path: Path) -> None:
@@ -199,3 +212,22 @@ def test_reading_streams_in_bounded_memory(tmp_path: Path) -> None:
     small, large = peak_bytes(2000), peak_bytes(10000)
     per_message = (large - small) / 8000
     assert per_message < 150, f"{per_message:.0f} bytes per message: the reader holds messages"
+
+
+def test_wrong_thermal_unit_is_a_one_line_error_naming_the_flag(robot_bag: Path, tmp_path: Path) -> None:
+    """The bag holds centi-kelvin counts (~27 500): read as celsius they are 27 500 °C (issue 21, part 5)."""
+    code, out = run("convert", str(robot_bag), "--thermal-unit", "celsius", "-o", str(tmp_path / "r.npz"))
+    assert code == 1 and "--thermal-unit" in out and "outside -60..500" in out, out
+    assert len(out.strip().splitlines()) == 1 and not (tmp_path / "r.npz").exists()
+
+
+def test_celsius_frames_read_as_kelvin_x100_are_refused() -> None:
+    from edgebind.ros.messages import to_celsius
+
+    scene_c = np.random.default_rng(0).uniform(15, 35, size=(4, 24, 32)).astype(np.float32)  # a room in °C
+    with pytest.raises(SensorError, match=r"median of -273 °C.*pass --thermal-unit"):
+        to_celsius(scene_c, "kelvin_x100")
+    np.testing.assert_array_equal(to_celsius(scene_c, "celsius"), scene_c)
+    hot_spot = scene_c.copy()
+    hot_spot[:, :4, :4] = 900.0  # a flame in a few pixels is a scene, not a wrong unit
+    np.testing.assert_array_equal(to_celsius(hot_spot, "celsius"), hot_spot)

@@ -102,7 +102,8 @@ def test_record_writes_a_bag_that_convert_reads_back(imu_400: Recording, tmp_pat
     from edgebind.bridge.simulator import SimulatedDevice
 
     with SimulatedDevice(trim(imu_400, 3.0), fmt="binary", speed=4.0) as sim:
-        code, out = run("record", str(sim.link), "-o", str(tmp_path / "s.mcap"), "--samples", "1000")
+        code, out = run("record", str(sim.link), "-o", str(tmp_path / "s.mcap"), "--samples", "1000", "--stamp",
+                        "device")  # the device clock: exact 2.5 ms steps (ROS time: tests/ros/test_ros_time.py)
     assert code == 0, out
     code, out = run("convert", str(tmp_path / "s.mcap"), "-o", str(tmp_path / "s.npz"))
     assert code == 0, out

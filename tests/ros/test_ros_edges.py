@@ -19,14 +19,14 @@ from edgebind.ros.live import parse_address
 
 def test_without_the_extra_a_bag_names_the_install(robot_bag: Path, tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "mcap_ros2", None)  # as if mcap-ros2-support were not installed
+    monkeypatch.setitem(sys.modules, "rosbags", None)  # as if rosbags (the bag reader) were not installed
     result = CliRunner().invoke(cli, ["convert", str(robot_bag), "-o", str(tmp_path / "x.npz")])
     assert result.exit_code == 1 and "pip install 'edgebind[ros]'" in result.output
 
 
 def test_importing_the_commands_loads_neither_ros_libraries_nor_torch() -> None:
     code = ("import sys, edgebind.cli.stream, edgebind.cli.convert, edgebind.ros.session, edgebind.ros.live; "
-            "print(sorted(m for m in ('torch', 'mcap', 'mcap_ros2', 'foxglove') if m in sys.modules))")
+            "print(sorted(m for m in ('torch', 'mcap', 'mcap_ros2', 'foxglove', 'rosbags') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -112,3 +112,30 @@ def test_simulate_replays_a_bag_as_a_device(imu_400: Recording, tmp_path: Path) 
     got = Recording.load(tmp_path / "out.npz")
     np.testing.assert_array_equal(got.imu_t_ns, rec.imu_t_ns)
     np.testing.assert_allclose(got.imu, rec.imu, atol=1e-5)
+
+
+def _handshake(port: int, subprotocols: str) -> bytes:
+    """The server's answer to a WebSocket upgrade that offers ``subprotocols`` (raw HTTP over loopback)."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                      f"Sec-WebSocket-Protocol: {subprotocols}\r\n\r\n").encode())
+        return sock.recv(4096)
+
+
+def test_foxglove_view_refuses_clients_that_offer_only_the_old_subprotocol() -> None:
+    """foxglove-sdk serves foxglove.sdk.v1 (and v1.1) only and has no option to add foxglove.websocket.v1: a client
+    that offers only the old one (older Lichtblick, PlotJuggler, roslibjs-based tools) gets HTTP 400 with this text,
+    as docs/robotics.md says; one that offers both connects."""
+    pytest.importorskip("foxglove", reason="the ros extra (pip install 'edgebind[ros]') is not installed")
+    from edgebind.ros.live import FoxgloveView
+
+    with FoxgloveView("127.0.0.1:0") as view:
+        old = _handshake(view.port, "foxglove.websocket.v1")
+        assert old.startswith(b"HTTP/1.1 400") and b"Missing expected sec-websocket-protocol header" in old
+        for offered, chosen in (("foxglove.sdk.v1", b"foxglove.sdk.v1"),
+                                ("foxglove.websocket.v1, foxglove.sdk.v1", b"foxglove.sdk.v1")):
+            answer = _handshake(view.port, offered)
+            assert answer.startswith(b"HTTP/1.1 101") and b"sec-websocket-protocol: " + chosen in answer.lower()

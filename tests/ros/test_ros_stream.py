@@ -69,14 +69,21 @@ def test_stream_mcap_logs_raw_messages_and_labels_matching_json(device: Simulate
     topics = {m.channel.topic: m.schema.name for m in msgs}
     assert topics == {"/imu": "sensor_msgs/msg/Imu", "/thermal/image": "sensor_msgs/msg/Image",
                       "/edgebind/labels": "edgebind_msgs/msg/WindowLabel",
-                      "/edgebind/embeddings": "edgebind_msgs/msg/Embedding"}
+                      "/edgebind/embeddings": "edgebind_msgs/msg/Embedding",
+                      "/imu/device_time": "sensor_msgs/msg/TimeReference",
+                      "/thermal/device_time": "sensor_msgs/msg/TimeReference"}
     assert list(iter_bag_labels(bag)) == lines and sum(line["modality"] == "imu" for line in lines) == 3
     emb = [m.ros_msg for m in msgs if m.channel.topic == "/edgebind/embeddings"]
     assert [(e.modality, e.index) for e in emb] == [(x["modality"], x["index"]) for x in lines]
     assert len(emb[0].data) == 1024
     np.testing.assert_allclose([np.linalg.norm(e.data) for e in emb], 1.0, atol=1e-5)
     imu = [m.ros_msg for m in msgs if m.channel.topic == "/imu"]
-    t = np.array([m.header.stamp.sec * 10**9 + m.header.stamp.nanosec for m in imu])
+    stamps = np.array([m.header.stamp.sec * 10**9 + m.header.stamp.nanosec for m in imu])
+    assert np.all(np.diff(stamps) > 0) and stamps[0] > 1_600_000_000 * 10**9  # ROS time: the host's wall clock
+    assert [m.log_time_ns for m in msgs if m.channel.topic == "/imu"] == stamps.tolist()  # log time = header.stamp
+    refs = [m.ros_msg for m in msgs if m.channel.topic == "/imu/device_time"]
+    t = np.array([r.time_ref.sec * 10**9 + r.time_ref.nanosec for r in refs])  # device time, beside each stamp
+    assert [r.header.stamp.sec * 10**9 + r.header.stamp.nanosec for r in refs] == stamps.tolist()
     assert len(imu) >= 2000 and np.all(np.diff(t) == 2_500_000)  # every sample the windows saw, none lost
     got = np.array([[m.linear_acceleration.x, m.angular_velocity.z] for m in imu])
     np.testing.assert_allclose(got, session_rec.imu[: len(imu)][:, [0, 5]], atol=0.01)  # int16 link quantisation
@@ -87,7 +94,9 @@ def test_stream_mcap_logs_raw_messages_and_labels_matching_json(device: Simulate
     back = read_bag(bag)  # a session bag reads back as a Recording: its thermal unit is recorded in the bag
     assert back.thermal is not None and session_rec.thermal is not None and back.thermal_t_ns is not None
     assert back.thermal.shape[1:] == (24, 32) and len(back.imu) == len(imu)
-    k = np.searchsorted(session_rec.thermal_t_ns, back.thermal_t_ns)  # type: ignore[arg-type]
+    th_refs = [m.ros_msg for m in msgs if m.channel.topic == "/thermal/device_time"]
+    th_device = np.array([r.time_ref.sec * 10**9 + r.time_ref.nanosec for r in th_refs])  # in stamp order
+    k = np.searchsorted(session_rec.thermal_t_ns, th_device)  # type: ignore[arg-type]
     np.testing.assert_allclose(back.thermal, session_rec.thermal[k], atol=0.01)  # centi-degree link quantisation
 
 
@@ -96,11 +105,15 @@ def test_mcap_embeddings_needs_mcap(tiny_ckpt: Path) -> None:
     assert result.exit_code == 1 and "pass --mcap session.mcap too" in result.output
 
 
+log_times: dict[str, list[int]] = {}  # topic -> log time of each message the client received
+
+
 async def _foxglove_client(url: str, subscribed: threading.Event, want: int) -> tuple[list[dict[str, Any]],
                                                                                        dict[str, list[Any]]]:
     import websockets
 
     received: dict[str, list[Any]] = {}
+    log_times.clear()
     async with websockets.connect(url, subprotocols=["foxglove.sdk.v1"]) as ws:  # type: ignore[list-item]
         channels: list[dict[str, Any]] = []
         while not channels:
@@ -117,8 +130,9 @@ async def _foxglove_client(url: str, subscribed: threading.Event, want: int) -> 
         while imu_labels() < want or not received.get("/thermal/image"):
             data = await asyncio.wait_for(ws.recv(), 60)
             if isinstance(data, bytes) and data[0] == 1:  # binary MessageData: op, subscription, log time, payload
-                sub, _log_time = struct.unpack_from("<IQ", data, 1)
+                sub, log_time = struct.unpack_from("<IQ", data, 1)
                 received.setdefault(by_sub[sub]["topic"], []).append(data[13:])
+                log_times.setdefault(by_sub[sub]["topic"], []).append(log_time)
     return channels, received
 
 
@@ -150,12 +164,15 @@ def test_foxglove_client_receives_channels_imu_and_labels(device: SimulatedDevic
     channels, received = box["out"]
     assert {c["topic"]: (c["encoding"], c["schemaName"]) for c in channels} == {
         "/imu": ("json", "edgebind.ImuSample"), "/thermal/image": ("protobuf", "foxglove.RawImage"),
-        "/edgebind/labels": ("json", "edgebind.WindowLabel")}
+        "/edgebind/labels": ("json", "edgebind.WindowLabel"), "/thermal/device_time": ("json", "edgebind.DeviceTime")}
     sent = [json.dumps(r, sort_keys=True) for r in results]  # IMU and thermal labels, from two inference threads
     got = [json.dumps(json.loads(p), sort_keys=True) for p in received["/edgebind/labels"]]
     assert len(got) >= 2 and all(g in sent for g in got)
     imu = [json.loads(p) for p in received["/imu"]]
-    assert set(imu[0]) == {"t_ns", "accel_mps2", "gyro_rads"}
+    assert set(imu[0]) == {"header", "t_ns", "accel_mps2", "gyro_rads"}
+    stamp = np.array([m["header"]["stamp"]["sec"] * 10**9 + m["header"]["stamp"]["nsec"] for m in imu])
+    assert np.all(np.diff(stamp) > 0) and stamp[0] > 1_600_000_000 * 10**9  # ROS time (host clock), in order
+    np.testing.assert_array_equal(log_times["/imu"], stamp)  # log time = header.stamp
     t = np.array([m["t_ns"] for m in imu])
     # 2200 of 2200 arrived in order when measured; the server may drop for a slow client (its backlog is 1024)
     assert len(imu) >= 1000 and np.all(np.diff(t) > 0) and np.all(t % 2_500_000 == 0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -38,7 +39,7 @@ def test_bench_cli_json_and_default_bundle(tiny_bundle: Path) -> None:
     res = CliRunner().invoke(cli, ["bench", str(tiny_bundle), "--json", "--runs", "2", "--warmup", "1",
                                    "--modality", "thermal", "--backend", "onnxruntime", "--threads", "1"])
     assert res.exit_code == 0, res.output
-    rows = json.loads(res.output)
+    rows = json.loads(res.stdout)  # stderr may hold noise warnings (a loaded machine)
     assert [(r["modality"], r["backend"]) for r in rows] == [("thermal", "onnxruntime")]
     assert rows[0]["speedup_vs_torch_fp32"] is None  # no baseline asked for
     remember_bundle(tiny_bundle)
@@ -88,7 +89,7 @@ def test_bench_modes_and_errors(tiny_bundle: Path) -> None:
                                    "0", "--modality", "imu", "--backend", "onnxruntime", "--threads", "1",
                                    "--mode", "interleaved", "--spin"])
     assert res.exit_code == 0, res.output
-    (row,) = json.loads(res.output)
+    (row,) = json.loads(res.stdout)
     assert row["mode"] == "interleaved" and row["spin"] is True and row["runs"] == 3
     import pytest
 
@@ -96,6 +97,36 @@ def test_bench_modes_and_errors(tiny_bundle: Path) -> None:
         bench_bundles([tiny_bundle], mode="both")
     with pytest.raises(ConfigError, match="--batch, --runs and --block must be >= 1, got 1, 20 and 0"):
         bench_bundles([tiny_bundle], block=0)
+
+
+def test_bench_rows_name_their_bundle_and_spread(tiny_bundle: Path) -> None:
+    """Two bundles' rows can be told apart; each row has p90/p99 and its coefficient of variation (issue 21)."""
+    steps: list[tuple[str, int, int]] = []
+    results = bench_bundles([tiny_bundle], runs=4, warmup=0, threads=1, modalities=["imu"],
+                            backends=["onnxruntime"], block=2, on_progress=lambda *a: steps.append(a))
+    (r,) = results
+    assert r.cv_pct is not None and 0 <= r.cv_pct < 1000
+    table = format_table(results)
+    head, row = (re.split(r"\s{2,}", line.strip()) for line in table.splitlines())
+    assert head[:2] == ["bundle", "modality"] and "p99 ms" in head
+    assert row[0] == tiny_bundle.name and row[head.index("CV %")] == f"{r.cv_pct:.0f}"
+    # one step per runner loaded, then per timed call; the last report is before the last round
+    assert steps[0][0].startswith("loading imu onnxruntime") and {s[2] for s in steps} == {5}
+    assert [s[1] for s in steps] == sorted(s[1] for s in steps) and steps[-1][1] == 3
+
+
+def test_noise_warnings_name_the_row_and_the_load(tiny_bundle: Path) -> None:
+    from dataclasses import replace
+
+    from edgebind.bench import noise_warnings
+
+    (r,) = bench_bundles([tiny_bundle], runs=2, warmup=0, threads=1, modalities=["imu"], backends=["onnxruntime"])
+    quiet, noisy = replace(r, cv_pct=5.0), replace(r, cv_pct=35.0)
+    assert noise_warnings([quiet], load_avg_1min=0.5, cores=2) == []
+    (w,) = noise_warnings([quiet, noisy], load_avg_1min=0.5, cores=2)
+    assert "imu onnxruntime fp32" in w and tiny_bundle.name in w and "35 %" in w
+    (w,) = noise_warnings([quiet], load_avg_1min=3.2, cores=2)
+    assert "load average 3.2 is above the 2 cores" in w
 
 
 def test_bench_plot_without_matplotlib_fails_before_the_run(tiny_bundle: Path) -> None:

@@ -108,20 +108,36 @@ def test_gap_restarts_grid_and_matches_offline() -> None:
 
 def test_resampler_drops_non_increasing_and_accepts_imu_batch() -> None:
     r = StreamResampler(rate_hz=400.0)
-    t = np.array([0, 2_500_000, 5_000_000], dtype=np.int64)
-    chunks = r.push(t, np.ones((3, 6)))
-    assert len(chunks) == 1 and chunks[0].new_grid and len(chunks[0].t_ns) == 3
+    t = np.arange(9, dtype=np.int64) * 2_500_000
+    assert r.push(t[:8], np.ones((8, 6))) == []  # the stretch's rate is not known before 8 intervals
+    chunks = r.push(t[8:], np.ones((1, 6)))
+    assert len(chunks) == 1 and chunks[0].new_grid and len(chunks[0].t_ns) == 9
     batch = ImuBatch(
-        t_ns=np.array([5_000_000, 4_000_000, 7_500_000, 10_000_000], dtype=np.int64),
+        t_ns=np.array([20_000_000, 19_000_000, 22_500_000, 25_000_000], dtype=np.int64),
         accel_mps2=np.full((4, 3), 2.0, np.float32),
         gyro_rads=np.zeros((4, 3), np.float32),
     )
     chunks = r.push_batch(batch)
     assert r.dropped == 2 and r.gaps == 0
     assert len(chunks) == 1 and not chunks[0].new_grid
-    np.testing.assert_array_equal(chunks[0].t_ns, [7_500_000, 10_000_000])
+    np.testing.assert_array_equal(chunks[0].t_ns, [22_500_000, 25_000_000])
     np.testing.assert_allclose(chunks[0].imu[:, 0], [2.0, 2.0])
     assert r.push(np.array([1]), np.zeros((1, 6))) == []  # entirely in the past
     assert r.dropped == 3
     with pytest.raises(InputError, match=r"imu \(n, 6\)"):
         r.push(np.arange(2), np.zeros((2, 3)))
+
+
+def test_held_batches_release_each_window_with_the_batch_that_completes_it() -> None:
+    from edgebind.preprocess.resample import filter_delay_s
+
+    windower = ImuWindower(hop_s=0.5)
+    t = np.arange(12_000, dtype=np.int64) * 1_000_000  # 12 s at 1 kHz, fed as 10-sample reads
+    x = np.zeros((12_000, 6))
+    delay_ns = filter_delay_s(1000.0) * 1e9  # 30.5 ms: the anti-alias filter's
+    ends = []
+    for i in range(0, 12_000, 10):
+        for _, end in windower.push(t[i : i + 10], x[i : i + 10]):
+            assert t[i] <= end + delay_ns <= t[i + 9]  # this read completed the window, not a later one
+            ends.append(end)
+    assert len(ends) == 14 and ends[0] == 1999 * 2_500_000

@@ -10,9 +10,10 @@ static void send(eb_device *d, uint8_t type, uint16_t seq, uint32_t t_us, const 
 }
 
 void eb_device_init(eb_device *d, const eb_info *info, uint8_t batch_max, eb_dev_write_fn write, void *user) {
+    unsigned most = EB_DEV_MAX_BATCH; /* a variable: with 255 the comparison below is always false, and fine */
     memset(d, 0, sizeof *d);
     d->info = *info;
-    d->batch_max = batch_max < 1 ? 1 : batch_max > EB_DEV_MAX_BATCH ? (uint8_t)EB_DEV_MAX_BATCH : batch_max;
+    d->batch_max = batch_max < 1 ? 1 : batch_max > most ? (uint8_t)most : batch_max;
     d->write = write;
     d->user = user;
     d->stream_mask = 0x03;
@@ -41,6 +42,13 @@ void eb_device_flush(eb_device *d) {
     if (len) send(d, EB_IMU, d->imu_seq, d->first_t_us, d->body, len, d->wire, sizeof d->wire);
     d->imu_seq = (uint16_t)(d->imu_seq + d->n); /* a gap on the host if the frame could not be built */
     d->n = 0;
+}
+
+void eb_device_imu_lost(eb_device *d, uint32_t lost) {
+    if (!lost || !d->streaming || !(d->stream_mask & 0x01u)) return;
+    eb_device_flush(d);
+    d->imu_seq = (uint16_t)(d->imu_seq + lost); /* mod 2^16, as the host unwraps it */
+    d->imu_lost += lost;
 }
 
 void eb_device_imu(eb_device *d, uint32_t t_us, const int16_t counts[6]) {

@@ -19,7 +19,12 @@ extern "C" {
 #ifndef EB_DEV_MAX_BATCH
 #define EB_DEV_MAX_BATCH 10u /* ~100 frames/s at 1 kHz: 13.6 B/sample on the wire (PROTOCOL.md link budget) */
 #endif
-#define EB_DEV_BODY_CAP (EB_IMU_HEADER_SIZE + EB_DEV_MAX_BATCH * 12u > 160u ? EB_IMU_HEADER_SIZE + EB_DEV_MAX_BATCH * 12u : 160u)
+#if EB_DEV_MAX_BATCH < 1 || EB_DEV_MAX_BATCH > 255
+#error "EB_DEV_MAX_BATCH must be 1..255 (an IMU frame's sample count is a u8)"
+#endif
+/* The largest IMU body: header, v2 thermal count, 6 int16 per sample. 160 B is the floor for INFO and LOG. */
+#define EB_DEV_IMU_BODY_MAX (EB_IMU_HEADER_SIZE + EB_IMU_THERMAL_COUNT_SIZE + EB_DEV_MAX_BATCH * 12u)
+#define EB_DEV_BODY_CAP (EB_DEV_IMU_BODY_MAX > 160u ? EB_DEV_IMU_BODY_MAX : 160u)
 /* COBS adds one byte per 254 plus one, then the 0x00 delimiter */
 #define EB_DEV_WIRE_CAP(body) (EB_HEADER_SIZE + (body) + EB_CRC_SIZE + ((body) + 10u) / 254u + 2u)
 
@@ -33,6 +38,7 @@ typedef struct {
     volatile uint8_t streaming, stream_mask;
     uint8_t n;            /* samples waiting in batch */
     uint16_t imu_seq, thermal_seq, log_seq;
+    uint32_t imu_lost;    /* samples the IMU produced that were never read (FIFO overflow), since init */
     uint32_t first_t_us;
     uint16_t batch_dt_us;
     int16_t batch[EB_DEV_MAX_BATCH * 6u];
@@ -54,6 +60,12 @@ uint8_t eb_device_rx(eb_device *d, uint8_t byte, uint32_t now_us, eb_command *cm
  * mask; sent as a frame once batch_max samples are waiting. Call it once per data-ready, never on a timer
  * alone, or samples are duplicated or skipped. */
 void eb_device_imu(eb_device *d, uint32_t t_us, const int16_t counts[6]);
+
+/* `lost` samples the IMU produced were never read (its FIFO overflowed, or its data register was overwritten
+ * before it was read). The waiting batch is sent first, then the IMU sequence number advances by `lost`: the
+ * host counts them as a sequence gap (samples_lost), and the next frame's time is its own first sample's, so no
+ * batch spans a gap and time is never compressed. Counted in imu_lost. Nothing happens unless streaming. */
+void eb_device_imu_lost(eb_device *d, uint32_t lost);
 
 /* Send what the IMU batch holds now (on STOP and before a rate change; sample times must stay regular). */
 void eb_device_flush(eb_device *d);
