@@ -105,7 +105,8 @@ def test_embed_with_the_bundle_yields_one_embedding_per_teacher_window(stream_fp
 
     outs = {}
     for name, source in (("bundle", ["--bundle", str(stream_fp32)]),
-                         ("teacher", ["--checkpoint", str(reference_tiny.path)])):  # type: ignore[attr-defined]
+                         ("teacher", ["--checkpoint", str(reference_tiny.path),  # type: ignore[attr-defined]
+                                      *reference_tiny.set_args])):  # type: ignore[attr-defined]
         res = CliRunner().invoke(cli, ["embed", "imu", str(imu_rec), *source, "--hop", "0.1", "-o",
                                        str(tmp_path / f"{name}.npy")])
         assert res.exit_code == 0, res.output
