@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from edgebind.errors import SensorError
-from edgebind.ros import require
+from edgebind.ros.deps import require
 
 log = logging.getLogger(__name__)
 
