@@ -36,6 +36,8 @@ def test_stream_at_a_tenth_of_a_second_steps_once_per_label(basicmotions: Record
     results: list[LabelResult] = []
     with open_encoders(bundle=stream_bundle, allow_random_init=True) as enc:
         runner = enc.model("imu").embed.__self__  # type: ignore[attr-defined]
+        # stream's model line says what one hop costs (tiny_imu_stream: 0.278 MFLOPs per 40-sample step)
+        assert "MFLOPs per 40-sample step" in enc.model("imu").description
         src = LabelSource(None, enc.bank, enc.text_embed, enc.text_model)
         with SimulatedDevice(rec, fmt="binary", speed=2.0) as sim:
             summary = StreamSession(str(sim.link), enc, src, StreamOptions(hop_s=0.1, max_windows=12),
