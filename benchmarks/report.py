@@ -342,6 +342,17 @@ def threads() -> list[str]:
     return [where] + [f"{policy}: IMU+thermal pair p99 " + " / ".join(f"{v:.1f}" for v in p99) + " ms"
                       for policy, p99 in by.items()]
 
+def soak() -> list[str]:
+    data, where = _results("soak_30min.json", "python benchmarks/soak.py --minutes 30 "
+                           "--json benchmarks/results/soak_30min.json")
+    if not isinstance(data, dict):
+        return [where]
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from soak import figure_lines
+
+    return [where, *figure_lines(data)]
+
+
 def serial_link() -> list[str]:
     keep = ("binary decoder", "pty load")
     return [ln for ln in _run([sys.executable, "benchmarks/bench_serial_link.py", "--seconds", "2"])
@@ -446,6 +457,9 @@ FIGURES = [
            "fast: --seconds 2", serial_link),
     Figure("stream", "Sensor to label", "python benchmarks/bench_stream.py --seconds 10", "run: the same command",
            stream),
+    Figure("soak", "30-minute soak of the stream (1 kHz IMU + 8 Hz thermal)",
+           "python benchmarks/soak.py --minutes 30 --json benchmarks/results/soak_30min.json",
+           "results: benchmarks/results/soak_30min.json", soak),
     Figure("demo", "The demo", "edgebind demo", "here (run_demo, the code behind the command)", demo),
     Figure("demo_model", "The demo model", "python -m pytest tests/train/test_demo_model.py -s", "here",
            demo_model),

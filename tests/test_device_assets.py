@@ -47,7 +47,10 @@ def test_unit_starts_on_boot_restarts_and_logs_to_journald() -> None:
     s = unit_settings(UNIT.read_text())
     svc = s["Service"]
     assert s["Install"]["WantedBy"] == ["multi-user.target"]
-    assert svc["Restart"] == ["on-failure"] and svc["StandardError"] == ["journal"]
+    assert svc["Restart"] == ["always"] and svc["StandardError"] == ["journal"]
+    assert s["Unit"]["StartLimitIntervalSec"] == ["0"]  # never gives up restarting
+    # tells systemd when it streams and that it is alive (edgebind.stream.notify), from the main process
+    assert svc["Type"] == ["notify"] and svc["NotifyAccess"] == ["main"] and int(svc["WatchdogSec"][0]) > 0
     assert svc["StandardOutput"] == ["append:/var/lib/edgebind/labels.jsonl"]
     assert svc["StateDirectory"] == ["edgebind"]  # systemd creates /var/lib/edgebind for the service user
 
@@ -72,6 +75,7 @@ def test_unit_exec_start_parses_with_the_real_cli(unit: Path) -> None:
     assert params["port"] == "/dev/ttyACM0" and params["bundle"] == "/var/lib/edgebind/bundle"
     assert params["backend"] == "tensorrt" and params["as_json"] is True
     assert params["max_windows"] is None and params["duration_s"] is None  # runs until stopped
+    assert params["wait_for_device"] is (unit == UNIT)  # the boot service waits for a sensor plugged in later
 
 
 def test_systemd_analyze_verify(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from edgebind.bridge import protocol as p
@@ -44,6 +44,8 @@ class SensorSource:
         reconnect: reopen the port with backoff when the device disappears. Defaults to True.
         read_every_s: let bytes gather this long between reads (fewer wake-ups, up to this much more latency).
             Defaults to 0 (read as bytes arrive).
+        wait_for_device: a port that is not there yet is waited for (logged once) instead of an error; streaming
+            starts when it appears. Needs ``reconnect``. Defaults to False.
 
     On enter (and after each reconnect) a binary or auto source sends ``start`` (and ``set_rate`` when
     ``rate_hz`` is given): the reference firmware and the simulator stream only after ``start``.
@@ -51,12 +53,15 @@ class SensorSource:
 
     def __init__(self, url: str, *, baud: int = 921600, fmt: str = "auto", rate_hz: float | None = None,
                  queue_bytes: int = 1 << 20, reconnect: bool = True, units: UnitOptions | None = None,
-                 read_every_s: float = 0.0) -> None:
+                 read_every_s: float = 0.0, wait_for_device: bool = False) -> None:
         if fmt not in FORMATS:
             raise ConfigError(f"unknown stream format '{fmt}'.{suggest(fmt, FORMATS)} Use {', '.join(FORMATS)}.")
         if baud <= 0 or queue_bytes <= 0:
             raise ConfigError(f"baud ({baud}) and queue_bytes ({queue_bytes}) must be positive.")
+        if wait_for_device and not reconnect:
+            raise ConfigError("wait_for_device needs reconnect=True (a device that appears late may also go away).")
         self.url, self.baud, self.fmt, self.rate_hz = url, baud, fmt, rate_hz
+        self.wait_for_device = wait_for_device
         self.units = units or UnitOptions()
         if self.units.sensor:
             raw_count_scale(self.units, fmt)  # an unknown sensor or range fails here, before the port opens
@@ -69,12 +74,14 @@ class SensorSource:
         self._gap_disconnects = 0
         self._info_waiting = 0
         self._info_asked = 0.0
+        self._appeared = False
         self.reboots = 0
 
     def __enter__(self) -> SensorSource:
-        self.transport.start()
+        self.transport.start(wait=self.wait_for_device)
         try:
-            self._start_device()
+            if not self.transport.waited_at_start:  # else the device is started when it appears (_on_reconnect)
+                self._start_device()
         except BaseException:
             self.transport.close()
             raise
@@ -92,6 +99,11 @@ class SensorSource:
             with contextlib.suppress(SensorError):
                 self.send_command("stop")
         self.transport.close()
+
+    @property
+    def connected(self) -> bool:
+        """True while the port is open; False while waiting for the device to appear or to come back."""
+        return self.transport.connected
 
     @property
     def closed(self) -> bool:
@@ -126,18 +138,22 @@ class SensorSource:
         self._cmd_seq += 1
         self.transport.write(p.DELIMITER + frame)
 
-    def events(self, timeout_s: float = 1.0) -> Iterator[Event]:
+    def events(self, timeout_s: float = 1.0, on_tick: Callable[[], None] | None = None) -> Iterator[Event]:
         """Yield decoded events (device time, SI units) until the source is closed.
 
         Args:
             timeout_s: how long one wait for bytes lasts. The iterator ends only when the source is closed and
                 no data arrived for this long; while open it keeps waiting. Defaults to 1.0.
+            on_tick: called in this (the consumer's) thread before each wait for bytes, so at least every
+                ``timeout_s`` even while no device is there: a watchdog fed by the loop it watches. Defaults to None.
 
         Raises:
             SensorError: the link failed for good, or the bytes are not the expected format (wrong baud rate,
                 binary read as CSV); the message names the fix.
         """
         while True:
+            if on_tick is not None:
+                on_tick()
             chunks = self.transport.read(timeout_s)
             if not chunks:
                 if self._closed.is_set() or self.transport.closed:
@@ -179,15 +195,23 @@ class SensorSource:
         return list(flush()) if flush is not None else []
 
     def _on_reconnect(self, host_ns: int) -> Iterator[Event]:
+        if self.transport.waited_at_start and not self._appeared:  # the awaited device is here: nothing to forget
+            self._appeared = True
+            log.info("%s appeared; streaming", self.url)
+            self._start_after_open()
+            return
         self.decoder.reset()
         self._gap_disconnects += 1
         yield LogMessage(t_ns=0, level="warning", text=f"{self.url} reconnected; partial frames dropped")
         yield Gap(stream="imu", missing=0, reason="disconnect", t_ns=0)
+        self._start_after_open()
+
+    def _start_after_open(self) -> None:
         if self.fmt not in TEXT_FORMATS:
             try:
                 self._start_device()
             except SensorError as exc:
-                log.warning("could not restart the device after reconnect: %s", exc)
+                log.warning("could not start the device after it (re)appeared: %s", exc)
 
     def _pair_clock(self, event: Event) -> None:
         if pair_event(self.clock, event):  # a device reboot: a new clock segment, the old pairs no longer apply

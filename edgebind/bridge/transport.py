@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 RECONNECTED = b""  # marker chunk: the link dropped and came back; partial frames must be forgotten
 TRANSPORT_COUNTERS = ("bytes_read", "chunks_read", "queue_dropped_bytes", "queue_dropped_chunks", "reconnects",
-                      "disconnects")
+                      "disconnects", "device_wait_ms")
 
 
 def describe_open_error(url: str, exc: BaseException) -> str:
@@ -120,16 +120,34 @@ class SerialTransport:
         self._ser: Any = None
         self._thread: threading.Thread | None = None
         self.last_data_ns = 0
+        self.waited_at_start = False  # start(wait=True) found no port: the reader thread opens it when it appears
 
-    def start(self) -> SerialTransport:
-        """Open the port (errors raise here, in the caller's thread) and start the reader thread."""
-        self._ser = open_port(self.url, self.baud)
-        hint = ftdi_latency_hint(self.url)
+    def start(self, wait: bool = False) -> SerialTransport:
+        """Open the port (errors raise here, in the caller's thread) and start the reader thread.
+
+        Args:
+            wait: when the port cannot be opened yet (not plugged in), log that once and let the reader thread open
+                it when it appears instead of raising; its first chunk is then :data:`RECONNECTED`. Needs
+                ``reconnect``. Defaults to False.
+        """
+        try:
+            self._ser = open_port(self.url, self.baud)
+        except SensorError as exc:
+            if not wait or not self.reconnect:
+                raise
+            log.warning("waiting for %s to appear (%s)", self.url, exc)
+            self.waited_at_start = True
+        hint = ftdi_latency_hint(self.url) if self._ser is not None else None
         if hint:
             log.warning(hint)
         self._thread = threading.Thread(target=self._run, name=f"edgebind-reader {self.url}", daemon=True)
         self._thread.start()
         return self
+
+    @property
+    def connected(self) -> bool:
+        """True while the port is open (False while waiting for the device to appear or come back)."""
+        return self._ser is not None
 
     @property
     def closed(self) -> bool:
@@ -206,6 +224,8 @@ class SerialTransport:
     def _run(self) -> None:
         import serial
 
+        if self._ser is None and not self._open_when_present():  # start(wait=True): the device is not there yet
+            return
         while not self._stop.is_set():
             ser = self._ser
             try:
@@ -240,18 +260,31 @@ class SerialTransport:
                 self._ser.close()
             self._ser = None
         log.warning("%s disconnected (%s); reconnecting", self.url, exc)
+        if not self._open_when_present(count="reconnects"):
+            return False
+        log.warning("%s reconnected", self.url)
+        return True
+
+    def _open_when_present(self, count: str | None = None) -> bool:
+        """Try to open the port with exponential backoff (50 ms .. 2 s) until it opens (True) or we are stopped;
+        the time without a port adds to ``device_wait_ms``, ``count`` names a counter to increase on success, and a
+        :data:`RECONNECTED` chunk marks the opening."""
         delay = 0.05
-        while not self._stop.wait(delay):
-            try:
-                ser = open_port(self.url, self.baud)
-            except SensorError as err:
-                log.debug("reopen %s failed: %s", self.url, err)
-                delay = min(2.0, delay * 2)
-                continue
-            with self._write_lock:
-                self._ser = ser
-            self.stats["reconnects"] += 1
-            log.warning("%s reconnected", self.url)
-            self._put(RECONNECTED)
-            return True
-        return False
+        t0 = time.monotonic_ns()
+        try:
+            while not self._stop.wait(delay):
+                try:
+                    ser = open_port(self.url, self.baud)
+                except SensorError as err:
+                    log.debug("opening %s failed: %s", self.url, err)
+                    delay = min(2.0, delay * 2)
+                    continue
+                with self._write_lock:
+                    self._ser = ser
+                if count is not None:
+                    self.stats[count] += 1
+                self._put(RECONNECTED)
+                return True
+            return False
+        finally:
+            self.stats["device_wait_ms"] += (time.monotonic_ns() - t0) // 1_000_000

@@ -64,6 +64,8 @@ from edgebind.cli.link_options import format_option, make_units, unit_options
 @click.option("--thermal-sensor", help="With --thermal-unit counts: the profile that converts them, e.g. lepton3.5.")
 @click.option("--wait", "wait_s", type=float, default=10.0, show_default=True, help="With PORT ros2:...: seconds "
               "to wait for the first message before naming the topics seen on the domain.")
+@click.option("--wait-for-device", is_flag=True, help="Start before PORT exists (a service at boot): say once that "
+              "it is waiting, stream when it appears, and wait again after an unplug.")
 @unit_options()
 def stream(port: str, bundle: str | None, checkpoint: str | None, sets: tuple[str, ...], labels: str | None,
            baud: int, fmt: str, rate_hz: float | None, hop_s: float, read_every_s: float,
@@ -74,7 +76,7 @@ def stream(port: str, bundle: str | None, checkpoint: str | None, sets: tuple[st
            abstain: float, allow_random_init: bool, mcap_path: str | None = None, mcap_embeddings: bool = False,
            foxglove_address: str | None = None, ros2: bool = False, ros2_namespace: str = "/edgebind",
            thermal_topic: str | None = None, thermal_unit: str = "celsius", thermal_sensor: str | None = None,
-           wait_s: float = 10.0, stamp: str = "host", **units: str | None) -> None:
+           wait_s: float = 10.0, stamp: str = "host", wait_for_device: bool = False, **units: str | None) -> None:
     """Label a live sensor stream on PORT with a bundle's IMU/thermal encoders.
 
     PORT is a serial device, a pyserial URL, or ros2:/TOPIC for a live sensor_msgs/msg/Imu topic (no ROS install
@@ -83,7 +85,9 @@ def stream(port: str, bundle: str | None, checkpoint: str | None, sets: tuple[st
     Ctrl-C, SIGTERM or SIGHUP end the run cleanly: the --mcap bag is finished, the summary (windows, latency
     p50/p99, drops, decode errors) printed, exit status 0; a second signal quits at once. The bag is flushed to disk
     every second, so after a kill or a power cut it holds all but about the last second ('edgebind convert' reads
-    it). An unplugged device is waited for and resumed.
+    it). An unplugged device is waited for and resumed. Under systemd (Type=notify, $NOTIFY_SOCKET) it sends READY=1
+    once streaming, WATCHDOG=1 while the pipeline turns and STOPPING=1 at the end
+    (export/systemd/edgebind-stream.service).
 
     \b
     Example:
@@ -96,6 +100,7 @@ def stream(port: str, bundle: str | None, checkpoint: str | None, sets: tuple[st
     from edgebind.config import parse_overrides
     from edgebind.lifecycle import StopSignals
     from edgebind.stream.encoders import stream_policies
+    from edgebind.stream.notify import ServiceNotify
     from edgebind.stream.pipeline import StreamOptions
     from edgebind.stream.session import StreamSession, run_stream
 
@@ -154,7 +159,8 @@ def stream(port: str, bundle: str | None, checkpoint: str | None, sets: tuple[st
                              options=options, on_result=on_result, on_start=on_start, baud=baud, fmt=fmt,
                              rate_hz=rate_hz, duration_s=duration_s, calibration=calibration,
                              units=make_units(**units), read_every_s=read_every_s,
-                             on_event=outputs.on_event if outputs is not None else None, ros2=ros2_input)
+                             on_event=outputs.on_event if outputs is not None else None, ros2=ros2_input,
+                             wait_for_device=wait_for_device, service=ServiceNotify.from_env(port))
     except BaseException:
         session = holder.get("session")
         if live is not None:

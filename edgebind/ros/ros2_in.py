@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -159,8 +159,9 @@ class Ros2Source:
                            f"{self.discovery.describe()}. Check the topic name and ROS_DOMAIN_ID, or wait longer "
                            "with --wait.")
 
-    def events(self, timeout_s: float = 1.0) -> Iterator[Event]:
-        """Yield ``ImuBatch`` and ``ThermalFrame`` events until :meth:`close`.
+    def events(self, timeout_s: float = 1.0, on_tick: Callable[[], None] | None = None) -> Iterator[Event]:
+        """Yield ``ImuBatch`` and ``ThermalFrame`` events until :meth:`close`; ``on_tick`` is called in this thread
+        on each turn of the loop (the systemd watchdog's beat, as ``SensorSource.events``).
 
         Raises:
             SensorError: nothing arrived within ``wait_s`` seconds, or a watched topic carries another type; the
@@ -169,6 +170,8 @@ class Ros2Source:
         started = time.monotonic()
         try:
             while not self._closed.is_set():
+                if on_tick is not None:
+                    on_tick()
                 got = False
                 for topic, (ros_type, reader) in self.readers.items():
                     samples = reader.take(N=TAKE_N)

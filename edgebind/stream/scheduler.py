@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -119,6 +120,7 @@ class InferenceWorker:
         self.warm_up = warm_up
         self.error: BaseException | None = None
         self.ready = threading.Event()
+        self.beat_ns = 0  # monotonic time the loop last turned (took a job, finished one, or found none)
         self._thread = threading.Thread(target=self._run, name=f"edgebind-inference-{modality or 'any'}",
                                         daemon=True)
 
@@ -141,7 +143,9 @@ class InferenceWorker:
         finally:
             self.ready.set()
         while True:
+            self.beat_ns = time.monotonic_ns()
             job = self.slot.take(0.1, self.modality)
+            self.beat_ns = time.monotonic_ns()
             if job is None:
                 if self.slot.closed:
                     return

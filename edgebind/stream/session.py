@@ -25,6 +25,7 @@ from edgebind.errors import ConfigError
 from edgebind.runtime.policy import ThreadPolicy
 from edgebind.stream.encoders import Encoders
 from edgebind.stream.labels import LabelSource, label_source_for
+from edgebind.stream.notify import ServiceNotify
 from edgebind.stream.pipeline import LabelResult, StreamOptions, StreamPipeline
 from edgebind.stream.scheduler import InferenceWorker
 from edgebind.stream.stats import StreamSummary
@@ -55,13 +56,17 @@ class StreamSession:
         read_every_s: let the link's bytes gather this long between reads: fewer wake-ups and decoder calls for
             up to this much more latency. Defaults to 0 (read as bytes arrive).
         ros2: for a ``ros2:/topic`` url, the thermal topic and wait (``edgebind.ros.ros2_in.Ros2Input``).
+        wait_for_device: start even when the port is not there yet; stream once it appears. Defaults to False.
+        service: systemd notifications (``ServiceNotify.from_env``): READY once streaming, WATCHDOG from the reader
+            loop while the inference threads turn too, STOPPING at the end. Defaults to None.
     """
 
     def __init__(self, url: str, encoders: Encoders, labels: LabelSource, options: StreamOptions,
                  on_result: Callable[[LabelResult], None], *, baud: int = 921600, fmt: str = "auto",
                  rate_hz: float | None = None, duration_s: float | None = None, profile: Any = None,
                  reconnect: bool = True, on_event: Callable[[Event], None] | None = None,
-                 units: Any = None, read_every_s: float = 0.0, ros2: Any = None) -> None:
+                 units: Any = None, read_every_s: float = 0.0, ros2: Any = None, wait_for_device: bool = False,
+                 service: ServiceNotify | None = None) -> None:
         if duration_s is not None and not duration_s > 0:
             raise ConfigError(f"--duration must be > 0 seconds, got {duration_s}.")
         if duration_s is not None and options.max_windows is not None:
@@ -74,6 +79,7 @@ class StreamSession:
         self.duration_s, self.reconnect, self.units = duration_s, reconnect, units
         self.read_every_s = read_every_s
         self.on_event, self.ros2 = on_event, ros2
+        self.wait_for_device, self.service = wait_for_device, service
         self.pipeline = StreamPipeline(encoders, labels, options, on_result, profile)
         self.interrupted = False
         self._stop = threading.Event()
@@ -144,7 +150,8 @@ class StreamSession:
                 source: Any = Ros2Source(self.url, self.ros2)
             else:
                 source = SensorSource(self.url, baud=self.baud, fmt=self.fmt, rate_hz=self.rate_hz,
-                                      reconnect=self.reconnect, units=self.units, read_every_s=self.read_every_s)
+                                      reconnect=self.reconnect or self.wait_for_device, units=self.units,
+                                      read_every_s=self.read_every_s, wait_for_device=self.wait_for_device)
             with source as src:
                 self._source = src
                 if self._stop.is_set():  # stop() came while the models loaded: do not wait for bytes
@@ -153,8 +160,9 @@ class StreamSession:
                 if timer is not None:
                     timer.start()
                 last_stats = 0
+                tick = self._service_tick(src, workers) if self.service is not None else None
                 try:
-                    for event in src.events(timeout_s=0.25):
+                    for event in src.events(timeout_s=0.25, on_tick=tick):
                         if self._stop.is_set():
                             break
                         if self.on_event is not None:
@@ -171,6 +179,8 @@ class StreamSession:
                     self._stop.set()
                     self.pipeline.done.set()
                     stats.link = src.stats
+                    if self.service is not None:
+                        self.service.stopping(f"{self._progress()}")
         finally:
             if timer is not None:
                 timer.cancel()
@@ -181,6 +191,28 @@ class StreamSession:
             stats.ended_ns = time.monotonic_ns()
             self._source = None
         return stats.summary()
+
+    def _service_tick(self, src: Any, workers: list[InferenceWorker]) -> Callable[[], None]:
+        """The reader loop's beat for systemd: ``waiting`` or ``streaming``, and the watchdog ping only while every
+        inference thread has turned within half the watchdog interval (a runner stuck in one call withholds it)."""
+        service = self.service
+        assert service is not None
+        limit_ns = int(service.watchdog_s * 0.5e9) if service.watchdog_s is not None else None
+
+        def tick() -> None:
+            now = time.monotonic_ns()
+            alive = limit_ns is None or all(now - w.beat_ns < limit_ns for w in workers)
+            streaming = getattr(src, "connected", True) and src.idle_s != float("inf")
+            service.beat("streaming" if streaming else "waiting", alive, self._progress())
+
+        return tick
+
+    def _progress(self) -> str:
+        """A short STATUS detail: labels so far and what was lost."""
+        stats = self.pipeline.stats
+        labelled = sum(c.labelled for c in list(stats.modalities.values()))
+        return (f"{labelled} labels, {stats.link.get('samples_lost', 0)} IMU samples lost, "
+                f"{len(stats.disconnects)} disconnects")
 
     def _stop_when_done(self) -> None:
         """Close the source once ``max_windows`` labels are out (the reader may be waiting for bytes)."""
@@ -198,7 +230,7 @@ def run_stream(port: str, *, bundle: str | Path | None = None, checkpoint: str |
                calibration: str | Path | None = None,
                on_event: Callable[[Event], None] | None = None, units: Any = None,
                policies: Mapping[str, ThreadPolicy] | None = None, read_every_s: float = 0.0,
-               ros2: Any = None) -> StreamSummary:
+               ros2: Any = None, wait_for_device: bool = False, service: ServiceNotify | None = None) -> StreamSummary:
     """Open the models and the labels, then stream ``port`` until done (what ``edgebind stream`` runs).
 
     Args:
@@ -220,6 +252,8 @@ def run_stream(port: str, *, bundle: str | Path | None = None, checkpoint: str |
         units: unit flags and sensor profile for text lines. Defaults to auto units.
         read_every_s: seconds the link's bytes gather between reads (see ``StreamSession``). Defaults to 0.
         ros2: for ``ros2:/topic``, an ``edgebind.ros.ros2_in.Ros2Input`` (thermal topic, unit, wait).
+        wait_for_device: start before the port exists and stream when it appears. Defaults to False.
+        service: systemd notifications; ``edgebind stream`` passes ``ServiceNotify.from_env(port)``.
 
     Returns:
         The run's summary.
@@ -239,7 +273,8 @@ def run_stream(port: str, *, bundle: str | Path | None = None, checkpoint: str |
         label_source = label_source_for(labels, enc)
         session = StreamSession(port, enc, label_source, options or StreamOptions(), on_result or (lambda r: None),
                                 baud=baud, fmt=fmt, rate_hz=rate_hz, duration_s=duration_s, profile=calibration,
-                                on_event=on_event, units=units, read_every_s=read_every_s, ros2=ros2)
+                                on_event=on_event, units=units, read_every_s=read_every_s, ros2=ros2,
+                                wait_for_device=wait_for_device, service=service)
         if on_start is not None:
             on_start(session)
         return session.run()

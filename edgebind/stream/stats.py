@@ -185,7 +185,8 @@ class StreamSummary:
                 "modalities": self.modalities, "decode_errors": self.decode_errors,
                 "samples_lost": self.samples_lost, "thermal_frames_lost": self.thermal_frames_lost,
                 "queue_dropped_chunks": self.queue_dropped_chunks, "disconnects": self.disconnects,
-                "sample_gaps": self.sample_gaps, "label_reloads": self.label_reloads, "models": self.models}
+                "sample_gaps": self.sample_gaps, "label_reloads": self.label_reloads, "models": self.models,
+                "link": self.link}
 
     def lines(self) -> list[str]:
         """Human-readable summary lines."""
@@ -208,6 +209,9 @@ class StreamSummary:
             f" thermal frames lost, {self.queue_dropped_chunks} reader chunks dropped, {self.sample_gaps} time gaps, "
             f"{len(self.disconnects)} disconnects" + (f" ({gaps} without data)" if gaps else "")
         )
+        if self.link.get("device_wait_ms"):
+            out.append(f"device absent for {self.link['device_wait_ms'] / 1000:.1f} s in all (waiting for it to "
+                       "appear or come back)")
         if self.label_reloads:
             out.append(f"labels file re-read {self.label_reloads} time(s)")
         return out

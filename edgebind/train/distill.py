@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -204,6 +204,12 @@ def distill(
         tckpt = load_checkpoint(teacher)
         tmodel = load_encoder(tckpt, modality, overrides=overrides)
         tcfg = tmodel.cfg
+        if scfg.out_dim != tcfg.out_dim and not str(student).endswith(".json"):  # type: ignore[attr-defined]
+            # a preset student shares whatever space its teacher has (ImageBind's is 1024-d; a smaller or
+            # re-projected teacher may differ); a CONFIG.json says its out_dim on purpose and is checked below
+            logger.info("student %s takes the teacher's %d-d output space (the preset has %d)", student,
+                     tcfg.out_dim, scfg.out_dim)  # type: ignore[attr-defined]
+            scfg = replace(scfg, out_dim=tcfg.out_dim)  # type: ignore[attr-defined]
         if scfg.out_dim != tcfg.out_dim:  # type: ignore[attr-defined]
             raise ConfigError(
                 f"student '{student}' outputs {scfg.out_dim}-d embeddings but the teacher outputs "

@@ -24,6 +24,7 @@ BLOCKS = blocks()
 RUN = [b for b in BLOCKS if b.needs is None and not b.by_ci]
 LINKED = ("edgebind", "tests", "scripts", "firmware_bridge", "benchmarks", "export", "pyproject.toml")
 PIP = re.compile(r"^pip install\b")
+NEEDS_LINE = re.compile(r"^# needs ")
 
 
 def resolve(argv: list[str]) -> tuple[click.Command, list[str], str]:
@@ -98,14 +99,39 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.mark.parametrize("block", RUN, ids=lambda b: b.id)
-def test_block_runs_as_written(block: Block, sandbox: Path, tmp_path: Path) -> None:
+def run_block(text: str, sandbox: Path, tmp_path: Path, block_id: str) -> None:
     lines = ["set -euo pipefail"]
-    for line in re.sub(r"\\\n\s*", " ", block.text).splitlines():
+    for line in re.sub(r"\\\n\s*", " ", text).splitlines():
+        if NEEDS_LINE.match(line):
+            continue
         # the environment already holds every extra (checked above); everything else runs as written
         lines.append(" && ".join("true" if PIP.match(c.strip()) else c for c in line.split("&&")))
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
            "EDGEBIND_CACHE": str(tmp_path / "cache"), "PYTHONPATH": str(REPO), **environment(sandbox)}
     proc = subprocess.run(["bash", "-c", "\n".join(lines)], cwd=sandbox, env=env, capture_output=True, text=True,
                           timeout=900, stdin=subprocess.DEVNULL)
-    assert proc.returncode == 0, f"{block.id} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    assert proc.returncode == 0, f"{block_id} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+
+
+@pytest.mark.parametrize("block", RUN, ids=lambda b: b.id)
+def test_block_runs_as_written(block: Block, sandbox: Path, tmp_path: Path) -> None:
+    run_block(block.text, sandbox, tmp_path, block.id)
+
+
+# Blocks marked as needing a GPU only for their training time run here at test size: the same commands, with
+# fewer steps appended to the training command.
+AT_TEST_SIZE = {
+    "README.md#8-smaller-models-distil-align-and-students-on-the-device.2": ("edgebind distill", "--steps 5"),
+}
+
+
+@pytest.mark.parametrize("block_id", sorted(AT_TEST_SIZE))
+def test_training_recipe_runs_at_test_size(block_id: str, sandbox: Path, tmp_path: Path) -> None:
+    (block,) = [b for b in BLOCKS if b.id == block_id]
+    assert block.needs and block.needs.startswith("a GPU")
+    command, extra = AT_TEST_SIZE[block_id]
+    text = re.sub(r"\\\n\s*", " ", block.text)
+    assert command in text
+    text = "\n".join(f"{line.split('  #')[0]} {extra}" if line.startswith(command) else line
+                     for line in text.splitlines())
+    run_block(text, sandbox, tmp_path, block_id)

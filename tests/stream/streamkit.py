@@ -1,17 +1,21 @@
-"""Helpers for the stream tests: a device that sends garbage; recording helpers re-exported from the bridge."""
+"""Helpers for the stream tests: a device that sends garbage, a device the test plugs in and unplugs; recording
+helpers re-exported from the bridge."""
 
 from __future__ import annotations
 
 import os
 import select
 import threading
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from edgebind.bridge.recording import Recording
 from edgebind.bridge.remix import mlx_sized, retime, trim, with_thermal
-from edgebind.bridge.simulator import open_raw_pty
+from edgebind.bridge.simulator import SimulatedDevice, open_raw_pty
 
-__all__ = ["GarbageDevice", "mlx_sized", "retime", "trim", "with_thermal"]
+__all__ = ["GarbageDevice", "PluggableDevice", "mlx_sized", "retime", "trim", "with_thermal"]
 
 
 class GarbageDevice:
@@ -44,3 +48,39 @@ class GarbageDevice:
         self._stop.set()
         self._thread.join(5.0)
         os.close(self._master)
+
+
+class PluggableDevice:
+    """A device at a fixed ``path`` that the test plugs in and pulls out, as a USB serial adapter would come and go.
+
+    Plugged: ``path`` is a symlink to the pty of a fresh :class:`SimulatedDevice` replaying ``recording`` (its clock
+    starts again, as a power-cycled device's does). Unplugged: the pty is closed (the host's reads fail) and
+    ``path`` does not exist (reopening fails with "no such port") until the next :meth:`plug`.
+    """
+
+    def __init__(self, recording: Recording, path: Path, **sim_kw: Any) -> None:
+        self.recording, self.path, self.sim_kw = recording, Path(path), sim_kw
+        self.sim: SimulatedDevice | None = None
+        self.plugs = 0
+
+    def plug(self) -> SimulatedDevice:
+        assert self.sim is None, "already plugged in"
+        self.sim = SimulatedDevice(self.recording, **self.sim_kw).__enter__()
+        tmp = self.path.with_name(self.path.name + ".new")
+        tmp.symlink_to(self.sim.port)
+        tmp.replace(self.path)
+        self.plugs += 1
+        return self.sim
+
+    def unplug(self) -> None:
+        if self.path.is_symlink():
+            self.path.unlink()
+        if self.sim is not None:
+            self.sim.close()
+            self.sim = None
+
+    def __enter__(self) -> PluggableDevice:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.unplug()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -85,6 +86,21 @@ def test_student_width_must_match_the_teacher(tiny_teacher: Path, bm_small: dict
     cfg_file.write_text(json.dumps({"embed_dim": 32, "depth": 1, "num_heads": 2, "out_dim": 512}))
     with pytest.raises(ConfigError, match=r"outputs 512-d.*teacher outputs 1024-d.*\"out_dim\": 1024"):
         distill(tiny_teacher, str(cfg_file), [bm_small["train"]], tmp_path / "s.safetensors", cfg=FAST)
+
+
+def test_a_preset_student_takes_the_teachers_space(bm_small: dict, tmp_path: Path) -> None:
+    """The README's recipe names a preset (--student imu-tiny); with a 256-d teacher the student becomes 256-d."""
+    import torch
+
+    from edgebind.checkpoint import load_checkpoint, save_checkpoint
+    from edgebind.config import get_config
+    from edgebind.models import build_encoder
+
+    torch.manual_seed(5)
+    teacher = save_checkpoint(build_encoder(replace(get_config("tiny_imu"), out_dim=256)), tmp_path / "t.safetensors")
+    out = tmp_path / "s.safetensors"
+    distill(teacher, "tiny_imu", [bm_small["train"]], out, cfg=replace(FAST, steps=2))
+    assert load_checkpoint(out).configs["imu"]["out_dim"] == 256
 
 
 def test_data_too_short_for_one_window(tiny_teacher: Path, tmp_path: Path) -> None:
