@@ -18,6 +18,12 @@ the ratios over the repeats is printed.
 
     python benchmarks/bench_students.py --reuse                       # IMU and thermal
     python benchmarks/bench_students.py --modality imu --reuse --repeats 3
+    python benchmarks/bench_students.py --modality imu-stream --reuse  # the streaming IMU student at hop 0.1 s
+
+``--modality imu-stream`` distils the streaming student (``--student imu-stream``, docs/students.md), exports it
+(fp32 and int8 step models), embeds every hop of BasicMotions TEST through the runner (state carried from hop to
+hop within each recording) against the teacher's full window at the same window end, and times one label at
+``--hop`` with ``edgebind.bench`` (``bench --hop``) at 1 and 2 threads beside the huge eager encoder's window.
 """
 
 from __future__ import annotations
@@ -36,11 +42,13 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("EDGEBIND_SHARED", REPO.parent / "shared"))
 DEMO = REPO / "edgebind" / "data" / "demo"
-STUDENTS = {"imu": "imu-small", "thermal": "thermal-small"}
+STUDENTS = {"imu": "imu-small", "thermal": "thermal-small", "imu-stream": "imu-stream"}
 TEACHERS = ("imu", "thermal")
 THERMAL_LABELS = "a person\nan animal\na bird\na car\nan empty field at night\n"
 IMU_LABELS = "Standing\nRunning\nWalking\nBadminton: playing badminton\n"
 GOAL_IMU_INT8 = 30.0
+GOAL_STREAM_RATIO = 300.0  # one label at hop 0.1 s against the huge eager encoder's full window, 1 thread
+GOAL_STREAM_CENTRED = (0.9, 0.8)  # mean and 5th percentile of the centred cosine over every hop
 
 
 def _data_file(rel: str) -> Path:
@@ -95,17 +103,19 @@ def edgebind(*args: str, cache: Path) -> str:
     return done.stdout
 
 
-def distill(m: str, teach: Path, recs: dict[str, Path], cache: Path, steps: int, reuse: bool) -> Path:
+def distill(m: str, teach: Path, recs: dict[str, Path], cache: Path, steps: int, reuse: bool,
+            student: str | None = None, extra: list[str] | None = None) -> Path:
     """``edgebind distill`` the modality's student (cached)."""
-    out = cache / f"{STUDENTS[m]}_{steps}steps.safetensors"
+    student = student or STUDENTS[m]
+    out = cache / f"{student}_{steps}steps.safetensors"
     if reuse and out.is_file():
         return out
     labels = cache / f"{m}_labels.txt"
     labels.write_text(IMU_LABELS if m == "imu" else THERMAL_LABELS)
-    extra = (["--views", "4", "--batch-size", "32", "--hop", "1.0"] if m == "imu"
-             else ["--views", "2", "--batch-size", "16"])
+    extra = extra or (["--views", "4", "--batch-size", "32", "--hop", "1.0"] if m == "imu"
+                      else ["--views", "2", "--batch-size", "16"])
     t0 = time.perf_counter()
-    edgebind("distill", "--teacher", str(teach), "--student", STUDENTS[m], "--modality", m, "--data",
+    edgebind("distill", "--teacher", str(teach), "--student", student, "--modality", m, "--data",
              str(recs["train"]), "--eval-data", str(recs["held"]), "--labels", str(labels), "--steps", str(steps),
              "--eval-every", str(max(steps // 4, 1)), "--seed", "0", *extra, "-o", str(out), "--json", cache=cache)
     print(f"distilled {out.name} in {time.perf_counter() - t0:.0f} s", flush=True)
@@ -129,13 +139,17 @@ def export(m: str, ckpt: Path, name: str, precision: str, recs: dict[str, Path],
     return out
 
 
-def inputs(rec: Path, m: str) -> np.ndarray:
-    """Clean model inputs of every window (IMU, 1 s hop) or frame (thermal) of a Recording."""
+def inputs(rec: Path, m: str, hop_s: float = 1.0, every: int = 1) -> np.ndarray:
+    """Clean model inputs of every window (IMU, ``hop_s`` apart within each labelled piece, in order; of every
+    ``every``-th piece) or frame (thermal) of a Recording."""
     from edgebind.train.augment import make_batch, no_augment
     from edgebind.train.common import default_augment
     from edgebind.train.data import load_recordings, windows_from_recordings
 
-    ws = windows_from_recordings(load_recordings([rec]), m, hop_s=1.0)
+    ws = windows_from_recordings(load_recordings([rec]), m, hop_s=hop_s)
+    if every > 1:
+        keep = np.unique(ws.segments)[::every]
+        ws = ws.subset(np.flatnonzero(np.isin(ws.segments, keep)))
     idx = np.arange(len(ws))
     return make_batch(ws.raw, m, ws.contract, no_augment(default_augment(m)), 0, idx, np.zeros(len(ws), np.int64))
 
@@ -192,9 +206,106 @@ def timing(m: str, bundles: dict[str, Path], args: argparse.Namespace) -> list[d
     return rows
 
 
+def stream_quality(bundles: dict[str, Path], recs: dict[str, Path], hop_s: float, every: int) -> dict[str, Any]:
+    """The streaming student at every hop of the held-out recordings (every ``every``-th labelled case), through its
+    runner (state carried from each window to the next), against the teacher's (huge eager fp32) full window ending
+    at the same sample. The centring mean is the teacher's over every other TRAIN window (1 s hop)."""
+    from edgebind.runtime import open_runner
+    from edgebind.train.evaluate import teacher_agreement
+
+    held, train = inputs(recs["held"], "imu", hop_s, every), inputs(recs["train"], "imu", 1.0, 2)
+    t0 = time.perf_counter()
+    with open_runner(bundles["huge-fp32"], "imu", backend="torch") as r:
+        teacher_held, teacher_train = r.embed(held), r.embed(train)
+    print(f"  teacher on {len(held)} held-out windows in {time.perf_counter() - t0:.0f} s", flush=True)
+    train_mean = (teacher_train / np.linalg.norm(teacher_train, axis=-1, keepdims=True)).mean(0)
+    out: dict[str, Any] = {"hop_s": hop_s, "windows": len(held), "every_case": every, "train_windows": len(train)}
+    for key, bundle, backend in (("stream torch fp32", "student-fp32", "torch"),
+                                 ("stream ORT fp32", "student-fp32", "onnxruntime"),
+                                 ("stream ORT int8", "student-int8", "onnxruntime")):
+        with open_runner(bundles[bundle], "imu", backend=backend) as r:
+            emb = r.embed(held)
+            steps, resets = r.step_stream().steps, r.step_stream().resets  # type: ignore[attr-defined]
+        out[key] = {**teacher_agreement(emb, teacher_held, train_mean), "steps": steps, "resets": resets}
+    return out
+
+
+def stream_main(args: argparse.Namespace, recs: dict[str, dict[str, Path]], teach: Path,
+                report: dict[str, Any]) -> None:
+    """``--modality imu-stream``: distil, export, evaluate every hop, time one label at ``--hop``."""
+    from edgebind.bench import bench_bundles
+
+    student = distill("imu", teach, recs["imu"], args.cache, args.stream_steps, args.reuse, student="imu-stream",
+                      extra=["--views", "4", "--batch-size", "32", "--hop", "0.5"])
+    bundles = {f"huge-{p}": export("imu", teach, "huge-imu", p, recs["imu"], args.cache, args.reuse)
+               for p in ("fp32",)}
+    bank = bundles["huge-fp32"] / "labels.npz"
+    for p in ("fp32", "int8"):
+        bundles[f"student-{p}"] = export("imu", student, "imu-stream", p, recs["imu"], args.cache, args.reuse,
+                                         labels=bank)
+    quality = stream_quality(bundles, recs["imu"], args.hop, args.every_case)
+    order = ["huge-fp32", "student-fp32", "student-int8"]
+    timing: dict[str, list[dict[str, Any]]] = {}
+    for threads in (1, 2):
+        rows: list[dict[str, Any]] = []
+        for i in range(args.repeats):
+            res = bench_bundles([bundles[k] for k in order], backends=["torch", "onnxruntime"], modalities=["imu"],
+                                threads=threads, runs=args.runs, warmup=args.warmup, mode=args.mode,
+                                block=args.block, hop_s=args.hop)
+            rows += [{"repeat": i, "bundle": Path(r.bundle).name, "backend": r.backend, "precision": r.precision,
+                      "p50_ms": r.p50_ms, "p99_ms": r.p99_ms, "ratio": r.speedup_vs_torch_fp32,
+                      "steps_per_label": r.steps_per_label} for r in res]
+            print(f"  stream timing, {threads} thread(s), repeat {i + 1}/{args.repeats} done", flush=True)
+        timing[str(threads)] = rows
+    report["imu-stream"] = {"student": "imu-stream", "steps": args.stream_steps, "hop_s": args.hop,
+                            "quality": quality, "timing": timing}
+
+
+def print_stream(r: dict[str, Any]) -> None:
+    q = r["quality"]
+    print(f"\nimu-stream ({r['steps']} distillation steps), every hop of {q['hop_s']} s of every "
+          f"{q['every_case']}. held-out case ({q['windows']} windows), through the runner with state carried, vs the "
+          "teacher's full window:")
+    print(f"{'student':<20} {'cosine':>7} {'centred':>8} {'centred p5':>10} {'steps':>6} {'resets':>6}")
+    for key in ("stream torch fp32", "stream ORT fp32", "stream ORT int8"):
+        f = q[key]
+        print(f"{key:<20} {f['cosine']:>7.3f} {f['centred_cosine']:>8.3f} {f['centred_cosine_p5']:>10.3f} "
+              f"{f['steps']:>6} {f['resets']:>6}")
+    print(f"\none label at hop {r['hop_s']} s (edgebind bench --hop); ratio = huge eager p50 / p50, median "
+          "[min-max] over repeats:")
+    best: dict[str, float] = {}
+    for threads, rows in r["timing"].items():
+        cases = sorted({(x["bundle"], x["backend"], x["precision"]) for x in rows})
+        for case in cases:
+            sel = [x for x in rows if (x["bundle"], x["backend"], x["precision"]) == case]
+            p50 = float(np.median([x["p50_ms"] for x in sel]))
+            ratios = [x["ratio"] for x in sel]
+            name = f"{case[0]} {'eager' if case[1] == 'torch' else 'ORT'} {case[2]}"
+            best[name] = min(best.get(name, float("inf")), p50)
+            print(f"  {threads} thread(s)  {name:<32} p50 {p50:8.3f} ms  x huge eager {np.median(ratios):8.1f} "
+                  f"[{min(ratios):.1f}-{max(ratios):.1f}]  steps/label {sel[0]['steps_per_label']}")
+    huge = best.get("huge-imu-fp32 eager fp32")
+    for name, p50 in best.items():
+        if huge and not name.startswith("huge"):
+            print(f"  best against best: {name} {huge / p50:.1f}x (huge eager best p50 {huge:.2f} ms, "
+                  f"this {p50:.3f} ms)")
+    one = [x for x in r["timing"]["1"] if x["bundle"].startswith("imu-stream") and x["backend"] == "onnxruntime"]
+    top = max(float(np.median([x["ratio"] for x in one if x["precision"] == p])) for p in ("fp32", "int8"))
+    c = q["stream ORT int8"]
+    met = c["centred_cosine"] >= GOAL_STREAM_CENTRED[0] and c["centred_cosine_p5"] >= GOAL_STREAM_CENTRED[1]
+    print(f"goal: one label >= {GOAL_STREAM_RATIO:g}x at 1 thread: {top:.0f}x "
+          f"({'met' if top >= GOAL_STREAM_RATIO else 'NOT met'}); centred cosine mean >= {GOAL_STREAM_CENTRED[0]} and "
+          f"p5 >= {GOAL_STREAM_CENTRED[1]} (int8): {c['centred_cosine']:.3f} / {c['centred_cosine_p5']:.3f} "
+          f"({'met' if met else 'NOT met'})")
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--modality", choices=["imu", "thermal", "both"], default="both")
+    p.add_argument("--modality", choices=["imu", "thermal", "both", "imu-stream"], default="both")
+    p.add_argument("--stream-steps", type=int, default=600, help="Distillation steps of imu-stream [600].")
+    p.add_argument("--hop", type=float, default=0.1, help="imu-stream: seconds between labels [0.1].")
+    p.add_argument("--every-case", type=int, default=1, help="imu-stream: evaluate every n-th held-out case (the "
+                   "teacher runs its full window at every hop; 4 on a loaded 2-core machine) [1].")
     p.add_argument("--cache", type=Path, default=REPO / "benchmarks" / "results" / "cache")
     p.add_argument("--reuse", action="store_true", help="Reuse the students and bundles already in --cache.")
     p.add_argument("--imu-steps", type=int, default=300, help="Distillation steps of imu-small [300].")
@@ -217,6 +328,12 @@ def main() -> int:
     teach = teacher(args.cache, args.seed, args.teacher_preset)
     report: dict[str, Any] = {"threads": args.threads, "runs": args.runs, "repeats": args.repeats, "mode": args.mode,
                               "batch": 1, "teacher": f"random-init {args.teacher_preset} layout, seed {args.seed}"}
+    if args.modality == "imu-stream":
+        stream_main(args, recs, teach, report)
+        print_stream(report["imu-stream"])
+        if args.json:
+            args.json.write_text(json.dumps(report, indent=1))
+        return 0
     for m in mods:
         steps = args.imu_steps if m == "imu" else args.thermal_steps
         student = distill(m, teach, recs[m], args.cache, steps, args.reuse)

@@ -54,6 +54,8 @@ class BenchResult:
     min_cosine: float | None = None
     mode: str = "blocks"
     spin: bool = False
+    hop_s: float | None = None
+    steps_per_label: float | None = None
     cv_pct: float | None = None  # coefficient of variation of the timed calls: 100 * std / mean
 
     @property
@@ -169,6 +171,7 @@ def bench_bundles(
     mode: str = "blocks",
     block: int = 5,
     spin: bool = False,
+    hop_s: float | None = None,
     on_progress: Callable[[str, int, int], None] | None = None,
 ) -> list[BenchResult]:
     """Measure every (bundle, modality, backend) combination side by side.
@@ -187,6 +190,9 @@ def bench_bundles(
             (one timed call each per round). Defaults to ``blocks``.
         block: timed calls per runner per round in ``blocks`` mode. Defaults to 5.
         spin: let onnxruntime's pool busy-wait between calls. Defaults to False (the runner's default).
+        hop_s: IMU only: time one label of a stream labelled every ``hop_s`` seconds. Every call gets the next
+            window of one long seeded signal, ``hop_s`` later than the last, so a streaming encoder runs its steps
+            (state carried) and any other encoder its whole window. Defaults to None (the same window every call).
         on_progress: called with (what, steps done, steps in all): one step per runner loaded and warmed up, and
             per timed call of every runner. Defaults to None.
 
@@ -209,6 +215,7 @@ def bench_bundles(
     for m in dict.fromkeys(mod for _, mod, _ in cases):
         mine = [(b, be) for b, mod, be in cases if mod == m]
         x = example_input(config_from_dict(mine[0][0].encoders[m].config), batch, seed)
+        feeds: list[Callable[[], np.ndarray]] = []
         runners, meta = [], []
         try:
             for bundle, backend in mine:
@@ -221,21 +228,30 @@ def bench_bundles(
                 runner.__enter__()
                 runners.append(runner)
                 load_s = time.perf_counter() - t0
+                feed = (_hop_feed(bundle, m, hop_s, batch, warmup + 2 * runs + 2, seed) if hop_s
+                        else functools.partial(_same, x))
+                feeds.append(feed)
                 for _ in range(warmup):
-                    runner.embed(x)
+                    runner.embed(feed())
                 peak = _peak_mb() - before if (can_reset and before is not None) else None
                 meta.append((bundle, backend, load_s, peak))
                 done += 1
             first = done
             timing = f"timing {m}: {', '.join(be for _, be in mine)}"
             tell(timing, done, steps)
-            times = time_calls([functools.partial(runner.embed, x) for runner in runners], runs, mode, block,
+            steps_before = [_steps(r) for r in runners]
+            times = time_calls([functools.partial(_call, runner, feed) for runner, feed in zip(runners, feeds,
+                                                                                               strict=True)],
+                               runs, mode, block,
                                on_round=functools.partial(_report_round, tell, timing, first, len(runners), steps))
             done = first + runs * len(runners)
+            calls = runs + (0 if mode == "interleaved" else -(-runs // block))
+            per_label = [None if b is None else (_steps(r) - b) / calls  # type: ignore[operator]
+                         for r, b in zip(runners, steps_before, strict=True)]
         finally:
             for runner in runners:
                 runner.__exit__(None, None, None)
-        for (bundle, backend, load_s, peak), t_ms in zip(meta, times, strict=True):
+        for (bundle, backend, load_s, peak), t_ms, label_steps in zip(meta, times, per_label, strict=True):
             entry = bundle.encoders[m]
             precision = "fp32" if backend == "torch" else entry.precision
             report = entry.parity if backend == "onnxruntime" else (entry.engine or {}).get("parity")
@@ -247,6 +263,7 @@ def bench_bundles(
                 mean_ms=float(t_ms.mean()),
                 throughput_per_s=batch / (float(t_ms.mean()) / 1e3), peak_rss_mb=peak, load_s=load_s,
                 min_cosine=None if backend == "torch" else cos, mode=mode, spin=spin and backend == "onnxruntime",
+                hop_s=hop_s, steps_per_label=label_steps,
                 cv_pct=float(100 * t_ms.std() / t_ms.mean()) if t_ms.mean() > 0 else None))
         base = [r for r in results if r.modality == m and r.backend == "torch"]
         if base:
@@ -254,6 +271,55 @@ def bench_bundles(
                 if res.modality == m:
                     res.speedup_vs_torch_fp32 = base[0].p50_ms / res.p50_ms
     return results
+
+
+def _same(x: np.ndarray) -> np.ndarray:
+    return x
+
+
+def _call(runner: object, feed: Callable[[], np.ndarray]) -> object:
+    return runner.embed(feed())  # type: ignore[attr-defined]
+
+
+def _steps(runner: object) -> int | None:
+    """Step calls a streaming runner has made so far (None for a window-at-a-time encoder)."""
+    stream = getattr(runner, "_step_stream", None)
+    return None if stream is None else int(stream.steps)
+
+
+def _hop_feed(bundle: Bundle, modality: str, hop_s: float, batch: int, calls: int, seed: int
+              ) -> Callable[[], np.ndarray]:
+    """Successive (1, C, T) windows of one seeded signal, ``hop_s`` apart: what a stream labelling every ``hop_s``
+    seconds hands its model.
+
+    Raises:
+        ConfigError: ``--hop`` for a modality other than IMU, with a batch other than 1, or shorter than a sample.
+    """
+    from edgebind.config import config_from_dict
+    from edgebind.preprocess.imu import ImuContract
+
+    entry = bundle.encoders[modality]
+    if modality != "imu" or batch != 1:
+        raise ConfigError(f"--hop times IMU windows one at a time; got modality {modality} and --batch {batch}. "
+                          "Add --modality imu and drop --batch.")
+    cfg: object = config_from_dict(entry.config)
+    contract = ImuContract.from_dict(entry.contract) if entry.contract else ImuContract()
+    hop = round(hop_s * contract.sample_rate_hz)
+    if hop < 1:
+        raise ConfigError(f"--hop {hop_s} s is shorter than one sample at {contract.sample_rate_hz:g} Hz; use "
+                          f"--hop {1 / contract.sample_rate_hz:g} or more.")
+    T = int(cfg.num_samples)  # type: ignore[attr-defined]
+    rng = np.random.default_rng(seed)
+    signal = rng.normal(0.0, 1.0, (int(cfg.in_channels), T + hop * calls)).astype(np.float32)  # type: ignore[attr-defined]
+    signal[2] += 9.81
+    state = {"i": 0}
+
+    def feed() -> np.ndarray:
+        i = state["i"] % (calls + 1)  # wraps (one reset) only past the calls bench_bundles makes
+        state["i"] += 1
+        return signal[None, :, i * hop : i * hop + T]
+
+    return feed
 
 
 NOISY_CV_PCT = 20.0  # above this spread, a row's ratios say more about the machine's load than about the backend
@@ -290,6 +356,10 @@ def format_table(results: Sequence[BenchResult]) -> str:
              "-" if r.peak_rss_mb is None else f"{r.peak_rss_mb:.0f}",
              "-" if r.speedup_vs_torch_fp32 is None else f"{r.speedup_vs_torch_fp32:.2f}x",
              "-" if r.min_cosine is None else f"{r.min_cosine:.5f}"] for r in results]
+    if any(r.hop_s for r in results):  # one label of a stream at that hop: steps per label for streaming encoders
+        head.append("steps/label")
+        for row, r in zip(rows, results, strict=True):
+            row.append("window" if r.steps_per_label is None else f"{r.steps_per_label:.2f}")
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(head)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True))]
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]

@@ -55,6 +55,10 @@ class EncoderEntry:
         engine: TensorRT only: engine file, GPU name, compute capability, TensorRT version.
         graph: ONNX Runtime CPU bundles: the fused ``com.microsoft`` ops and their counts
             (``edgebind.export.ortfuse``).
+        stream: a streaming encoder only (ARCHITECTURE.md, "Streaming encoder"): the artifact is a step model
+            taking ``hop_samples`` new samples (``input_name``) and the state tensors named in ``state_inputs``,
+            returning the embedding and ``state_outputs``; ``state_shapes`` gives their shapes and
+            ``window_samples`` the window the embedding stands for. None for window-at-a-time encoders.
     """
 
     modality: str
@@ -74,6 +78,7 @@ class EncoderEntry:
     precision_plan: dict[str, Any] | None = None
     engine: dict[str, Any] | None = None
     graph: dict[str, Any] | None = None
+    stream: dict[str, Any] | None = None
 
     @property
     def out_dim(self) -> int:
@@ -81,9 +86,12 @@ class EncoderEntry:
 
     def identity(self) -> dict[str, Any]:
         """The fields that define what this encoder computes (hashed into ``bundle_id``)."""
-        return {k: getattr(self, k) for k in ("modality", "config", "file", "format", "precision", "input_name",
-                                               "input_shape", "input_dtype", "output_name", "output_shape",
-                                               "logit_scale", "contract")}
+        ident = {k: getattr(self, k) for k in ("modality", "config", "file", "format", "precision", "input_name",
+                                                "input_shape", "input_dtype", "output_name", "output_shape",
+                                                "logit_scale", "contract")}
+        if self.stream is not None:  # only streaming bundles carry it, so every earlier bundle keeps its id
+            ident["stream"] = self.stream
+        return ident
 
 
 @dataclass

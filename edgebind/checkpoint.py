@@ -26,6 +26,7 @@ from edgebind.config import (
     CONFIG_CLASSES,
     MODALITIES,
     EncoderConfig,
+    ImuStreamConfig,
     config_from_dict,
     get_config,
     heads_guess,
@@ -45,6 +46,7 @@ KEY_TABLE: dict[str, list[tuple[str, str]]] = {
         ("modality_preprocessors.imu.imu_stem.proj.", "stem.proj."),
         ("modality_preprocessors.imu.imu_stem.norm_layer.", "stem.norm."),
         ("modality_trunks.imu.blocks.", "trunk.blocks."),
+        ("modality_trunks.imu.stream.", "stream."),  # the streaming student's own modules (imu-stream)
         ("modality_heads.imu.0.", "head.norm."),  # [0 LN, 1 select CLS, 2 Dropout, 3 Linear]
         ("modality_heads.imu.3.", "head.proj."),
         ("modality_postprocessors.imu.1.log_logit_scale", "log_logit_scale"),
@@ -352,6 +354,8 @@ def load_encoder(
         base = config_from_dict(ckpt.configs[modality])
     else:
         base = get_config(preset or "imagebind_huge", modality)
+    if isinstance(base, ImuStreamConfig):  # not ImageBind's layout: the embedded config is the whole truth
+        return encoder_from_state_dict(sub, base)
     cfg = infer_config(sub, modality, base, overrides)
     return encoder_from_state_dict(sub, cfg)
 

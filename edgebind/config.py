@@ -105,6 +105,65 @@ class ImuEncoderConfig(_EncoderConfig):
 
 
 @dataclass(frozen=True)
+class ImuStreamConfig(ImuEncoderConfig):
+    """A streaming IMU student (docs/students.md, "imu-stream"): per-patch token features, computed once as the
+    samples arrive and cached, and a light attention-pooling head over the cache, run every hop.
+
+    One patch is one hop (``patch_size`` samples), so a step costs :meth:`step_flops` whatever the window.
+    ``depth`` counts the per-token residual MLP blocks; ``num_queries`` learned queries pool the cache in
+    ``rounds`` rounds (later rounds' queries come from the previous round's summary).
+    """
+
+    arch: str = "stream"
+    patch_size: int = 40
+    embed_dim: int = 128
+    depth: int = 2
+    num_heads: int = 4
+    num_queries: int = 4
+    rounds: int = 2
+    drop_path: float = 0.0
+    head_dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.arch != "stream":
+            raise ConfigError(f"imu stream config: arch must be 'stream', got {self.arch!r}.")
+        if self.num_queries < 1 or self.rounds < 1:
+            raise ConfigError(f"imu stream config: num_queries and rounds must be >= 1, got {self.num_queries} and "
+                              f"{self.rounds}.")
+
+    @property
+    def num_tokens(self) -> int:
+        return self.num_patches  # no CLS token: the head's queries pool the cache
+
+    @property
+    def state_features(self) -> int:
+        """Cached features per token: a key and a value per pooling round."""
+        return self.rounds * 2 * self.embed_dim
+
+    def token_flops(self) -> int:
+        """FLOPs to turn one new patch into its cached key/value features."""
+        D = self.embed_dim
+        return 2 * self.patch_features * D + self.depth * 2 * 2 * D * self.mlp_dim + 2 * D * self.state_features
+
+    def head_flops(self) -> int:
+        """FLOPs of the pooling head over the cached window (every hop)."""
+        D, M, N = self.embed_dim, self.num_queries, self.num_patches
+        pool = self.rounds * (2 * M * N * D * 2 + N * D)  # logits + weighted sum, plus the slot value offsets
+        queries = (self.rounds - 1) * 2 * M * D * D
+        mixes = self.rounds * (2 * M * D * D + 2 * 2 * M * D * self.mlp_dim)  # out-proj + MLP per round
+        return pool + queries + mixes + 2 * M * D * self.out_dim
+
+    def step_flops(self) -> int:
+        """FLOPs of one hop of ``patch_size`` new samples: one token plus the head."""
+        return self.token_flops() + self.head_flops()
+
+    def flops(self) -> int:
+        """FLOPs of one whole window from scratch (every token, then the head)."""
+        return self.num_patches * self.token_flops() + self.head_flops()
+
+
+@dataclass(frozen=True)
 class ThermalEncoderConfig(_EncoderConfig):
     """ImageBind's thermal encoder (SPEC.md §4). Input (B, 1, img_size, img_size) in [0, 1]."""
 
@@ -202,11 +261,14 @@ CONFIGS: dict[str, EncoderConfig] = {
     "imu-tiny": ImuEncoderConfig(embed_dim=128, depth=3, num_heads=2, patch_size=20, drop_path=0.0),
     # ~2.1 GFLOPs (6 % of huge): ViT-Tiny-like width 256, 6 blocks.
     "thermal-small": ThermalEncoderConfig(embed_dim=256, depth=6, num_heads=4),
+    # Streaming IMU student: 0.1 s patches (40 samples at 400 Hz), one token per hop, width 128 (docs/students.md).
+    "imu-stream": ImuStreamConfig(),
     # Test configs (STYLE.md §10): seconds on CPU.
     "tiny_imu": ImuEncoderConfig(embed_dim=32, depth=2, num_heads=2, out_dim=1024, drop_path=0.0),
     "tiny_thermal": ThermalEncoderConfig(embed_dim=32, depth=2, num_heads=2),
     "tiny_text": TextEncoderConfig(embed_dim=32, depth=2, num_heads=2),
     "tiny_vision": VisionEncoderConfig(embed_dim=32, depth=2, num_heads=2),
+    "tiny_imu_stream": ImuStreamConfig(embed_dim=32, depth=1, num_heads=2, num_queries=2),
 }
 
 # ImageBind constructor argument suffixes -> our field names (`--set imu_num_heads=8`).
@@ -301,7 +363,9 @@ def config_from_dict(d: dict[str, Any]) -> EncoderConfig:
     modality = d.pop("modality", None)
     if modality not in CONFIG_CLASSES:
         raise ConfigError(f"config has unknown modality {modality!r}; expected one of {MODALITIES}.")
-    cls = CONFIG_CLASSES[modality]
+    cls: type[EncoderConfig] = CONFIG_CLASSES[modality]
+    if modality == "imu" and d.get("arch") == "stream":
+        cls = ImuStreamConfig
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = set(d) - names
     if unknown:
@@ -329,6 +393,7 @@ __all__ = [
     "MODALITIES",
     "EncoderConfig",
     "ImuEncoderConfig",
+    "ImuStreamConfig",
     "TextEncoderConfig",
     "ThermalEncoderConfig",
     "VisionEncoderConfig",

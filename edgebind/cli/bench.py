@@ -20,11 +20,13 @@ import click
               help="Rounds of one untimed + --block timed calls per backend, or one timed call each.")
 @click.option("--block", default=5, show_default=True, help="Timed calls per backend per round (--mode blocks).")
 @click.option("--spin", is_flag=True, help="Let onnxruntime's threads busy-wait between calls.")
+@click.option("--hop", "hop_s", type=float, help="Time one label of an IMU stream labelled every HOP seconds: "
+              "each call gets the next window, HOP s later (a streaming encoder steps, others run the whole window).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--plot", type=click.Path(dir_okay=False), help="Also write a latency bar chart (PNG).")
 def bench(bundles: tuple[str, ...], backends: tuple[str, ...], modalities: tuple[str, ...], batch: int,
-          threads: int | None, runs: int, warmup: int, mode: str, block: int, spin: bool, as_json: bool,
-          plot: str | None) -> None:
+          threads: int | None, runs: int, warmup: int, mode: str, block: int, spin: bool, hop_s: float | None,
+          as_json: bool, plot: str | None) -> None:
     """Benchmark BUNDLES (default: the last exported) on this machine; ratios are to the first bundle's PyTorch
     eager fp32.
 
@@ -47,7 +49,7 @@ def bench(bundles: tuple[str, ...], backends: tuple[str, ...], modalities: tuple
     with progress("benchmarking", total=1, quiet=as_json) as bar:
         results = bench_mod.bench_bundles(
             dirs, backends=backends or None, batch=batch, threads=threads, runs=runs, warmup=warmup,
-            modalities=modalities or None, mode=mode, block=block, spin=spin,
+            modalities=modalities or None, mode=mode, block=block, spin=spin, hop_s=hop_s,
             on_progress=lambda what, done, total: bar.update(done, total, what))
     for warning in bench_mod.noise_warnings(results):
         click.echo(f"Warning: {warning}", err=True)

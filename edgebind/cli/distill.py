@@ -93,8 +93,9 @@ class Progress:
         self._update("training", step, total, "  ".join(f"{k} {v:.3g}" for k, v in shown.items()))
 
 
-SHORT = {"cosine": "cos", "centred_cosine": "centred cos", "constant_baseline": "const. baseline",
-         "top1_agreement": "top-1 agree", "teacher_top1_share": "teacher top label"}
+SHORT = {"cosine": "cos", "centred_cosine": "centred cos", "centred_cosine_p5": "centred p5",
+         "constant_baseline": "const. baseline", "top1_agreement": "top-1 agree",
+         "teacher_top1_share": "teacher top label"}
 
 
 def print_history(history: list[dict[str, float]], keys: list[str]) -> None:
@@ -119,7 +120,8 @@ def print_history(history: list[dict[str, float]], keys: list[str]) -> None:
 @click.command()
 @click.option("--teacher", required=True, type=click.Path(dir_okay=False), help="Checkpoint with the modality.")
 @click.option("--set", "sets", multiple=True, metavar="NAME=VALUE", help="Teacher constructor args (imu_num_heads=8).")
-@click.option("--student", required=True, help="Preset (imu-small, imu-tiny, thermal-small) or CONFIG.json.")
+@click.option("--student", required=True, help="Preset (imu-small, imu-tiny, imu-stream, thermal-small) or "
+              "CONFIG.json.")
 @click.option("--labels", type=click.Path(dir_okay=False), help="labels.txt or labels.npz for zero-shot agreement "
               "[the data's labels].")
 @click.option("--text-checkpoint", type=click.Path(dir_okay=False), help="Text encoder for --labels [the teacher].")
@@ -166,8 +168,8 @@ def distill(**kw: Any) -> None:
     if kw["as_json"]:
         click.echo(json.dumps(summary, default=str))
         return
-    print_history(result.train.history, ["cosine", "centred_cosine", "constant_baseline", "top1_agreement",
-                                         "teacher_top1_share"])
+    print_history(result.train.history, ["cosine", "centred_cosine", "centred_cosine_p5", "constant_baseline",
+                                         "top1_agreement", "teacher_top1_share"])
     click.echo(f"student {summary['student_gflops']:.3f} GFLOPs vs teacher {summary['teacher_gflops']:.3f} GFLOPs; "
                f"{result.train.steps_per_s:.2f} steps/s"
                + (f", peak GPU memory {result.train.peak_mem_mib:.0f} MiB" if result.train.peak_mem_mib else ""))

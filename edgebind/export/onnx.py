@@ -29,6 +29,11 @@ MIN_OPSET = 17  # LayerNormalization (INormalizationLayer in TensorRT) exists fr
 DEFAULT_OPSET = 18
 INPUT_NAME = "input"
 OUTPUT_NAME = "embedding"
+# a streaming encoder's step model (ARCHITECTURE.md, "Streaming encoder"): new samples and the state in, the
+# embedding and the next state out
+SAMPLES_NAME = "samples"
+STATE_NAME = "state"
+STATE_OUT_NAME = "state_out"
 
 
 def example_input(cfg: Any, batch: int = 2, seed: int = 0) -> np.ndarray:
@@ -54,8 +59,24 @@ def example_input(cfg: Any, batch: int = 2, seed: int = 0) -> np.ndarray:
     raise ConfigError(f"cannot export a {cfg.modality} encoder; export imu, thermal or text.")
 
 
+def is_streaming(cfg: Any) -> bool:
+    """Whether ``cfg`` is a streaming encoder's (exported as a step model)."""
+    return getattr(cfg, "arch", None) == "stream"
+
+
+def stream_spec(cfg: Any) -> dict[str, Any]:
+    """The manifest's ``stream`` entry of a streaming encoder: the hop the step model was built for and the names
+    and shapes of its state tensors."""
+    return {"hop_samples": cfg.patch_size, "window_samples": cfg.num_samples,
+            "state_inputs": [STATE_NAME], "state_outputs": [STATE_OUT_NAME],
+            "state_shapes": {STATE_NAME: ["batch", cfg.num_patches, cfg.state_features]},
+            "step_flops": cfg.step_flops()}
+
+
 def input_spec(cfg: Any) -> tuple[list[Any], str]:
-    """(shape with a ``batch`` axis, dtype) of an encoder's ONNX input."""
+    """(shape with a ``batch`` axis, dtype) of an encoder's ONNX input (a streaming encoder's: the new samples)."""
+    if is_streaming(cfg):
+        return ["batch", cfg.in_channels, cfg.patch_size], "float32"
     if cfg.modality == "imu":
         return ["batch", cfg.in_channels, cfg.num_samples], "float32"
     if cfg.modality == "thermal":
@@ -121,15 +142,24 @@ def export_onnx(
     cfg: Any = encoder.cfg
     x = torch.from_numpy(example_input(cfg, batch=2))
     batch = torch.export.Dim("batch", min=1, max=max(2, batch_max))
+    module: Any = encoder
+    args: tuple[Any, ...] = (x,)
+    names, dynamic = [INPUT_NAME], ({0: batch},)
+    if is_streaming(cfg):  # the step model: (new samples, state) -> (embedding, next state)
+        from edgebind.models.imu_stream import StepModule
+
+        module = StepModule(encoder).eval()  # type: ignore[arg-type]
+        args = (x[:, :, : cfg.patch_size].contiguous(), encoder.window_state(x).detach())  # type: ignore[operator]
+        names, dynamic = [SAMPLES_NAME, STATE_NAME], ({0: batch}, {0: batch})  # type: ignore[assignment]
     with torch.inference_mode(False), torch.no_grad(), _quiet_exporter():
         program = torch.onnx.export(
-            encoder,
-            (x,),
+            module,
+            args,
             None,
             dynamo=True,
             opset_version=opset,
-            input_names=[INPUT_NAME],
-            dynamic_shapes=({0: batch},),
+            input_names=names,
+            dynamic_shapes=dynamic,
             verbose=False,
         )
     if program is None:  # pragma: no cover - dynamo=True always returns a program
@@ -137,6 +167,8 @@ def export_onnx(
     program.save(str(path))
     model = load_model(path)
     _rename_output(model, OUTPUT_NAME)
+    if is_streaming(cfg):
+        _rename_output(model, STATE_OUT_NAME, index=1)
     if simplify:
         import onnxslim
 
@@ -157,10 +189,10 @@ def _rename_value(model: onnx.ModelProto, old: str, new: str) -> None:
             vi.name = new
 
 
-def _rename_output(model: onnx.ModelProto, name: str) -> None:
-    """Name the graph's output ``name``. Passed to the exporter instead, it collides with the text encoder's
-    internal ``embedding`` value (aten::embedding) and yields an invalid graph."""
-    current = model.graph.output[0].name
+def _rename_output(model: onnx.ModelProto, name: str, index: int = 0) -> None:
+    """Name the graph's ``index``-th output ``name``. Passed to the exporter instead, it collides with the text
+    encoder's internal ``embedding`` value (aten::embedding) and yields an invalid graph."""
+    current = model.graph.output[index].name
     if current == name:
         return
     taken = {o for n in model.graph.node for o in n.output} | {i.name for i in model.graph.initializer}
@@ -219,5 +251,5 @@ def stamp(path: str | Path, props: dict[str, str]) -> None:
     save_model(model, path)
 
 
-__all__ = ["DEFAULT_OPSET", "INPUT_NAME", "OUTPUT_NAME", "example_input", "export_onnx", "input_spec",
-           "read_metadata", "stamp"]
+__all__ = ["DEFAULT_OPSET", "INPUT_NAME", "OUTPUT_NAME", "SAMPLES_NAME", "STATE_NAME", "STATE_OUT_NAME",
+           "example_input", "export_onnx", "input_spec", "is_streaming", "read_metadata", "stamp", "stream_spec"]

@@ -351,7 +351,10 @@ def export_bundle(
             input_shape=shape, input_dtype=dtype, output_shape=["batch", enc.cfg.out_dim],
             logit_scale=float(enc.logit_scale().detach()), input_name=onnx_export.INPUT_NAME,
             output_name=onnx_export.OUTPUT_NAME,
-            contract=None if contracts[m] is None else contracts[m].to_dict())
+            contract=None if contracts[m] is None else contracts[m].to_dict(),
+            stream=onnx_export.stream_spec(enc.cfg) if onnx_export.is_streaming(enc.cfg) else None)
+        if entries[m].stream is not None:
+            entries[m].input_name = onnx_export.SAMPLES_NAME
     bundle = Bundle(
         target=tgt.name, precision=precision, format=fmt_, encoders=entries,
         # relative to the bundle, so a bundle moved together with its checkpoint still finds it
@@ -375,7 +378,11 @@ def export_bundle(
             fp32 = out_dir / entry.file if entry.precision == "fp32" else work / f"{m}.fp32.onnx"
             stage(f"{m}: exporting to ONNX")
             onnx_export.export_onnx(enc, fp32, opset=opset, batch_max=max(tgt.batch_max, 2))
-            if tgt.onnxruntime_fusions:
+            streaming = entry.stream is not None
+            if streaming and fmt_ == "tensorrt":
+                raise ConfigError(f"the {m} encoder is a streaming step model, which edgebind exports for ONNX "
+                                  "Runtime only; use --target cpu (or --format onnx).")
+            if tgt.onnxruntime_fusions and not streaming:  # the fusions match the ViT trunk's graph
                 fused_ops = ortfuse.fuse_gelu(fp32, fp32, enc.cfg.num_heads, enc.cfg.embed_dim,
                                               approximate=entry.precision == "int8")
                 entry.graph = {"fused": fused_ops}
@@ -385,13 +392,17 @@ def export_bundle(
                 entry.precision_plan = quantize.convert_fp16(fp32, out_dir / entry.file)
             elif entry.precision == "int8":
                 cache = f"{m}.calib.json"
+                feeds = (_step_feeds(enc, calib_sets[m].calibration) if streaming
+                         else calib_sets[m].calibration)
                 entry.calibration = {**calib_sets[m].summary(), **quantize.quantize_int8(
-                    fp32, out_dir / entry.file, calib_sets[m].calibration, method=calibration_method,
+                    fp32, out_dir / entry.file, feeds, method=calibration_method,
                     activations=tgt.int8_activations if fmt_ == "tensorrt" else "uint8",
-                    cache_path=out_dir / cache)}
+                    cache_path=out_dir / cache, input_name=entry.input_name,
+                    stem_inputs=[entry.input_name] if streaming else None,
+                    float_inputs=entry.stream["state_inputs"] if entry.stream else ())}
                 if (out_dir / cache).is_file():
                     bundle.add_file(cache)
-                if tgt.onnxruntime_fusions:
+                if tgt.onnxruntime_fusions and not streaming:
                     fused_ops["MatMulIntegerToFloat+bias"] = ortfuse.fuse_matmul_bias(out_dir / entry.file)
             onnx_export.stamp(out_dir / entry.file, {**stamp, "edgebind.precision": entry.precision})
             bundle.add_file(entry.file)
@@ -421,6 +432,24 @@ def export_bundle(
     if remember:
         remember_bundle(out_dir)
     return bundle
+
+
+def _step_feeds(encoder: Any, windows: np.ndarray, per_window: int = 4, most: int = 1024) -> dict[str, np.ndarray]:
+    """Calibration feeds of a streaming step model: patches from every part of the windows as new samples.
+
+    The step runs every patch of a window once, so the calibrated ranges must cover patches from anywhere in the
+    windows (the last patch alone clipped the rest: tiny stream student, parity cosine 0.81). The quantised layers
+    are the per-token ones (the head reading the state stays float, ``quantize.downstream_matmuls``), so the state
+    feed is zeros, a state the runner starts from.
+    """
+    hop, n = encoder.cfg.patch_size, encoder.cfg.num_patches
+    k = np.arange(len(windows))
+    picks = [(int(w), int((w * 7 + j * (n // per_window)) % n)) for w in k for j in range(per_window)][:most]
+    samples = np.stack([windows[w, :, p * hop : (p + 1) * hop] for w, p in picks]).astype(np.float32)
+    state = np.zeros((len(picks), n, encoder.cfg.state_features), np.float32)
+    from edgebind.export.onnx import SAMPLES_NAME, STATE_NAME
+
+    return {SAMPLES_NAME: samples, STATE_NAME: state}
 
 
 def _copy_tokenizer(out_dir: Path, bundle: Bundle) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from edgebind.config import EncoderConfig
+from edgebind.config import EncoderConfig, ImuStreamConfig
 from edgebind.models.imu import ImuEncoder
+from edgebind.models.imu_stream import StreamImuEncoder
 from edgebind.models.layers import Encoder
 from edgebind.models.text import TextEncoder
 from edgebind.models.thermal import ThermalEncoder
@@ -22,8 +23,9 @@ ENCODERS: dict[str, Callable[[Any], Encoder]] = {
 
 def build_encoder(cfg: EncoderConfig) -> Encoder:
     """A randomly initialised encoder for ``cfg`` (ImageBind's init), in eval mode."""
-    model = ENCODERS[cfg.modality](cfg)
+    model = StreamImuEncoder(cfg) if isinstance(cfg, ImuStreamConfig) else ENCODERS[cfg.modality](cfg)
     return model.eval()
 
 
-__all__ = ["ENCODERS", "Encoder", "ImuEncoder", "TextEncoder", "ThermalEncoder", "VisionEncoder", "build_encoder"]
+__all__ = ["ENCODERS", "Encoder", "ImuEncoder", "StreamImuEncoder", "TextEncoder", "ThermalEncoder", "VisionEncoder",
+           "build_encoder"]

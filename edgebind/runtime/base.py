@@ -37,7 +37,16 @@ def check_feeds(entry: EncoderEntry, feeds: dict[str, np.ndarray], max_batch: in
     Raises:
         InputError: a missing or unknown feed, a wrong rank, dimension or dtype; the message says what to pass.
     """
-    if set(feeds) != {entry.input_name}:
+    states = list((entry.stream or {}).get("state_inputs", []))
+    if states and set(feeds) == {entry.input_name, *states}:
+        for name in states:
+            spec = entry.stream["state_shapes"][name]  # type: ignore[index]
+            got = np.asarray(feeds[name]).shape
+            if len(got) != len(spec) or any(not isinstance(a, str) and a != b for a, b in zip(spec, got, strict=True)):
+                raise InputError(f"state feed '{name}' has shape {got}; the step model takes {tuple(spec)}: pass the "
+                                 f"'{entry.stream['state_outputs'][states.index(name)]}' of the previous step, or "  # type: ignore[index]
+                                 "zeros to start.")
+    elif set(feeds) != {entry.input_name}:
         raise InputError(
             f"{entry.modality} runner takes one feed '{entry.input_name}', got {sorted(feeds)}; pass "
             f"{{'{entry.input_name}': array of shape {tuple(entry.input_shape)}}}."
@@ -152,10 +161,30 @@ class BaseRunner:
             (N, out_dim) float32, equal to the PyTorch encoder's output (normalised x logit scale).
         """
         batch = prepare_input(self.entry, x)
+        if self.entry.stream is not None:  # a step model: windows become steps, the state carried between them
+            return self.step_stream().embed(batch)
         step = self.max_batch or 64
         outs = [self.infer({self.entry.input_name: np.ascontiguousarray(batch[i : i + step])})[self.entry.output_name]
                 for i in range(0, len(batch), step)]
         return np.concatenate(outs).astype(np.float32, copy=False)
+
+    def step_stream(self) -> Any:
+        """The state keeper of a streaming encoder (created on first use; :meth:`reset_stream` forgets it)."""
+        if getattr(self, "_step_stream", None) is None:
+            from edgebind.runtime.streaming import StepStream
+
+            assert self.entry.stream is not None
+            if not self._active:
+                self.__enter__()
+            # the feeds are built by StepStream from checked windows: skip check_feeds on every step
+            self._step_stream = StepStream(self._infer, self.entry.stream, self.entry.input_name,
+                                           self.entry.output_name)
+        return self._step_stream
+
+    def reset_stream(self) -> None:
+        """Drop a streaming encoder's state: the next window is embedded from scratch (a gap in the input)."""
+        if getattr(self, "_step_stream", None) is not None:
+            self._step_stream.reset()
 
     def describe(self) -> dict[str, Any]:
         """Backend, precision and artifact, for bench tables."""

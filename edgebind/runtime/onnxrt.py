@@ -102,6 +102,9 @@ class OnnxRuntimeRunner(BaseRunner):
         if self.policy.cpus is not None and ident not in self._pinned_threads:
             pin_current_thread(self.policy.cpus)  # the calling thread is one of the runner's threads
             self._pinned_threads.add(ident)
+        if self.entry.stream is not None:  # the step model: the embedding and the next state
+            names = [self.entry.output_name, *self.entry.stream["state_outputs"]]
+            return dict(zip(names, self.session.run(names, feeds), strict=True))
         (out,) = self.session.run([self.entry.output_name], feeds)
         return {self.entry.output_name: np.asarray(out, dtype=np.float32)}
 

@@ -77,6 +77,11 @@ class TorchRunner(BaseRunner):
         import torch
 
         x = torch.from_numpy(feeds[self.entry.input_name]).to(self.device)
+        if self.entry.stream is not None:  # the step model in eager PyTorch
+            (state_in,), (state_out,) = self.entry.stream["state_inputs"], self.entry.stream["state_outputs"]
+            with torch.inference_mode():
+                y, state = self.model.step(x, torch.from_numpy(feeds[state_in]).to(self.device))
+            return {self.entry.output_name: y.float().cpu().numpy(), state_out: state.float().cpu().numpy()}
         with torch.inference_mode():
             y = self.model(x)
         return {self.entry.output_name: y.float().cpu().numpy()}

@@ -112,7 +112,11 @@ def describe_model(config: Mapping[str, Any], runs_on: str, distillation: Mappin
 
     cfg = dict(config)
     name = preset_name(cfg) or f"custom {cfg.get('modality')} encoder"
-    line = f"{name} ({config_from_dict(cfg).flops() / 1e9:.3g} GFLOPs) on {runs_on}"
+    built = config_from_dict(cfg)
+    step = getattr(built, "step_flops", None)  # a streaming student: what one hop costs, besides a whole window
+    cost = (f"{step() / 1e6:.3g} MFLOPs per {cfg.get('patch_size')}-sample step, {built.flops() / 1e9:.3g} GFLOPs "
+            "per window" if step else f"{built.flops() / 1e9:.3g} GFLOPs")
+    line = f"{name} ({cost}) on {runs_on}"
     if distillation:
         ev = distillation.get("held_out_eval") or {}
         keys = (("cosine", "cosine"), ("centred_cosine", "centred cosine"), ("top1_agreement", "top-1 agreement"))

@@ -27,7 +27,7 @@ from edgebind.train.common import build_student, check_contract, default_augment
 from edgebind.train.data import WindowSet, describe
 from edgebind.train.dist import DistEnv, init_distributed, shutdown
 from edgebind.train.embeddings import ProgressFn, view_embeddings
-from edgebind.train.evaluate import embed_unit, teacher_agreement
+from edgebind.train.evaluate import embed_unit, stream_embed_unit, teacher_agreement
 from edgebind.train.loop import StepFn, TrainConfig, TrainResult, fit
 from edgebind.train.losses import DistillLoss, distill_loss
 from edgebind.zeroshot import LabelBank, build_label_bank, imagebind_text_embedder, read_labels
@@ -88,6 +88,13 @@ class DistillTask:
         return loss * env.world_size, logs
 
     def evaluate(self, student: nn.Module, device: torch.device) -> dict[str, float]:
+        from edgebind.models.imu_stream import StreamImuEncoder
+
+        inner = getattr(student, "module", student)  # DDP wraps the student
+        if isinstance(inner, StreamImuEncoder):  # through the step path, state carried across hops
+            s, resets = stream_embed_unit(inner, self.held_inputs, device)
+            return {**teacher_agreement(s, self.held_teacher, self.train_mean, self.bank),
+                    "stream_resets": float(resets)}
         s = embed_unit(student, self.held_inputs, device)
         return teacher_agreement(s, self.held_teacher, self.train_mean, self.bank)
 

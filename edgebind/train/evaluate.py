@@ -28,6 +28,21 @@ def embed_unit(model: nn.Module, inputs: np.ndarray, device: torch.device, batch
     return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
 
 
+@torch.inference_mode()
+def stream_embed_unit(model: nn.Module, inputs: np.ndarray, device: torch.device) -> tuple[np.ndarray, int]:
+    """(N, D) unit embeddings of consecutive windows through a streaming student's step path, the state carried
+    from each window to the next that continues it (:func:`edgebind.models.imu_stream.stream_embed`), and the
+    number of windows that reset the state."""
+    from edgebind.models.imu_stream import StreamImuEncoder, stream_embed
+
+    assert isinstance(model, StreamImuEncoder)
+    was_training = model.training
+    model.eval()
+    emb, resets = stream_embed(model, torch.from_numpy(np.ascontiguousarray(inputs)).to(device))
+    model.train(was_training)
+    return torch.nn.functional.normalize(emb.float(), dim=-1).cpu().numpy(), resets
+
+
 def teacher_agreement(
     student_unit: np.ndarray,
     teacher_unit: np.ndarray,
@@ -54,7 +69,9 @@ def teacher_agreement(
         mu = unit_rows(teacher_train_mean.astype(np.float64))
         out["constant_baseline"] = float((t @ mu).mean())
         cs, ct = unit_rows(s - teacher_train_mean), unit_rows(t - teacher_train_mean)
-        out["centred_cosine"] = float((cs * ct).sum(-1).mean())
+        centred = (cs * ct).sum(-1)
+        out["centred_cosine"] = float(centred.mean())
+        out["centred_cosine_p5"] = float(np.percentile(centred, 5))
     if bank is not None:
         ts, tt = bank.top1(s.astype(np.float32)), bank.top1(t.astype(np.float32))
         out["top1_agreement"] = float((ts == tt).mean())
