@@ -121,7 +121,7 @@ def test_block_runs_as_written(block: Block, sandbox: Path, tmp_path: Path) -> N
 # Blocks marked as needing a GPU only for their training time run here at test size: the same commands, with
 # fewer steps appended to the training command.
 AT_TEST_SIZE = {
-    "README.md#8-smaller-models-distil-align-and-students-on-the-device.2": ("edgebind distill", "--steps 5"),
+    "README.md#8-smaller-models-distil-align-and-students-on-the-device.3": ("edgebind distill", "--steps 5"),
 }
 
 
