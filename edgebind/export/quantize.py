@@ -222,6 +222,15 @@ def load_calibration(
 # -- int8 -----------------------------------------------------------------------------------------------------
 
 
+def _consumers(model: Any) -> dict[str, list[Any]]:
+    """Tensor name -> the graph nodes that read it."""
+    consumers: dict[str, list[Any]] = {}
+    for n in model.graph.node:
+        for i in n.input:
+            consumers.setdefault(i, []).append(n)
+    return consumers
+
+
 def stem_nodes(model: Any, inputs: Sequence[str] | None = None) -> list[str]:
     """The first MatMul/Gemm/Conv nodes reached from the graph input (the patch stem).
 
@@ -229,10 +238,7 @@ def stem_nodes(model: Any, inputs: Sequence[str] | None = None) -> list[str]:
     costs most of the int8 error (tiny IMU on BasicMotions: worst cosine 0.86 with it, 0.999 without), for
     0.1 % of the FLOPs. So the stem stays float.
     """
-    consumers: dict[str, list[Any]] = {}
-    for n in model.graph.node:
-        for i in n.input:
-            consumers.setdefault(i, []).append(n)
+    consumers = _consumers(model)
     found: list[str] = []
     seen: set[str] = set()
     frontier = [i.name for i in model.graph.input if inputs is None or i.name in inputs]
@@ -255,10 +261,7 @@ def downstream_matmuls(model: Any, inputs: Sequence[str]) -> list[str]:
     output of 4 queries) per tensor cost the random-init imu-stream up to 0.036 of cosine per layer (worst 0.9645),
     against <= 0.0001 for each per-token layer, and the head is 0.1 % of a window's FLOPs. So it stays float.
     """
-    consumers: dict[str, list[Any]] = {}
-    for n in model.graph.node:
-        for i in n.input:
-            consumers.setdefault(i, []).append(n)
+    consumers = _consumers(model)
     found: list[str] = []
     seen: set[str] = set()
     frontier = list(inputs)
