@@ -5,6 +5,7 @@ enforces, the cuda-python error path, a grep for weak-typing APIs, and (marked g
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import shutil
@@ -223,7 +224,10 @@ def test_read_trtexec_output_in_trtexecs_own_layout(tmp_path: Path) -> None:
     from edgebind.export.trtexec import read_trtexec_output
 
     cxx = shutil.which("g++") or shutil.which("c++")
-    assert cxx, "g++ is needed (apt-get install g++; .ci/run installs it)"
+    if cxx is None:  # as tests/test_firmware.py treats its compilers: CI installs it, elsewhere a skip
+        if os.environ.get("EDGEBIND_REQUIRE_TOOLCHAINS") == "1":
+            pytest.fail("g++ not found: apt-get install g++")
+        pytest.skip("g++ not found: apt-get install g++")
     exe = tmp_path / "export_output"
     subprocess.run([cxx, "-O1", "-o", str(exe), str(DATA / "export_output.cpp")], check=True)
     values = np.array([[0.125, -2.5, 3.14159265], [1e-7, -1.75e6, 123456.789]], dtype=np.float32)
