@@ -217,9 +217,6 @@ class SimulatedDevice:
                     self.stats["units_skipped_offline"] += 1
                     self.stats["samples_skipped_offline"] += self.units[idx].samples
                     idx += 1
-                    if idx == len(self.units) and self.repeat:  # a looping device's clock ran on meanwhile
-                        offset_ns = self._skip_passes(offset_ns, now_dev)
-                        idx = 0
                 was_streaming = True
             while idx < len(self.units) and self._unit_t(idx, offset_ns) <= now_dev and len(out) < (1 << 16):
                 unit = self.units[idx]
@@ -234,33 +231,13 @@ class SimulatedDevice:
                     self._queue(unit, out)
             if idx >= len(self.units) and not out:
                 if self.repeat:
-                    offset_ns += self._pass_ns()
+                    offset_ns += self.units[-1].t_ns + int(1e9 / max(self.recording.imu_rate_hz, 1.0))
                     self._encode_pass(offset_ns)
                     idx = 0
                 else:
                     self.finished.set()
             if connected:
                 self._write(out)
-
-    def _pass_ns(self) -> int:
-        """Device time one pass of a looping replay takes: its last unit, then one sample period."""
-        return self.units[-1].t_ns + int(1e9 / max(self.recording.imu_rate_hz, 1.0))
-
-    def _skip_passes(self, offset_ns: int, now_dev: float) -> int:
-        """After a pause, a looping replay's passes that fell wholly due meanwhile, skipped at once (counted as sent
-        offline, their sequence numbers passed over); returns the offset of the pass ``now_dev`` falls in."""
-        period = self._pass_ns()
-        whole = max(int((now_dev - offset_ns) // period) - 1, 0)  # passes after this one that are wholly past
-        per_pass = self._next_seqs[-1][0] - self._next_seqs[0][0], self._next_seqs[-1][1] - self._next_seqs[0][1]
-        if whole:
-            self.stats["samples_skipped_offline"] += whole * sum(u.samples for u in self.units)
-            self.stats["units_skipped_offline"] += whole * len(self.units)
-            last = self._next_seqs[-1]
-            self._next_seqs[-1] = (last[0] + whole * per_pass[0], last[1] + whole * per_pass[1])
-            self.stats["loops"] += whole
-        offset_ns += (whole + 1) * period
-        self._encode_pass(offset_ns)
-        return offset_ns
 
     def _encode_pass(self, offset_ns: int) -> None:
         """The next pass of a looping replay: same due times, device time and sequence numbers continued."""

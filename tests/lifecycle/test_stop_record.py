@@ -46,7 +46,7 @@ def assert_prefix(got: Recording, source: Recording, device_time: bool = True) -
 def start_record(link: Path, out: Path, imu_200hz: tuple[Path, Recording]):  # type: ignore[no-untyped-def]
     proc = edgebind_proc("record", str(link), "-o", str(out), "--idle", "30")
     wait_for(lambda: journal_samples(journal_path(out)) >= RATE_HZ * 0.5, what="the journal's first samples")
-    time.sleep(1.0)  # well after the start: about 2 s of data, two journal flushes
+    time.sleep(1.5)  # well after the start: about 2 s of data, two journal flushes
     return proc
 
 
@@ -129,23 +129,3 @@ def test_a_looping_simulator_records_without_loss(imu_thermal_2s: tuple[Path, Re
     assert rec.thermal_t_ns is not None and np.all(np.diff(rec.thermal_t_ns) > 0)
     k = len(source.imu)  # the second loop: the same samples again, one sample period after the first loop's last
     np.testing.assert_allclose(rec.imu[k:2 * k], source.imu, atol=0.01)
-
-
-def test_a_looping_simulator_paused_for_several_loops_runs_its_clock_on(imu_thermal_2s: tuple[Path, Recording],
-                                                                      tmp_path: Path) -> None:
-    """The host goes away for about three loops: the next recording starts at the device's present time (what
-    fell due meanwhile counted as lost by the host), with no burst of old loops and nothing going backwards."""
-    path, _source = imu_thermal_2s
-    first, second = tmp_path / "a.npz", tmp_path / "b.npz"
-    with SimulatorProcess(path, tmp_path / "tty", "--repeat", "--speed", "4") as sim:
-        for out, pause_s in ((first, 1.5), (second, 0.0)):
-            proc = edgebind_proc("record", str(sim.link), "-o", str(out), "--duration", "1.0")
-            stdout, stderr = proc.communicate(timeout=30)
-            assert proc.returncode == 0, stdout + stderr
-            time.sleep(pause_s)  # 1.5 s at 4x: three 2 s loops fall due with nobody listening
-        sent = sim.stop()
-    a, b = Recording.load(first), Recording.load(second)
-    gap_s = (b.imu_t_ns[0] - a.imu_t_ns[-1]) / 1e9
-    assert gap_s > 4 * 1.5  # the clock ran on through the pause
-    assert b.duration_s < 4 * 1.0 + 1.0  # about one second at 4x, not a burst of the loops missed
-    assert b.meta["counters"]["samples_lost"] > 0 and sent["samples_skipped_offline"] > 0

@@ -24,7 +24,7 @@ def start_stream(link: Path, bag: Path):  # type: ignore[no-untyped-def]
 
     proc = edgebind_proc("stream", str(link), "--bundle", str(demo_dir() / "bundle"), "--json", "--mcap", str(bag))
     wait_for(lambda: bag.is_file() and bag.stat().st_size > 4000, what="the bag's first flushed chunk")
-    time.sleep(1.0)  # well after the start: about 2 s of data, two flushes
+    time.sleep(1.5)  # well after the start: about 2.5 s of data, two flushes
     return proc
 
 
