@@ -301,19 +301,24 @@ def cpu_budget() -> list[str]:
     data, where = _results("bench_cpu_budget.json", CPU_BUDGET_CMD)
     if not isinstance(data, dict):
         return [where]
+    students = data.get("students", {"today": "imu-small", "new": "imu-small"})
     lines = [where, f"IMU {data['imu_rate_hz']:g} Hz + thermal {data['thermal_rate_hz']:g} Hz, label every "
-             f"{data['hop_s']:g} s, int8 imu-small; {data['seconds']:g} s per run; today = commit "
-             f"{data['legacy_commit']}; {data['cpus']} CPUs"]
+             f"{data['hop_s']:g} s, int8 " + ", ".join(f"{n}: {st}" for n, st in students.items())
+             + f"; {data['seconds']:g} s per run; today = commit {data['legacy_commit']}; {data['cpus']} CPUs"]
     import statistics
 
     for row in data["summary"]:
+        names = [n for n in students if f"{n}_pct" in row]
         infer = {name: statistics.median(r["threads_pct"].get("edgebind-inference-imu", 0.0) for r in data["runs"]
                                          if r["pipeline"] == name and r["threads"] == row["threads"])
-                 for name in ("today", "new")}
-        lines.append(f"{row['threads']} thread(s): today {row['today_pct']:.2f} %, new {row['new_pct']:.2f} % of one "
-                     f"core ({row['ratio']:.1f}x less; goal {data['goal_pct']:g} %), median of {row['repeats']}; "
-                     f"of which the inference thread {infer['today']:.2f} / {infer['new']:.2f} %; "
-                     f"1-min load average {row['load_1min_min']:.1f}-{row['load_1min_max']:.1f}")
+                 for name in names}
+        parts = [f"{n} {row[n + '_pct']:.2f} %" + (f" ({row['today_pct'] / row[n + '_pct']:.1f}x less)"
+                                                    if n != "today" and "today_pct" in row else "")
+                 for n in names]
+        lines.append(f"{row['threads']} thread(s), % of one core (goal {data['goal_pct']:g} %), median of "
+                     f"{row['repeats']}: {', '.join(parts)}; of which the inference thread "
+                     + " / ".join(f"{infer[n]:.2f}" for n in names)
+                     + f" %; 1-min load average {row['load_1min_min']:.1f}-{row['load_1min_max']:.1f}")
     return lines
 
 

@@ -71,9 +71,14 @@ class ClockEstimator:
             elif len(pts) == 1:
                 self._fit = (0.0, float(pts[0, 1]))
             else:
+                # least squares line through the minima, in closed form (np.polyfit's SVD costs ten times more,
+                # and the link stats ask for the fit five times a second)
                 x = pts[:, 0] - self._t_ref
-                slope, intercept = np.polyfit(x, pts[:, 1], 1)
-                self._fit = (float(slope), float(intercept))
+                y = pts[:, 1]
+                dx = x - x.mean()
+                var = float(dx @ dx)
+                slope = float(dx @ (y - y.mean())) / var if var > 0 else 0.0
+                self._fit = (slope, float(y.mean()) - slope * float(x.mean()))
         return self._fit
 
     @property

@@ -65,9 +65,10 @@ def is_streaming(cfg: Any) -> bool:
 
 
 def stream_spec(cfg: Any) -> dict[str, Any]:
-    """The manifest's ``stream`` entry of a streaming encoder: the hop the step model was built for and the names
-    and shapes of its state tensors."""
-    return {"hop_samples": cfg.patch_size, "window_samples": cfg.num_samples,
+    """The manifest's ``stream`` entry of a streaming encoder: the hop the step model was built for, how many hops
+    one call may take (``max_hops``: its samples input is k x ``hop_samples`` long, 1 <= k <= max_hops), and the
+    names and shapes of its state tensors. A bundle without ``max_hops`` takes one hop per call."""
+    return {"hop_samples": cfg.patch_size, "window_samples": cfg.num_samples, "max_hops": cfg.num_patches,
             "state_inputs": [STATE_NAME], "state_outputs": [STATE_OUT_NAME],
             "state_shapes": {STATE_NAME: ["batch", cfg.num_patches, cfg.state_features]},
             "step_flops": cfg.step_flops()}
@@ -75,8 +76,8 @@ def stream_spec(cfg: Any) -> dict[str, Any]:
 
 def input_spec(cfg: Any) -> tuple[list[Any], str]:
     """(shape with a ``batch`` axis, dtype) of an encoder's ONNX input (a streaming encoder's: the new samples)."""
-    if is_streaming(cfg):
-        return ["batch", cfg.in_channels, cfg.patch_size], "float32"
+    if is_streaming(cfg):  # k hops of new samples per call
+        return ["batch", cfg.in_channels, "samples"], "float32"
     if cfg.modality == "imu":
         return ["batch", cfg.in_channels, cfg.num_samples], "float32"
     if cfg.modality == "thermal":
@@ -149,8 +150,11 @@ def export_onnx(
         from edgebind.models.imu_stream import StepModule
 
         module = StepModule(encoder).eval()  # type: ignore[arg-type]
-        args = (x[:, :, : cfg.patch_size].contiguous(), encoder.window_state(x).detach())  # type: ignore[operator]
-        names, dynamic = [SAMPLES_NAME, STATE_NAME], ({0: batch}, {0: batch})  # type: ignore[assignment]
+        # the samples axis is k hops long, k from 1 to a whole window (traced with 2, so neither end is baked in)
+        hops = torch.export.Dim("hops", min=1, max=cfg.num_patches)
+        args = (x[:, :, : 2 * cfg.patch_size].contiguous(), encoder.window_state(x).detach())  # type: ignore[operator]
+        names = [SAMPLES_NAME, STATE_NAME]
+        dynamic = ({0: batch, 2: cfg.patch_size * hops}, {0: batch})  # type: ignore[assignment]
     with torch.inference_mode(False), torch.no_grad(), _quiet_exporter():
         program = torch.onnx.export(
             module,

@@ -272,7 +272,8 @@ def downstream_matmuls(model: Any, inputs: Sequence[str]) -> list[str]:
             seen.add(node.name)
             if node.op_type in ("MatMul", "Gemm"):
                 found.append(node.name)
-            frontier.extend(node.output)
+            if node.op_type not in ("Shape", "Size"):  # a shape is not data: the step model reads its batch size
+                frontier.extend(node.output)               # and hop count from the inputs' shapes
     return found
 
 

@@ -8,10 +8,10 @@ token's position in the window) and read the cached values plus a learned offset
 are learned; each later round's come from the previous round's summary. The flattened summary goes through
 ImageBind's head (LayerNorm, Linear to ``out_dim``) and is normalised x logit scale like every encoder.
 
-``forward(window)`` computes every token of the window and runs the head; ``step(samples, state)`` computes one
-token and runs the head. After ``num_patches`` steps over a window's patches from any state, the two are the same
-function: a window that continues the previous one by whole patches costs one step per patch (:mod:`edgebind.runtime`
-carries the state; a gap resets it).
+``forward(window)`` computes every token of the window and runs the head; ``step(samples, state)`` computes the
+tokens of k new patches and runs the head once. After steps over all ``num_patches`` patches of a window from any
+state, the two are the same function: a window that continues the previous one by k whole patches costs k tokens and
+one head, in one call (:mod:`edgebind.runtime` carries the state; a gap resets it).
 """
 
 from __future__ import annotations
@@ -136,9 +136,11 @@ class StreamImuEncoder(Encoder):
         return emb if self.unit else emb * self.logit_scale()
 
     def step(self, samples: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """One hop: (B, C, patch_size) new samples and the state -> (embedding (B, out_dim), new state)."""
-        new = self.token_state(self.patches(samples))  # (B, 1, S)
-        state = torch.cat([state[:, 1:], new], dim=1)
+        """k hops at once: (B, C, k * patch_size) new samples (1 <= k <= num_patches) and the state -> (embedding
+        (B, out_dim), new state). The k tokens are computed, the k oldest cached ones dropped, and the head runs
+        once: the same embedding and state as k single-hop steps, whose first k - 1 embeddings nobody reads."""
+        new = self.token_state(self.patches(samples))  # (B, k, S)
+        state = torch.cat([state[:, new.shape[1]:], new], dim=1)
         return self._scale(self.pool_state(state)), state
 
     def initial_state(self, batch: int = 1) -> torch.Tensor:

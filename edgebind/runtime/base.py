@@ -65,6 +65,13 @@ def check_feeds(entry: EncoderEntry, feeds: dict[str, np.ndarray], max_batch: in
             f"feed '{entry.input_name}' has dtype {x.dtype}; the bundle expects {entry.input_dtype} "
             f"(x.astype(np.{entry.input_dtype}))."
         )
+    if entry.stream is not None and x.ndim == 3:  # k hops of new samples, 1 <= k <= max_hops
+        hop, most = int(entry.stream["hop_samples"]), int(entry.stream.get("max_hops", 1))
+        k, rest = divmod(x.shape[2], hop)
+        if rest or not 1 <= k <= most:
+            raise InputError(
+                f"feed '{entry.input_name}' has {x.shape[2]} samples; the step model takes whole hops of {hop}, "
+                f"1 to {most} of them ({hop} to {hop * most} samples). Pass the new samples since the last step.")
     if x.shape[0] < 1 or (max_batch is not None and x.shape[0] > max_batch):
         raise InputError(
             f"feed '{entry.input_name}' has batch {x.shape[0]}; this artifact accepts 1..{max_batch}. Split the "

@@ -1,10 +1,11 @@
 """The runner side of a streaming encoder (ARCHITECTURE.md, "Streaming encoder"): windows in, step calls out.
 
-A streaming bundle holds a step model: ``hop_samples`` new samples and the state in, the embedding and the next
-state out. Callers still hand over whole windows (``stream``, ``embed --hop``, ``eval`` do not know which kind of
-encoder they run). :class:`StepStream` keeps the state and the last window; a window that continues it by a whole
-number of hops costs one step per hop, and any other window (the first, one after a gap, one shifted by a part of a
-hop) resets the state and steps through the whole window. Pure numpy: no torch on the device path.
+A streaming bundle holds a step model: k x ``hop_samples`` new samples (1 <= k <= ``max_hops``) and the state in, the
+embedding and the next state out. Callers still hand over whole windows (``stream``, ``embed --hop``, ``eval`` do not
+know which kind of encoder they run). :class:`StepStream` keeps the state and the last window; a window that
+continues it by k whole hops costs one call over those k hops, and any other window (the first, one after a gap, one
+shifted by a part of a hop) resets the state and steps through the whole window, in one call too. Pure numpy: no
+torch on the device path.
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ class StepStream:
         output_name: its embedding output.
 
     Attributes:
-        steps: step calls made. resets: windows that did not continue the previous one.
+        steps: hops stepped over. calls: step-model calls made (one per window when the model takes up to a
+            window's hops per call, ``max_hops``; one per hop otherwise). resets: windows that did not continue the
+            previous one.
     """
 
     def __init__(self, step: StepFn, spec: Mapping[str, Any], samples_name: str, output_name: str) -> None:
@@ -50,7 +53,9 @@ class StepStream:
         self.samples_name, self.output_name = samples_name, output_name
         self.state_in = list(spec["state_inputs"])
         self.state_out = list(spec["state_outputs"])
+        self.max_hops = int(spec.get("max_hops", 1))  # bundles made before multi-hop steps take one hop per call
         self.steps = 0
+        self.calls = 0
         self.resets = 0
         self.reset()
 
@@ -75,14 +80,15 @@ class StepStream:
             todo, self._shift = shift, shift
         start = w.shape[1] - todo
         out: np.ndarray | None = None
-        for i in range(todo // self.hop):
-            feeds = {self.samples_name: np.ascontiguousarray(w[None, :, start + i * self.hop:
-                                                                 start + (i + 1) * self.hop]), **self._state}
-            res = self.step_fn(feeds)
+        per_call = self.hop * self.max_hops
+        for a in range(start, w.shape[1], per_call):  # one call for a whole label's hops (a window at most)
+            b = min(a + per_call, w.shape[1])
+            res = self.step_fn({self.samples_name: np.ascontiguousarray(w[None, :, a:b]), **self._state})
             self._state = {i_name: res[o_name] for i_name, o_name in zip(self.state_in, self.state_out,
                                                                              strict=True)}
             out = res[self.output_name]
-            self.steps += 1
+            self.steps += (b - a) // self.hop
+            self.calls += 1
         assert out is not None
         self._prev = w.copy()
         return np.asarray(out[0], dtype=np.float32)

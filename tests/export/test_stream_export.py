@@ -67,8 +67,8 @@ def test_runner_carries_the_state_and_equals_the_window_model(stream_fp32: Path,
     with open_runner(stream_fp32, "imu", backend="onnxruntime", threads=1) as r:
         emb = r.embed(x)
         stream = r.step_stream()
-        # the first window costs a step per patch (50), every later one a single step
-        assert (stream.resets, stream.steps) == (1, 50 + 59)
+        # the first window steps over every patch (50), every later one over one patch; one call each
+        assert (stream.resets, stream.steps, stream.calls) == (1, 50 + 59, 60)
         r.reset_stream()
         again = r.embed(x[5:6])
         assert stream.resets == 2
@@ -77,6 +77,44 @@ def test_runner_carries_the_state_and_equals_the_window_model(stream_fp32: Path,
         want = model(torch.from_numpy(x)).numpy()
     assert np.abs(emb - want).max() <= 2e-5  # measured 6.9e-7 (random tiny, BasicMotions TEST)
     assert np.abs(again[0] - want[5]).max() <= 2e-5
+
+
+def test_a_label_every_half_second_is_one_call_over_five_hops(stream_fp32: Path, imu_rec: Path) -> None:
+    import torch
+
+    from edgebind.runtime import open_runner
+    from edgebind.runtime.torch import load_bundle_encoder
+
+    x = _hop_windows(imu_rec, 0.5)[:12]
+    with open_runner(stream_fp32, "imu", backend="onnxruntime", threads=1) as r:
+        emb = r.embed(x)
+        stream = r.step_stream()
+        assert (stream.resets, stream.steps, stream.calls) == (1, 50 + 11 * 5, 12)
+    model = load_bundle_encoder(load_bundle(stream_fp32), "imu")
+    with torch.inference_mode():
+        want = model(torch.from_numpy(x)).numpy()
+    assert np.abs(emb - want).max() <= 2e-5  # measured 6.0e-7 (random tiny, BasicMotions TEST)
+
+
+def test_a_bundle_without_max_hops_steps_one_hop_per_call() -> None:
+    from edgebind.runtime.streaming import StepStream
+
+    seen: list[int] = []
+
+    def step(feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:  # an older step model: 40 samples per call
+        seen.append(feeds["samples"].shape[2])
+        return {"embedding": np.ones((1, 4), np.float32), "state_out": feeds["state"] + 1}
+
+    spec = {"hop_samples": 40, "window_samples": 400, "state_inputs": ["state"], "state_outputs": ["state_out"],
+            "state_shapes": {"state": ["batch", 10, 3]}}
+    x = np.random.default_rng(0).normal(size=(6, 600)).astype(np.float32)
+    stream = StepStream(step, spec, "samples", "embedding")
+    stream.embed(np.stack([x[:, :400], x[:, 200:600]]))
+    assert seen == [40] * 15 and (stream.steps, stream.calls) == (15, 15)
+    seen.clear()
+    multi = StepStream(step, {**spec, "max_hops": 10}, "samples", "embedding")
+    multi.embed(np.stack([x[:, :400], x[:, 200:600]]))
+    assert seen == [400, 200] and (multi.steps, multi.calls) == (15, 2)
 
 
 def test_a_gap_resets_the_runner(stream_fp32: Path, imu_rec: Path) -> None:
@@ -97,6 +135,15 @@ def test_a_wrong_state_is_refused(stream_fp32: Path) -> None:
 
     with open_runner(stream_fp32, "imu", backend="onnxruntime") as r, pytest.raises(InputError, match="state"):
         r.infer({"samples": np.zeros((1, 6, 40), np.float32), "state": np.zeros((1, 3, 3), np.float32)})
+
+
+@pytest.mark.parametrize("samples", [50, 0, 2040])
+def test_samples_that_are_not_whole_hops_of_a_window_are_refused(stream_fp32: Path, samples: int) -> None:
+    from edgebind.runtime import open_runner
+
+    state = np.zeros((1, 50, 128), np.float32)
+    with open_runner(stream_fp32, "imu", backend="onnxruntime") as r, pytest.raises(InputError, match="whole hops"):
+        r.infer({"samples": np.zeros((1, 6, samples), np.float32), "state": state})
 
 
 def test_embed_with_the_bundle_yields_one_embedding_per_teacher_window(stream_fp32: Path, imu_rec: Path,
