@@ -23,9 +23,9 @@ the ratios over the repeats is printed.
 
 The thermal recipe is a set of options: ``--thermal-views`` (teacher views per training frame, view 0 clean, the rest
 from ``ThermalAugment``'s defaults), ``--thermal-scenes N`` (N generated frames, ``edgebind.train.thermal_scenes``,
-added to the training clip), ``--thermal-student`` (a preset or a CONFIG.json), ``--thermal-batch`` and
-``--thermal-steps``; the student's file and bundles are named after the recipe, and the JSON holds the recipe and the
-held-out curve (``--thermal-eval-every``).
+added to the training clip), ``--thermal-student`` (a preset or a CONFIG.json), ``--thermal-batch``,
+``--thermal-steps`` and ``--thermal-centred`` (``edgebind distill --centred-weight``); the student's file and bundles
+are named after the recipe, and the JSON holds the recipe and the held-out curve (``--thermal-eval-every``).
 
 ``--modality imu-stream`` distils the streaming student (``--student imu-stream``, docs/students.md), exports it
 (fp32 and int8 step models), embeds every hop of BasicMotions TEST through the runner (state carried from hop to
@@ -328,11 +328,15 @@ def thermal_recipe(args: argparse.Namespace, recs: dict[str, Path]) -> dict[str,
         if not scenes.is_file():
             save_scenes(scenes, args.thermal_scenes, seed=args.scenes_seed)
         train.append(scenes)
-    default = (args.thermal_views, args.thermal_batch, args.thermal_scenes) == (2, 16, 0)
+    default = (args.thermal_views, args.thermal_batch, args.thermal_scenes, args.thermal_centred) == (2, 16, 0, 0)
     tag = "" if default else f"_{args.thermal_views}v_b{args.thermal_batch}_{args.thermal_scenes}scenes"
+    extra = ["--views", str(args.thermal_views), "--batch-size", str(args.thermal_batch)]
+    if args.thermal_centred > 0:
+        tag += f"_c{args.thermal_centred:g}"
+        extra += ["--centred-weight", str(args.thermal_centred)]
     return {"train": train, "views": args.thermal_views, "batch": args.thermal_batch, "scenes": args.thermal_scenes,
             "scenes_seed": args.scenes_seed, "student": args.thermal_student, "augment": asdict(ThermalAugment()),
-            "tag": tag, "extra": ["--views", str(args.thermal_views), "--batch-size", str(args.thermal_batch)]}
+            "centred_weight": args.thermal_centred, "tag": tag, "extra": extra}
 
 
 def main() -> int:
@@ -352,6 +356,8 @@ def main() -> int:
     p.add_argument("--thermal-batch", type=int, default=16, help="Thermal distillation batch [16].")
     p.add_argument("--thermal-scenes", type=int, default=0, help="Generated thermal frames added to the training "
                    "clip (edgebind.train.thermal_scenes) [0].")
+    p.add_argument("--thermal-centred", type=float, default=0.0, help="edgebind distill --centred-weight of the "
+                   "thermal student [0].")
     p.add_argument("--scenes-seed", type=int, default=0, help="Seed of the generated thermal frames [0].")
     p.add_argument("--thermal-eval-every", type=int, default=0, help="Held-out evaluation every n thermal steps "
                    "[a quarter of the steps].")
@@ -443,8 +449,8 @@ def print_report(report: dict[str, Any], mods: list[str]) -> None:
 def print_thermal(r: dict[str, Any]) -> None:
     """The thermal recipe, its held-out curve and issue 22's goal."""
     rc = r["recipe"]
-    print(f"recipe: {rc['student']}, {r['steps']} steps, batch {rc['batch']}, {rc['views']} views per frame, data "
-          f"{' + '.join(rc['train'])}")
+    print(f"recipe: {rc['student']}, {r['steps']} steps, batch {rc['batch']}, {rc['views']} views per frame, "
+          f"centred loss weight {rc.get('centred_weight', 0):g}, data {' + '.join(rc['train'])}")
     if r.get("curve"):
         print("held-out curve (fp32, in training): " + ", ".join(
             f"step {int(h['step'])} {h['centred_cosine']:.3f}/{h['centred_cosine_p5']:.3f}" for h in r["curve"])
