@@ -19,7 +19,7 @@ the ratios over the repeats is printed.
     python benchmarks/bench_students.py --reuse                       # IMU and thermal
     python benchmarks/bench_students.py --modality imu --reuse --repeats 3
     python benchmarks/bench_students.py --modality imu-stream --reuse  # the streaming IMU student at hop 0.1 s
-    python benchmarks/bench_students.py --modality thermal --thermal-views 8 --thermal-scenes 600  # issue 22's recipe
+    python benchmarks/bench_students.py --modality thermal --thermal-views 8   # issue 22's best thermal recipe
 
 The thermal recipe is a set of options: ``--thermal-views`` (teacher views per training frame, view 0 clean, the rest
 from ``ThermalAugment``'s defaults), ``--thermal-scenes N`` (N generated frames, ``edgebind.train.thermal_scenes``,

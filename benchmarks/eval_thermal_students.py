@@ -9,8 +9,9 @@ embedding of the clean frames of the training clip 20240917-1921337, which is al
     python benchmarks/eval_thermal_students.py benchmarks/results/cache/thermal-small_150steps*.safetensors \
         --json benchmarks/results/eval_thermal_students.json
 
-The teacher's embeddings of the 105 + 46 clean frames are cached under the cache's edgebind-cache (about a minute
-at one thread the first time).
+``--frames train`` scores the clean frames of the training clip instead: how closely the student fits what it was
+trained on, against how it does on the other clip. The teacher's embeddings of the 105 + 46 clean frames are cached
+under the cache's edgebind-cache (about a minute at one thread the first time).
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("students", nargs="+", type=Path, help="Student checkpoints (.safetensors).")
     p.add_argument("--cache", type=Path, default=CACHE)
+    p.add_argument("--frames", choices=["held", "train"], default="held", help="Score on the held-out clip, or on "
+                   "the clean frames of the training clip (how well the student fits what it saw) [held].")
     p.add_argument("--json", type=Path, help="Also write the figures here.")
     args = p.parse_args()
     os.environ.setdefault("EDGEBIND_CACHE", str(args.cache / "edgebind-cache"))
@@ -61,9 +64,11 @@ def main() -> int:
 
     teacher, train, held = (args.cache / n for n in ("teacher_seed0.safetensors", "thermal_train.npz",
                                                      "thermal_held.npz"))
-    centre = teacher_clean(teacher, train).mean(0)
-    t_held = teacher_clean(teacher, held)
-    ws = windows_from_recordings(load_recordings([held]), "thermal")
+    t_train = teacher_clean(teacher, train)
+    centre = t_train.mean(0)
+    scored = held if args.frames == "held" else train
+    t_held = teacher_clean(teacher, held) if args.frames == "held" else t_train
+    ws = windows_from_recordings(load_recordings([scored]), "thermal")
     x = make_batch(ws.raw, "thermal", ws.contract, no_augment(default_augment("thermal")), 0, np.arange(len(ws)),
                    np.zeros(len(ws), np.int64))
     rows: list[dict[str, Any]] = []
@@ -75,7 +80,8 @@ def main() -> int:
         print(f"{path.stem:<52} {f['centred_cosine']:>8.3f} {f['centred_cosine_p5']:>6.3f} {f['cosine']:>7.4f}")
     if args.json:
         args.json.write_text(json.dumps({"centre": "teacher mean over the clean frames of thermal_train.npz",
-                                         "held_out_frames": len(ws), "students": rows}, indent=1))
+                                         "frames": f"{scored.name}, {len(ws)} clean frames", "students": rows},
+                                        indent=1))
     return 0
 
 
