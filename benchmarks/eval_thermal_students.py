@@ -9,9 +9,11 @@ embedding of the clean frames of the training clip 20240917-1921337, which is al
     python benchmarks/eval_thermal_students.py benchmarks/results/cache/thermal-small_150steps*.safetensors \
         --json benchmarks/results/eval_thermal_students.json
 
-``--frames train`` scores the clean frames of the training clip instead: how closely the student fits what it was
-trained on, against how it does on the other clip. The teacher's embeddings of the 105 + 46 clean frames are cached
-under the cache's edgebind-cache (about a minute at one thread the first time).
+Beside each student it prints the *clip-constant answer* (the teacher's mean over the scored frames given for every
+frame: what following only the shift between the two clips scores) and a *within-clip* centred cosine (centred on
+that mean instead: only the frame-to-frame part). ``--frames train`` scores the clean frames of the training clip
+instead: how closely the student fits what it was trained on. The teacher's embeddings of the 105 + 46 clean frames
+are cached under the cache's edgebind-cache (about a minute at one thread the first time).
 """
 
 from __future__ import annotations
@@ -71,13 +73,21 @@ def main() -> int:
     ws = windows_from_recordings(load_recordings([scored]), "thermal")
     x = make_batch(ws.raw, "thermal", ws.contract, no_augment(default_augment("thermal")), 0, np.arange(len(ws)),
                    np.zeros(len(ws), np.int64))
-    rows: list[dict[str, Any]] = []
-    print(f"{'student':<52} {'centred':>8} {'p5':>6} {'cosine':>7}")
+    # The clip-constant answer: the teacher's own mean over the scored frames, the same for every frame. Its centred
+    # cosine is what following the shift between the two clips alone scores; "within" centres on that mean instead,
+    # so only the frame-to-frame part counts.
+    clip_mean = t_held.mean(0)
+    const = teacher_agreement(np.repeat(clip_mean[None], len(t_held), 0), t_held, centre)["centred_cosine"]
+    print(f"clip-constant answer (the teacher's mean over these frames): centred cosine {const:.3f}")
+    rows: list[dict[str, Any]] = [{"student": "clip-constant answer", "centred_cosine": const}]
+    print(f"{'student':<52} {'centred':>8} {'p5':>6} {'within':>7} {'cosine':>7}")
     for path in args.students:
         s = embed_unit(load_encoder(path, "thermal"), x, torch.device("cpu"))
         f = teacher_agreement(s, t_held, centre)
+        f["within_clip_centred_cosine"] = teacher_agreement(s, t_held, clip_mean)["centred_cosine"]
         rows.append({"student": path.name, **f})
-        print(f"{path.stem:<52} {f['centred_cosine']:>8.3f} {f['centred_cosine_p5']:>6.3f} {f['cosine']:>7.4f}")
+        print(f"{path.stem:<52} {f['centred_cosine']:>8.3f} {f['centred_cosine_p5']:>6.3f} "
+              f"{f['within_clip_centred_cosine']:>7.3f} {f['cosine']:>7.4f}")
     if args.json:
         args.json.write_text(json.dumps({"centre": "teacher mean over the clean frames of thermal_train.npz",
                                          "frames": f"{scored.name}, {len(ws)} clean frames", "students": rows},
