@@ -25,7 +25,8 @@ def test_shapes_and_temperatures_are_plausible(hw: tuple[int, int]) -> None:
     assert medians.min() < 8 and medians.max() > 18, medians
     assert (frames.max(axis=(1, 2)) >= 30).mean() >= 0.3  # warm bodies or hot objects in many frames
     spans = np.percentile(frames, 99, axis=(1, 2)) - np.percentile(frames, 1, axis=(1, 2))
-    assert spans.min() > 0.2 and (spans < 5).any() and (spans > 10).any()  # low- and high-contrast scenes
+    assert spans.min() > 0.2 and (spans > 10).any()  # no flat frame; some high-contrast scenes
+    assert (spans < 8).mean() >= 0.15, np.sort(spans)  # and many quiet ones, like a night clip (1-5 °C)
     assert len({round(float(f.std()), 3) for f in frames}) == 40  # no two frames alike
 
 
