@@ -19,6 +19,13 @@ the ratios over the repeats is printed.
     python benchmarks/bench_students.py --reuse                       # IMU and thermal
     python benchmarks/bench_students.py --modality imu --reuse --repeats 3
     python benchmarks/bench_students.py --modality imu-stream --reuse  # the streaming IMU student at hop 0.1 s
+    python benchmarks/bench_students.py --modality thermal --thermal-views 8   # issue 22's best thermal recipe
+
+The thermal recipe is a set of options: ``--thermal-views`` (teacher views per training frame, view 0 clean, the rest
+from ``ThermalAugment``'s defaults), ``--thermal-scenes N`` (N generated frames, ``edgebind.train.thermal_scenes``,
+added to the training clip), ``--thermal-student`` (a preset or a CONFIG.json), ``--thermal-batch``,
+``--thermal-steps`` and ``--thermal-centred`` (``edgebind distill --centred-weight``); the student's file and bundles
+are named after the recipe, and the JSON holds the recipe and the held-out curve (``--thermal-eval-every``).
 
 ``--modality imu-stream`` distils the streaming student (``--student imu-stream``, docs/students.md), exports it
 (fp32 and int8 step models), embeds every hop of BasicMotions TEST through the runner (state carried from hop to
@@ -49,6 +56,7 @@ IMU_LABELS = "Standing\nRunning\nWalking\nBadminton: playing badminton\n"
 GOAL_IMU_INT8 = 30.0
 GOAL_STREAM_RATIO = 300.0  # one label at hop 0.1 s against the huge eager encoder's full window, 1 thread
 GOAL_STREAM_CENTRED = (0.9, 0.8)  # mean and 5th percentile of the centred cosine over every hop
+GOAL_THERMAL = (0.9, 20.0)  # held-out centred cosine of the int8 student, and its ratio to the huge eager encoder
 
 
 def _data_file(rel: str) -> Path:
@@ -104,22 +112,29 @@ def edgebind(*args: str, cache: Path) -> str:
 
 
 def distill(m: str, teach: Path, recs: dict[str, Path], cache: Path, steps: int, reuse: bool,
-            student: str | None = None, extra: list[str] | None = None) -> Path:
-    """``edgebind distill`` the modality's student (cached)."""
+            student: str | None = None, extra: list[str] | None = None, train: list[Path] | None = None,
+            tag: str = "", eval_every: int = 0) -> tuple[Path, dict[str, Any]]:
+    """``edgebind distill`` the modality's student (cached), on ``train`` (default: the training recording); the
+    checkpoint and ``edgebind distill --json``'s summary (held-out curve, data, speed; {} when reused)."""
     student = student or STUDENTS[m]
-    out = cache / f"{student}_{steps}steps.safetensors"
+    out = cache / f"{Path(student).stem}_{steps}steps{tag}.safetensors"
+    summary_path = out.with_suffix(".json")
     if reuse and out.is_file():
-        return out
+        return out, json.loads(summary_path.read_text()) if summary_path.is_file() else {}
     labels = cache / f"{m}_labels.txt"
     labels.write_text(IMU_LABELS if m == "imu" else THERMAL_LABELS)
     extra = extra or (["--views", "4", "--batch-size", "32", "--hop", "1.0"] if m == "imu"
                       else ["--views", "2", "--batch-size", "16"])
     t0 = time.perf_counter()
-    edgebind("distill", "--teacher", str(teach), "--student", student, "--modality", m, "--data",
-             str(recs["train"]), "--eval-data", str(recs["held"]), "--labels", str(labels), "--steps", str(steps),
-             "--eval-every", str(max(steps // 4, 1)), "--seed", "0", *extra, "-o", str(out), "--json", cache=cache)
-    print(f"distilled {out.name} in {time.perf_counter() - t0:.0f} s", flush=True)
-    return out
+    stdout = edgebind("distill", "--teacher", str(teach), "--student", student, "--modality", m, "--data",
+                      *(str(p) for p in train or [recs["train"]]), "--eval-data", str(recs["held"]), "--labels",
+                      str(labels), "--steps", str(steps), "--eval-every", str(eval_every or max(steps // 4, 1)),
+                      "--seed", "0", *extra, "-o", str(out), "--json", cache=cache)
+    summary: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
+    summary["wall_s"] = time.perf_counter() - t0
+    summary_path.write_text(json.dumps(summary, indent=1, default=str))
+    print(f"distilled {out.name} in {summary['wall_s']:.0f} s", flush=True)
+    return out, summary
 
 
 def export(m: str, ckpt: Path, name: str, precision: str, recs: dict[str, Path], cache: Path, reuse: bool,
@@ -235,8 +250,8 @@ def stream_main(args: argparse.Namespace, recs: dict[str, dict[str, Path]], teac
     """``--modality imu-stream``: distil, export, evaluate every hop, time one label at ``--hop``."""
     from edgebind.bench import bench_bundles
 
-    student = distill("imu", teach, recs["imu"], args.cache, args.stream_steps, args.reuse, student="imu-stream",
-                      extra=["--views", "4", "--batch-size", "32", "--hop", "0.5"])
+    student, _ = distill("imu", teach, recs["imu"], args.cache, args.stream_steps, args.reuse, student="imu-stream",
+                         extra=["--views", "4", "--batch-size", "32", "--hop", "0.5"])
     bundles = {f"huge-{p}": export("imu", teach, "huge-imu", p, recs["imu"], args.cache, args.reuse)
                for p in ("fp32",)}
     bank = bundles["huge-fp32"] / "labels.npz"
@@ -299,6 +314,31 @@ def print_stream(r: dict[str, Any]) -> None:
           f"({'met' if met else 'NOT met'})")
 
 
+def thermal_recipe(args: argparse.Namespace, recs: dict[str, Path]) -> dict[str, Any]:
+    """The thermal student's training data and options from ``--thermal-*``: the training clip plus
+    ``--thermal-scenes`` generated frames (written once to the cache), views, batch, augmentation."""
+    from dataclasses import asdict
+
+    from edgebind.train.augment import ThermalAugment
+    from edgebind.train.thermal_scenes import save_scenes
+
+    train = [recs["train"]]
+    if args.thermal_scenes > 0:
+        scenes = args.cache / f"thermal_scenes_{args.thermal_scenes}_seed{args.scenes_seed}.npz"
+        if not scenes.is_file():
+            save_scenes(scenes, args.thermal_scenes, seed=args.scenes_seed)
+        train.append(scenes)
+    default = (args.thermal_views, args.thermal_batch, args.thermal_scenes, args.thermal_centred) == (2, 16, 0, 0)
+    tag = "" if default else f"_{args.thermal_views}v_b{args.thermal_batch}_{args.thermal_scenes}scenes"
+    extra = ["--views", str(args.thermal_views), "--batch-size", str(args.thermal_batch)]
+    if args.thermal_centred > 0:
+        tag += f"_c{args.thermal_centred:g}"
+        extra += ["--centred-weight", str(args.thermal_centred)]
+    return {"train": train, "views": args.thermal_views, "batch": args.thermal_batch, "scenes": args.thermal_scenes,
+            "scenes_seed": args.scenes_seed, "student": args.thermal_student, "augment": asdict(ThermalAugment()),
+            "centred_weight": args.thermal_centred, "tag": tag, "extra": extra}
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--modality", choices=["imu", "thermal", "both", "imu-stream"], default="both")
@@ -310,6 +350,17 @@ def main() -> int:
     p.add_argument("--reuse", action="store_true", help="Reuse the students and bundles already in --cache.")
     p.add_argument("--imu-steps", type=int, default=300, help="Distillation steps of imu-small [300].")
     p.add_argument("--thermal-steps", type=int, default=150, help="Distillation steps of thermal-small [150].")
+    p.add_argument("--thermal-student", default="thermal-small", help="Thermal student: preset or CONFIG.json "
+                   "[thermal-small].")
+    p.add_argument("--thermal-views", type=int, default=2, help="Teacher views per thermal training frame [2].")
+    p.add_argument("--thermal-batch", type=int, default=16, help="Thermal distillation batch [16].")
+    p.add_argument("--thermal-scenes", type=int, default=0, help="Generated thermal frames added to the training "
+                   "clip (edgebind.train.thermal_scenes) [0].")
+    p.add_argument("--thermal-centred", type=float, default=0.0, help="edgebind distill --centred-weight of the "
+                   "thermal student [0].")
+    p.add_argument("--scenes-seed", type=int, default=0, help="Seed of the generated thermal frames [0].")
+    p.add_argument("--thermal-eval-every", type=int, default=0, help="Held-out evaluation every n thermal steps "
+                   "[a quarter of the steps].")
     p.add_argument("--threads", type=int, default=1, help="Threads of every backend [1: on a loaded shared machine, "
                    "2-thread eager PyTorch spin-waits and reads up to 25x slow, which would flatter every ratio]")
     p.add_argument("--runs", type=int, default=20, help="Timed calls per case and repeat [20].")
@@ -336,15 +387,28 @@ def main() -> int:
         return 0
     for m in mods:
         steps = args.imu_steps if m == "imu" else args.thermal_steps
-        student = distill(m, teach, recs[m], args.cache, steps, args.reuse)
+        name, recipe, summary = STUDENTS[m], {}, {}
+        if m == "imu":
+            student, _ = distill(m, teach, recs[m], args.cache, steps, args.reuse)
+        else:
+            recipe = thermal_recipe(args, recs[m])
+            name = Path(args.thermal_student).stem + recipe["tag"]
+            student, summary = distill(m, teach, recs[m], args.cache, steps, args.reuse, args.thermal_student,
+                                       recipe["extra"], recipe["train"], recipe["tag"], args.thermal_eval_every)
         bundles = {f"huge-{prec}": export(m, teach, f"huge-{m}", prec, recs[m], args.cache, args.reuse)
                    for prec in ("fp32", "int8")}
         teacher_bank = bundles["huge-fp32"] / "labels.npz"  # a student has no text encoder: the teacher's bank
         for prec in ("fp32", "int8"):
-            bundles[f"student-{prec}"] = export(m, student, STUDENTS[m], prec, recs[m], args.cache, args.reuse,
+            bundles[f"student-{prec}"] = export(m, student, name, prec, recs[m], args.cache, args.reuse,
                                                 labels=teacher_bank)
-        report[m] = {"student": STUDENTS[m], "steps": steps, "quality": quality(m, bundles, recs[m]),
+        report[m] = {"student": name, "steps": steps, "quality": quality(m, bundles, recs[m]),
                      "timing": timing(m, bundles, args)}
+        if m == "thermal":
+            report[m]["recipe"] = {k: v for k, v in recipe.items() if k not in ("extra", "train")}
+            report[m]["recipe"]["train"] = [str(p.name) for p in recipe["train"]]
+            report[m]["curve"] = summary.get("history", [])
+            report[m]["distill"] = {k: summary.get(k) for k in ("steps_per_s", "wall_s", "data", "student_gflops",
+                                                                "teacher_gflops")}
     print_report(report, mods)
     if args.json:
         args.json.write_text(json.dumps(report, indent=1))
@@ -378,6 +442,25 @@ def print_report(report: dict[str, Any], mods: list[str]) -> None:
             int8 = next(row for row in r["timing"] if row["case"] == "student ORT int8")
             print(f"goal: imu-small int8 >= {GOAL_IMU_INT8:g}x the huge eager encoder: measured "
                   f"{int8['ratio']:.1f}x ({'met' if int8['ratio'] >= GOAL_IMU_INT8 else 'NOT met'})")
+        if m == "thermal" and "recipe" in r:
+            print_thermal(r)
+
+
+def print_thermal(r: dict[str, Any]) -> None:
+    """The thermal recipe, its held-out curve and issue 22's goal."""
+    rc = r["recipe"]
+    print(f"recipe: {rc['student']}, {r['steps']} steps, batch {rc['batch']}, {rc['views']} views per frame, "
+          f"centred loss weight {rc.get('centred_weight', 0):g}, data {' + '.join(rc['train'])}")
+    if r.get("curve"):
+        print("held-out curve (fp32, in training): " + ", ".join(
+            f"step {int(h['step'])} {h['centred_cosine']:.3f}/{h['centred_cosine_p5']:.3f}" for h in r["curve"])
+            + " (centred cosine mean/p5)")
+    q, t = r["quality"]["student ORT int8"], next(x for x in r["timing"] if x["case"].endswith("ORT int8")
+                                                   and not x["case"].startswith("huge"))
+    met = q["centred_cosine"] >= GOAL_THERMAL[0] and t["ratio"] >= GOAL_THERMAL[1]
+    print(f"goal: int8 centred cosine >= {GOAL_THERMAL[0]} at >= {GOAL_THERMAL[1]:g}x the huge eager encoder: "
+          f"{q['centred_cosine']:.3f} (p5 {q['centred_cosine_p5']:.3f}) at {t['ratio']:.1f}x "
+          f"({'met' if met else 'NOT met'})")
 
 
 if __name__ == "__main__":

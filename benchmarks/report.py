@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -203,6 +204,27 @@ def students() -> list[str]:
             lines.append(f"  int8 student on held-out windows: cosine {q['cosine']:.3f}, centred cosine "
                          f"{q['centred_cosine']:.3f} (constant baseline {q['constant_baseline']:.3f}), top-1 agreement "
                          f"{q['top1_agreement']:.3f}, min cosine to its fp32 self {q.get('min_cosine_to_fp32', 0):.5f}")
+        lines += thermal_recipe_lines(r)
+    return lines
+
+
+def thermal_recipe_lines(r: dict[str, Any]) -> list[str]:
+    """issue 22: the thermal student's recipe, its held-out curve (fp32, in training) and the goal, where the JSON
+    has them (bench_students.py --thermal-*)."""
+    if "recipe" not in r:
+        return []
+    rc = r["recipe"]
+    lines = [f"  recipe: {rc['views']} views per frame, batch {rc['batch']}, {rc['scenes']} generated scenes; data "
+             f"{' + '.join(rc['train'])}"]
+    if r.get("curve"):
+        lines.append("  held-out centred cosine mean/p5 by step: " + ", ".join(
+            f"{int(h['step'])}: {h['centred_cosine']:.3f}/{h['centred_cosine_p5']:.3f}" for h in r["curve"]))
+    q = r["quality"].get("student ORT int8", {})
+    int8 = [t for t in r["timing"] if t["case"].endswith("ORT int8") and not t["case"].startswith("huge")]
+    if q and int8:
+        met = q["centred_cosine"] >= 0.9 and int8[0]["ratio"] >= 20
+        lines.append(f"  goal (int8 centred cosine >= 0.9 at >= 20x huge eager): {q['centred_cosine']:.3f} at "
+                     f"{int8[0]['ratio']:.1f}x, {'met' if met else 'NOT met'}")
     return lines
 
 

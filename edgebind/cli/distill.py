@@ -129,6 +129,8 @@ def print_history(history: list[dict[str, float]], keys: list[str]) -> None:
 @click.option("--mse-weight", type=float, default=1.0, show_default=True)
 @click.option("--relational-weight", type=float, default=0.0, show_default=True)
 @click.option("--contrastive-weight", type=float, default=0.0, show_default=True)
+@click.option("--centred-weight", type=float, default=0.0, show_default=True, help="Weight of 1 - cosine after "
+              "removing the teacher's mean training embedding (the held-out centred cosine as a loss).")
 @shared_options
 def distill(**kw: Any) -> None:
     """Distil the teacher's IMU or thermal encoder into a small student.
@@ -151,7 +153,7 @@ def distill(**kw: Any) -> None:
     if not data:
         raise ConfigError("no training data: pass --data REC.npz (convert files with 'edgebind convert').")
     loss = DistillLoss(cosine=kw["cosine_weight"], mse=kw["mse_weight"], relational=kw["relational_weight"],
-                       contrastive=kw["contrastive_weight"])
+                       contrastive=kw["contrastive_weight"], centred=kw["centred_weight"])
     with Progress(kw["as_json"]) as bar:
         result = run(kw["teacher"], kw["student"], data, kw["output"], kw["modality"], parse_overrides(kw["sets"]),
                      train_config(kw), loss, augment_for(kw), list(kw["eval_data"]) or None, kw["holdout"],

@@ -68,6 +68,7 @@ class DistillTask:
         self.scale, self.weights, self.bank = scale, weights, bank
         self.held_teacher = held_teacher
         self.train_mean = teacher_emb[:, 0].mean(0)
+        self.centre = torch.from_numpy(self.train_mean)  # (D,) for the centred loss term
         self.held_inputs = make_batch(held.raw, held.modality, held.contract, aug, seed,
                                       np.arange(len(held)), np.zeros(len(held), np.int64))
 
@@ -80,11 +81,11 @@ class DistillTask:
     def loss(self, student_unit: torch.Tensor, targets: dict[str, torch.Tensor], env: DistEnv
              ) -> tuple[torch.Tensor, dict[str, float]]:
         if self.weights.per_sample or not env.distributed:
-            return distill_loss(student_unit, targets["teacher"], self.scale, self.weights)
+            return distill_loss(student_unit, targets["teacher"], self.scale, self.weights, self.centre)
         from edgebind.train.dist import gather_rows
 
         loss, logs = distill_loss(gather_rows(student_unit, env), gather_rows(targets["teacher"], env), self.scale,
-                                  self.weights)
+                                  self.weights, self.centre)
         return loss * env.world_size, logs
 
     def evaluate(self, student: nn.Module, device: torch.device) -> dict[str, float]:

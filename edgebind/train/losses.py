@@ -27,6 +27,10 @@ class DistillLoss:
         contrastive: weight of an InfoNCE that picks each window's own teacher embedding among the batch's.
             Defaults to 0.0.
         temperature: of the contrastive term. Defaults to 0.07.
+        centred: weight of ``1 - cos(student - mean, teacher - mean)``, the mean being the teacher's mean unit
+            embedding of the clean training windows: the held-out *centred cosine* as a loss. Where a teacher maps
+            every window to almost one direction (a random-init one: constant baseline 0.999), ``cosine`` and ``mse``
+            are near zero once that direction is learnt and barely see the part that moves. Defaults to 0.0.
     """
 
     cosine: float = 1.0
@@ -34,11 +38,12 @@ class DistillLoss:
     relational: float = 0.0
     contrastive: float = 0.0
     temperature: float = 0.07
+    centred: float = 0.0
 
     def __post_init__(self) -> None:
-        if min(self.cosine, self.mse, self.relational, self.contrastive) < 0 or self.temperature <= 0:
+        if min(self.cosine, self.mse, self.relational, self.contrastive, self.centred) < 0 or self.temperature <= 0:
             raise ConfigError(f"distillation loss weights must be >= 0 and temperature > 0, got {self}.")
-        if self.cosine + self.mse + self.relational + self.contrastive == 0:
+        if self.cosine + self.mse + self.relational + self.contrastive + self.centred == 0:
             raise ConfigError("every distillation loss weight is 0; set at least --cosine-weight > 0.")
 
     @property
@@ -48,7 +53,7 @@ class DistillLoss:
 
 
 def distill_loss(student_unit: torch.Tensor, teacher_unit: torch.Tensor, scale: float,
-                 weights: DistillLoss) -> tuple[torch.Tensor, dict[str, float]]:
+                 weights: DistillLoss, centre: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
     """Distillation loss on the final embedding.
 
     Args:
@@ -56,9 +61,13 @@ def distill_loss(student_unit: torch.Tensor, teacher_unit: torch.Tensor, scale: 
         teacher_unit: (B, D) unit teacher embeddings (no grad).
         scale: the modality's logit scale (IMU 5, thermal 10): the final embedding is ``scale * unit``.
         weights: term weights.
+        centre: (D,) the teacher's mean unit embedding of the training windows, for ``weights.centred``.
 
     Returns:
         The scalar loss (mean over the batch) and its terms as floats.
+
+    Raises:
+        ConfigError: ``weights.centred`` > 0 without ``centre``.
     """
     s, t = student_unit.float(), teacher_unit.float()
     cos = (s * t).sum(-1)  # (B,)
@@ -72,6 +81,13 @@ def distill_loss(student_unit: torch.Tensor, teacher_unit: torch.Tensor, scale: 
         logits = s @ t.T / weights.temperature  # (B, B)
         terms["contrastive"] = F.cross_entropy(logits, torch.arange(len(s), device=s.device))
         loss = loss + weights.contrastive * terms["contrastive"]
+    if weights.centred > 0:
+        if centre is None:
+            raise ConfigError("the centred distillation term needs the teacher's mean training embedding; pass "
+                              "centre=, or set centred=0.")
+        mu = centre.to(s.device, s.dtype)
+        terms["centred_loss"] = (1 - F.cosine_similarity(s - mu, t - mu, dim=-1, eps=1e-8)).mean()
+        loss = loss + weights.centred * terms["centred_loss"]
     logs = {k: float(v.detach()) for k, v in terms.items()}
     logs["cosine"] = float(cos.detach().mean())
     return loss, logs

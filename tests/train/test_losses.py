@@ -49,3 +49,20 @@ def test_infonce_shared_anchors_are_not_negatives() -> None:
 def test_bad_weights() -> None:
     with pytest.raises(ConfigError, match="at least"):
         DistillLoss(cosine=0, mse=0)
+
+
+def test_centred_term_sees_the_residual_a_shared_direction_hides() -> None:
+    """A teacher whose outputs all point one way (as the random-init thermal teacher's do): a student that gets the
+    direction but not the window-to-window residual has a near-zero cosine loss and a centred loss near 1."""
+    mu = _unit(1, 64, seed=5)[0]
+    t = F.normalize(mu + 0.03 * _unit(8, 64, seed=6), dim=-1)
+    s = F.normalize(mu + 0.03 * _unit(8, 64, seed=7), dim=-1)  # right direction, unrelated residual
+    weights = DistillLoss(centred=1.0)
+    _, logs = distill_loss(s, t, 10.0, weights, centre=t.mean(0))
+    assert logs["cos_loss"] < 1e-3 and logs["centred_loss"] > 0.5
+    loss, logs = distill_loss(t.clone(), t, 10.0, weights, centre=t.mean(0))
+    assert float(loss) == pytest.approx(0.0, abs=1e-5) and logs["centred_loss"] == pytest.approx(0.0, abs=1e-5)
+    with pytest.raises(ConfigError, match="centre="):
+        distill_loss(s, t, 10.0, weights)
+    with pytest.raises(ConfigError, match=">= 0"):
+        DistillLoss(centred=-1.0)
