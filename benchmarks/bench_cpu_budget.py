@@ -339,8 +339,8 @@ def main() -> int:
         parts = [f"{name} {s[name + '_pct']:.2f} %" + ("" if name == "today" or "today_pct" not in s else
                                                       f" ({s['today_pct'] / s[name + '_pct']:.1f}x less)")
                  for name in PIPELINES if name + "_pct" in s]
-        best = min((s[n + "_pct"], n) for n in PIPELINES if n != "today" and n + "_pct" in s) \
-            if any(n != "today" and n + "_pct" in s for n in PIPELINES) else None
+        ours = [(s[n + "_pct"], n) for n in PIPELINES if n != "today" and n + "_pct" in s]
+        best = min(ours) if ours else None
         verdict = "" if best is None else (f"; {best[1]} {'meets' if best[0] <= GOAL_PCT else 'misses'} the "
                                            f"{GOAL_PCT:g} % goal")
         print(f"{s['threads']} thread(s), % of one core, median of {s['repeats']}: {', '.join(parts)}{verdict}")

@@ -231,6 +231,10 @@ def _consumers(model: Any) -> dict[str, list[Any]]:
     return consumers
 
 
+SHAPE_OPS = ("Shape", "Size")
+"""Ops whose output is a tensor's shape, not its data: walks from an input through the graph's data stop there."""
+
+
 def stem_nodes(model: Any, inputs: Sequence[str] | None = None) -> list[str]:
     """The first MatMul/Gemm/Conv nodes reached from the graph input (the patch stem).
 
@@ -249,7 +253,7 @@ def stem_nodes(model: Any, inputs: Sequence[str] | None = None) -> list[str]:
             seen.add(node.name)
             if node.op_type in ("MatMul", "Gemm", "Conv"):
                 found.append(node.name)
-            elif node.op_type not in ("Shape", "Size"):  # the batch size is not data: do not follow it
+            elif node.op_type not in SHAPE_OPS:  # the batch size is not data: do not follow it
                 frontier.extend(node.output)
     return found
 
@@ -272,8 +276,8 @@ def downstream_matmuls(model: Any, inputs: Sequence[str]) -> list[str]:
             seen.add(node.name)
             if node.op_type in ("MatMul", "Gemm"):
                 found.append(node.name)
-            if node.op_type not in ("Shape", "Size"):  # a shape is not data: the step model reads its batch size
-                frontier.extend(node.output)               # and hop count from the inputs' shapes
+            if node.op_type not in SHAPE_OPS:  # a step model reads its batch size and hop count from the shapes
+                frontier.extend(node.output)
     return found
 
 

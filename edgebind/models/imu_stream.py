@@ -86,7 +86,7 @@ class StreamParts(nn.Module):
 
 class StreamImuEncoder(Encoder):
     """Streaming IMU student. ``forward`` takes (B, 6, num_samples) like every IMU encoder; ``step`` takes
-    (B, 6, patch_size) new samples and the state (B, num_patches, state_features) and returns both."""
+    (B, 6, k * patch_size) new samples and the state (B, num_patches, state_features) and returns both."""
 
     modality = "imu"
 
@@ -164,8 +164,9 @@ def stream_embed(model: StreamImuEncoder, windows: torch.Tensor, hop_samples: in
                  ) -> tuple[torch.Tensor, int]:
     """Embed consecutive windows through :meth:`StreamImuEncoder.step`, carrying the state across them.
 
-    A window that continues the previous one by whole patches costs one step per new patch; any other window
-    (the first, or one after a gap) resets the state and steps through the whole window.
+    A window that continues the previous one by whole patches costs one step over its new patches; any other window
+    (the first, or one after a gap) resets the state and steps through the whole window at once. The same calls the
+    exported step model gets from :class:`edgebind.runtime.streaming.StepStream`.
 
     Returns:
         (N, out_dim) embeddings and the number of resets.
@@ -178,11 +179,7 @@ def stream_embed(model: StreamImuEncoder, windows: torch.Tensor, hop_samples: in
         shift = continuation(prev, w, P, hop_samples) if prev is not None else None
         if shift is None:
             state, shift, resets = model.initial_state(1).to(w), N * P, resets + 1
-        start = w.shape[1] - shift
-        emb = None
-        for i in range(shift // P):
-            emb, state = model.step(w[None, :, start + i * P : start + (i + 1) * P], state)
-        assert emb is not None
+        emb, state = model.step(w[None, :, w.shape[1] - shift :], state)  # every new patch in one step
         outs.append(emb[0])
         prev = w
     return torch.stack(outs), resets

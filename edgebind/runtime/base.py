@@ -8,6 +8,7 @@ import numpy as np
 
 from edgebind.bundle import Bundle, EncoderEntry
 from edgebind.errors import InputError
+from edgebind.runtime.streaming import StepStream, hops_per_call
 
 
 @runtime_checkable
@@ -66,7 +67,7 @@ def check_feeds(entry: EncoderEntry, feeds: dict[str, np.ndarray], max_batch: in
             f"(x.astype(np.{entry.input_dtype}))."
         )
     if entry.stream is not None and x.ndim == 3:  # k hops of new samples, 1 <= k <= max_hops
-        hop, most = int(entry.stream["hop_samples"]), int(entry.stream.get("max_hops", 1))
+        hop, most = int(entry.stream["hop_samples"]), hops_per_call(entry.stream)
         k, rest = divmod(x.shape[2], hop)
         if rest or not 1 <= k <= most:
             raise InputError(
@@ -178,8 +179,6 @@ class BaseRunner:
     def step_stream(self) -> Any:
         """The state keeper of a streaming encoder (created on first use; :meth:`reset_stream` forgets it)."""
         if getattr(self, "_step_stream", None) is None:
-            from edgebind.runtime.streaming import StepStream
-
             assert self.entry.stream is not None
             if not self._active:
                 self.__enter__()

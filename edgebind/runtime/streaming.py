@@ -31,6 +31,12 @@ def continuation(prev: np.ndarray, new: np.ndarray, hop: int, hint: int | None =
     return None
 
 
+def hops_per_call(spec: Mapping[str, Any]) -> int:
+    """The most hops one step-model call takes: the manifest's ``max_hops``; bundles exported before multi-hop
+    steps have none and take one hop per call."""
+    return int(spec.get("max_hops", 1))
+
+
 class StepStream:
     """Owns a step model's state across windows.
 
@@ -53,7 +59,7 @@ class StepStream:
         self.samples_name, self.output_name = samples_name, output_name
         self.state_in = list(spec["state_inputs"])
         self.state_out = list(spec["state_outputs"])
-        self.max_hops = int(spec.get("max_hops", 1))  # bundles made before multi-hop steps take one hop per call
+        self.max_hops = hops_per_call(spec)
         self.steps = 0
         self.calls = 0
         self.resets = 0
@@ -98,4 +104,4 @@ class StepStream:
         return np.stack([self.embed_one(w) for w in windows]).astype(np.float32, copy=False)
 
 
-__all__ = ["StepStream", "continuation"]
+__all__ = ["StepStream", "continuation", "hops_per_call"]
